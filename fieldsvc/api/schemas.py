@@ -1,0 +1,105 @@
+"""Marshmallow schemas of the API's bodies; they also document it in the OpenAPI file."""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app
+
+from ..db import zone
+
+
+class LocalDateTime(ma.fields.DateTime):
+    """ISO 8601 with the operator's UTC offset on output; any offset accepted on input."""
+
+    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return value.astimezone(zone()).isoformat()
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """An opaque pagination cursor for the last row's sort key."""
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    """The sort key inside a cursor; ValueError when it was not made by `encode_cursor`."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError("malformed cursor") from error
+    if not isinstance(values, list):
+        raise ValueError("malformed cursor")
+    return values
+
+
+class PageQuerySchema(ma.Schema):
+    cursor = ma.fields.String(load_default=None, metadata={"description": "next_cursor of the page before"})
+    limit = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=500))
+
+    @ma.post_load
+    def default_limit(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        data["limit"] = data["limit"] or current_app.config["API_PAGE_SIZE"]
+        return data
+
+
+class InstallerQuerySchema(PageQuerySchema):
+    team = ma.fields.String(load_default=None, metadata={"description": "team code"})
+    district = ma.fields.String(load_default=None, metadata={"description": "district code"})
+    active = ma.fields.Boolean(load_default=None)
+
+
+class InstallerSchema(ma.Schema):
+    username = ma.fields.String()
+    name = ma.fields.String()
+    name_en = ma.fields.String(allow_none=True)
+    team = ma.fields.Function(lambda user: user.team.code if user.team else None)
+    districts = ma.fields.Function(lambda user: [d.code for d in user.team.districts] if user.team else [])
+    active = ma.fields.Boolean(attribute="is_active")
+
+
+class InstallerPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(InstallerSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class CustomerSchema(ma.Schema):
+    account_no = ma.fields.String()
+    name = ma.fields.String()
+    phone = ma.fields.String()
+    address = ma.fields.String()
+
+
+class VisitSchema(ma.Schema):
+    seq = ma.fields.Integer()
+    arrived_at = LocalDateTime()
+    left_at = LocalDateTime(allow_none=True)
+    outcome = ma.fields.Function(lambda visit: visit.outcome.value if visit.outcome else None)
+    reason = ma.fields.String(attribute="reason_code", allow_none=True)
+
+
+class WorkOrderSchema(ma.Schema):
+    number = ma.fields.String()
+    external_ref = ma.fields.String(allow_none=True)
+    status = ma.fields.Function(lambda order: order.status.value)
+    version = ma.fields.Integer()
+    job_type = ma.fields.Function(lambda order: order.job_type.code)
+    priority = ma.fields.Function(lambda order: order.priority.value)
+    assignee = ma.fields.Function(lambda order: order.assignee.username if order.assignee else None)
+    team = ma.fields.Function(lambda order: order.team.code if order.team else None)
+    customer = ma.fields.Nested(CustomerSchema)
+    district = ma.fields.Function(lambda order: order.district.code)
+    address = ma.fields.String()
+    work_at_height = ma.fields.Boolean(attribute="is_work_at_height")
+    notes = ma.fields.String(allow_none=True)
+    appointment_start = LocalDateTime(allow_none=True)
+    appointment_end = LocalDateTime(allow_none=True)
+    created_at = LocalDateTime()
+    due_by = LocalDateTime()
+    completed_at = LocalDateTime(allow_none=True)
+    visits = ma.fields.List(ma.fields.Nested(VisitSchema))

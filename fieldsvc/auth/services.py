@@ -1,0 +1,130 @@
+"""Passwords, sign-in checks, users and API tokens. Services flush; the caller commits."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from ..db import utcnow
+from ..errors import Conflict, NotFound, RuleViolation
+from ..extensions import db
+from ..workforce.models import Team
+from .models import ApiToken, Role, User
+
+# Argon2id with the library's RFC 9106 low-memory profile (t=3, m=64 MiB, p=4), above OWASP's floor.
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+MAX_USERNAME = 32
+MIN_PASSWORD = 8
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of `password`."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches the stored hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with this username and password, else None (one answer for every failure)."""
+    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def create_user(
+    username: str,
+    role: Role,
+    password: str,
+    *,
+    name: str | None = None,
+    name_en: str | None = None,
+    phone: str | None = None,
+    team_code: str | None = None,
+) -> User:
+    """Add a user; installers belong to a team, supervisors supervise it."""
+    username = username.strip()
+    if not username or len(username) > MAX_USERNAME:
+        raise RuleViolation(f"a username has 1 to {MAX_USERNAME} characters")
+    if len(password) < MIN_PASSWORD:
+        raise RuleViolation(f"a password has at least {MIN_PASSWORD} characters")
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"the username {username} is taken")
+    team = None
+    if team_code:
+        team = db.session.scalar(select(Team).where(Team.code == team_code))
+        if team is None:
+            raise NotFound(f"no team with the code {team_code}")
+    user = User(
+        username=username,
+        role=role,
+        name=name or username,
+        name_en=name_en,
+        phone=phone,
+        password_hash=hash_password(password),
+    )
+    if team is not None:
+        if role is Role.SUPERVISOR:
+            user.supervised_teams.append(team)
+        else:
+            user.team = team
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str | None = None) -> str:
+    """Issue a new API token for `user`; returns the token, of which only a digest is stored."""
+    token = "fsv_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, token_hash=_digest(token), prefix=token[:10], name=name))
+    db.session.flush()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user owning this unrevoked token, else None."""
+    row = db.session.execute(
+        select(ApiToken, User)
+        .join(User, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    api_token, user = row
+    now = utcnow()
+    # Touch the token at most every few minutes, so reads don't each cost a write.
+    if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        api_token.last_used_at = now
+    return user
+
+
+def revoke_token(token_id: int, owner: User) -> None:
+    """Revoke one of `owner`'s tokens."""
+    api_token = db.session.get(ApiToken, token_id)
+    if api_token is None or api_token.user_id != owner.id:
+        raise NotFound("no such token")
+    api_token.revoked_at = utcnow()

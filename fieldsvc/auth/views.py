@@ -1,0 +1,114 @@
+"""Sign-in, sign-out, language choice; session timeouts."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user, user_loaded_from_cookie
+
+from ..db import UTC, utcnow
+from ..extensions import db, login_manager
+from .forms import LoginForm
+from .models import Role, User
+from .services import authenticate
+
+bp = Blueprint("auth", __name__)
+
+HOME_ENDPOINTS = {
+    Role.INSTALLER: "workorders.today",
+    Role.SUPERVISOR: "workorders.board",
+    Role.ADMIN: "admin.home",
+}
+
+
+def home_url(user: User) -> str:
+    """Where `user` lands after signing in."""
+    return url_for(HOME_ENDPOINTS[user.role])
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    return db.session.get(User, int(user_id))
+
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None  # the sign-in page says enough
+login_manager.session_protection = "basic"  # "strong" signs phones out at every network change
+
+
+@bp.before_app_request
+def enforce_absolute_session_limit() -> Any:
+    """Sign out a browser session older than SESSION_ABSOLUTE_LIFETIME, however active."""
+    started = session.get("signed_in_at")
+    if started is None or not current_user.is_authenticated:
+        return None
+    age = utcnow() - datetime.fromtimestamp(started, UTC)
+    if age > current_app.config["SESSION_ABSOLUTE_LIFETIME"]:
+        logout_user()
+        session.clear()
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    return None
+
+
+@user_loaded_from_cookie.connect
+def _start_session_from_cookie(_app: Any, user: User, **_extra: Any) -> None:
+    session["signed_in_at"] = utcnow().timestamp()
+    session.permanent = True
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths may be redirected to after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The sign-in page."""
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data or "", form.password.data or "")
+        if user is None:
+            form.form_errors.append(_("Wrong employee number or password."))
+        else:
+            lang = session.get("lang")
+            session.clear()  # a fresh session, so nothing from before sign-in carries over
+            if lang:
+                session["lang"] = lang
+            login_user(user, remember=form.remember.data)
+            session.permanent = True
+            session["signed_in_at"] = utcnow().timestamp()
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")) or home_url(user))
+    failed = request.method == "POST"
+    return render_template("auth/login.html", form=form), 400 if failed else 200
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Any:
+    """Sign out and forget the session."""
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def set_language() -> Any:
+    """Remember the chosen language for this browser session."""
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next")) or url_for("views.index"))

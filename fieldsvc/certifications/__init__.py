@@ -1,0 +1,1 @@
+"""Certification types and records, training courses, sessions and records."""

@@ -1,0 +1,174 @@
+"""The `fieldsvc` command group (a Flask CLI group over create_app)."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from sqlalchemy import func, select
+
+from .extensions import db
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+def _make_app(*_args: object, **_kwargs: object):
+    from . import create_app
+
+    return create_app()
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--debug/--no-debug", default=False, help="Reloader and debugger (never in production).")
+@with_appcontext
+def run_command(host: str, port: int, debug: bool) -> None:
+    """Run the development web server (no scheduler inside; see `fieldsvc scheduler`)."""
+    _serve(host, port, debug)
+
+
+def _serve(host: str, port: int, debug: bool = False) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    import os
+
+    # The development server speaks plain HTTP: Secure cookies would never come back.
+    if not os.environ.get("FIELDSVC_SECURE_COOKIES"):
+        app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["REMEMBER_COOKIE_SECURE"] = False
+    app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["installer", "supervisor", "admin"]), required=True)
+@click.option("--team", "team_code", help="Team code (an installer's team; a supervisor's team).")
+@click.option("--name", help="Display name (defaults to the username).")
+@click.option("--password", help="The password; prompted for when not given.")
+@with_appcontext
+def create_user_command(username: str, role: str, team_code: str | None, name: str | None, password: str | None) -> None:
+    """Add a user."""
+    from .auth.models import Role
+    from .auth.services import create_user
+    from .errors import DomainError
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(username, Role(role), password, name=name, team_code=team_code)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"created {user.role.value} {user.username}")
+
+
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", help="What the token is for (shown to admins).")
+@with_appcontext
+def create_token_command(username: str, name: str | None) -> None:
+    """Print a new API token for USERNAME as the last line (only its digest is stored)."""
+    from .auth.models import User
+    from .auth.services import create_token
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        raise click.ClickException(f"no active user {username}")
+    token = create_token(user, name)
+    db.session.commit()
+    click.echo(f"API token for {username} (shown once; store it now):")
+    click.echo(token)
+
+
+@click.command("seed-demo")
+@click.option("--installers", default=120, show_default=True, type=click.IntRange(1, 5000))
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 1500))
+@click.option("--seed", default=2026, show_default=True, type=int, help="Random seed (same seed, same data).")
+@with_appcontext
+def seed_demo_command(installers: int, days: int, seed: int) -> None:
+    """Fill an empty database with realistic demo data."""
+    from .demo import seed_demo
+
+    if not _database_is_empty():
+        raise click.ClickException("the database already has work orders or users; seed only an empty one")
+    summary = seed_demo(installers=installers, days=days, seed=seed, echo=click.echo)
+    click.echo("seeded: " + ", ".join(f"{count} {name}" for name, count in summary.items()))
+
+
+def _database_is_empty() -> bool:
+    from .auth.models import User
+
+    return not db.session.scalar(select(func.count()).select_from(User))
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Prepare the database and stop (no web server).")
+@with_appcontext
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Migrate, seed demo data if the database is empty, then serve the app and print the sign-ins."""
+    from flask_migrate import upgrade
+
+    from . import resource_dir
+    from .demo import demo_sign_ins, seed_demo
+
+    upgrade(directory=str(resource_dir("migrations")))
+    if _database_is_empty():
+        click.echo("seeding demo data (a fresh database)…")
+        seed_demo(echo=click.echo)
+    click.echo("")
+    click.echo(f"fieldsvc demo at http://{host}:{port}/  — sign in as (password {DEMO_PASSWORD}):")
+    for role, username, name in demo_sign_ins():
+        click.echo(f"  {role:<10} {username:<10} {name}")
+    click.echo("The metrics scheduler is not yet available (it lands with the metrics issue).")
+    if not no_serve:
+        _serve(host, port)
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the dedicated scheduler process (not yet available)."""
+    raise click.ClickException("the scheduler is not yet available: it lands with the metrics issue")
+
+
+@click.group("metrics")
+def metrics_group() -> None:
+    """Installation-quality metrics."""
+
+
+@metrics_group.command("compute")
+@click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "date_to", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--period", type=click.Choice(["day", "week", "month"]), default="day")
+def metrics_compute_command(date_from: object, date_to: object, period: str) -> None:
+    """Compute metric snapshots for a date range (not yet available)."""
+    raise click.ClickException("metrics computation is not yet available: it lands with the metrics issue")
+
+
+COMMANDS = (
+    run_command,
+    create_user_command,
+    create_token_command,
+    seed_demo_command,
+    demo_command,
+    scheduler_command,
+    metrics_group,
+    routes_command,
+    shell_command,
+)
+
+
+def register_commands(app) -> None:  # type: ignore[no-untyped-def]
+    """Attach the fieldsvc commands to the app's CLI (`db` comes from Flask-Migrate)."""
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `fieldsvc` console script."""
+    cli = FlaskGroup(create_app=_make_app, add_default_commands=False, load_dotenv=False, set_debug_flag=False,
+                     help="fieldsvc: the installer field-service tracker.")
+    sys.exit(cli.main())

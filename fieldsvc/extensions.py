@@ -1,0 +1,46 @@
+"""The unbound extension singletons, bound to an app in `init_app`."""
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+
+from . import resource_dir
+from .db import Base
+
+db = SQLAlchemy(model_class=Base)  # the database session and engine
+migrate = Migrate()  # `fieldsvc db …` over migrations/
+login_manager = LoginManager()  # browser sessions and remember-me cookies
+csrf = CSRFProtect()  # CSRF tokens on every state-changing form
+babel = Babel()  # zh-CN / en translations and locale selection
+# flask-smorest's Api keeps one app and one spec per instance, so fieldsvc.api builds one per app.
+
+
+def select_locale() -> str:
+    """The user's chosen language, else the browser's best match, else Chinese."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    """Bind every extension to `app`."""
+    from . import models  # noqa: F401  (every table registered before migrations look)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=lambda: app.config["TIMEZONE"],
+        default_translation_directories=str(resource_dir("translations")),
+    )

@@ -1,0 +1,1 @@
+"""Installation-quality metrics: rules, snapshots, scheduled job runs."""

@@ -1,0 +1,29 @@
+"""Every domain's models, imported in one place for Alembic and `create_all`."""
+from .auth.models import ApiToken, EmployerType, Role, User  # noqa: F401
+from .certifications.models import (  # noqa: F401
+    Certification,
+    CertificationCategory,
+    CertificationStatus,
+    CertificationType,
+    Notification,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingResult,
+    TrainingSession,
+)
+from .metrics.models import JobRun, JobRunStatus, MetricSetting, MetricSnapshot, PeriodType, ScopeType  # noqa: F401
+from .ratings.models import SurveyInvitation, SurveyResponse  # noqa: F401
+from .workforce.models import Customer, District, Team, team_districts, team_supervisors  # noqa: F401
+from .workorders.models import (  # noqa: F401
+    IdempotencyRecord,
+    JobType,
+    JobTypeRequirement,
+    OPEN_STATUSES,
+    OrderStatus,
+    Priority,
+    UnresolvedReason,
+    Visit,
+    VisitOutcome,
+    WorkOrder,
+    WorkOrderEvent,
+)

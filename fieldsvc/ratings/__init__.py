@@ -1,0 +1,1 @@
+"""Customer ratings: single-use survey links / QR codes and the responses."""

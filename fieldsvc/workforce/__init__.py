@@ -1,0 +1,1 @@
+"""Districts, teams and customers: who serves where, and whom."""

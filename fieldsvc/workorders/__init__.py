@@ -1,0 +1,1 @@
+"""Job types, work orders, visits and their event trail."""

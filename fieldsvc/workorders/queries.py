@@ -1,0 +1,72 @@
+"""Who may see which work orders, and the read queries of the installer and supervisor pages."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import joinedload
+from zoneinfo import ZoneInfo
+
+from ..auth.models import Role, User
+from ..db import local_day_range
+from ..extensions import db
+from ..workforce.models import team_districts, team_supervisors
+from .models import OPEN_STATUSES, WorkOrder
+
+
+def visible_orders(user: User) -> Select[tuple[WorkOrder]]:
+    """A SELECT of the orders `user` may see: an installer their own, a supervisor their teams'
+    (and unassigned orders in districts their teams serve), an admin all."""
+    query = select(WorkOrder)
+    if user.role is Role.ADMIN:
+        return query
+    if user.role is Role.INSTALLER:
+        return query.where(WorkOrder.assignee_id == user.id)
+    my_teams = select(team_supervisors.c.team_id).where(team_supervisors.c.user_id == user.id)
+    served = select(team_districts.c.district_id).where(team_districts.c.team_id.in_(my_teams))
+    return query.where(
+        or_(
+            WorkOrder.team_id.in_(my_teams),
+            (WorkOrder.team_id.is_(None)) & WorkOrder.district_id.in_(served),
+        )
+    )
+
+
+def _with_list_columns(query: Select[tuple[WorkOrder]]) -> Select[tuple[WorkOrder]]:
+    return query.options(
+        joinedload(WorkOrder.customer),
+        joinedload(WorkOrder.job_type),
+        joinedload(WorkOrder.district),
+        joinedload(WorkOrder.assignee),
+    )
+
+
+def installer_day(user: User, day: date, tz: ZoneInfo) -> list[WorkOrder]:
+    """The installer's open orders booked for `day` or unbooked, plus what they finished that day,
+    in appointment order."""
+    start, end = local_day_range(day, tz)
+    query = visible_orders(user).where(
+        or_(
+            WorkOrder.status.in_(OPEN_STATUSES) & (WorkOrder.appointment_start.is_(None) | (WorkOrder.appointment_start < end)),
+            (WorkOrder.completed_at >= start) & (WorkOrder.completed_at < end),
+        )
+    )
+    query = _with_list_columns(query).order_by(
+        WorkOrder.appointment_start.is_(None), WorkOrder.appointment_start, WorkOrder.due_by
+    )
+    return list(db.session.scalars(query))
+
+
+def open_queue(user: User, limit: int = 200) -> list[WorkOrder]:
+    """Open orders the user may see, most urgent deadline first."""
+    query = _with_list_columns(visible_orders(user).where(WorkOrder.status.in_(OPEN_STATUSES)))
+    return list(db.session.scalars(query.order_by(WorkOrder.due_by, WorkOrder.id).limit(limit)))
+
+
+def order_for(user: User, number: str) -> WorkOrder | None:
+    """The order with this number if `user` may see it (else None: not found and not yours look alike)."""
+    query = visible_orders(user).where(WorkOrder.number == number)
+    return db.session.scalar(_with_list_columns(query))
+
+
+__all__ = ["installer_day", "open_queue", "order_for", "visible_orders"]

@@ -1,0 +1,171 @@
+"""The API's base: bearer tokens, problem+json, the OpenAPI document, the first endpoints."""
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from fieldsvc.auth.models import ApiToken, Role
+from fieldsvc.auth.services import create_token, revoke_token
+from fieldsvc.db import utcnow
+from fieldsvc.extensions import db
+from fieldsvc.workorders.models import OrderStatus, Visit, VisitOutcome
+from tests import factories as f
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def world(app: Flask) -> dict[str, object]:
+    """Two teams in two districts, an installer in each, a supervisor of team A, an admin;
+    an order for each installer; a token for each person."""
+    with app.app_context():
+        team_a = f.make_team("HS01", districts=("hongshan",))
+        team_b = f.make_team("JA01", districts=("jiangan", "jianghan"))
+        installer_a = f.make_user(Role.INSTALLER, username="w10001", team=team_a, name="张伟", name_en="Zhang Wei")
+        installer_b = f.make_user(Role.INSTALLER, username="w10002", team=team_b)
+        f.make_user(Role.INSTALLER, username="w10003", team=team_b, is_active=False)
+        supervisor = f.make_user(Role.SUPERVISOR, username="s0001", team=team_a)
+        admin = f.make_user(Role.ADMIN, username="admin")
+        order_a = f.make_work_order(OrderStatus.ON_SITE, assignee=installer_a, number="WO261128-0000001",
+                                    customer=f.make_customer("hongshan"))
+        db.session.add(Visit(work_order=order_a, seq=1, installer=installer_a, arrived_at=utcnow(),
+                             left_at=utcnow(), outcome=VisitOutcome.NOT_RESOLVED, reason_code="customer_absent"))
+        f.make_work_order(OrderStatus.ASSIGNED, assignee=installer_b, number="WO261128-0000002",
+                          customer=f.make_customer("jiangan"))
+        f.make_work_order(OrderStatus.NEW, number="WO261128-0000003", customer=f.make_customer("hongshan"))
+        tokens = {
+            "installer_a": create_token(installer_a),
+            "installer_b": create_token(installer_b),
+            "supervisor": create_token(supervisor),
+            "admin": create_token(admin),
+        }
+        db.session.commit()
+    return tokens
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer "}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer fsv_nope"}],
+)
+@pytest.mark.parametrize("path", ["/api/v1/installers", "/api/v1/work-orders/WO261128-0000001"])
+def test_no_or_bad_token_is_401_problem_json(client: FlaskClient, world: dict, headers: dict, path: str) -> None:
+    response = client.get(path, headers=headers)
+    assert response.status_code == 401
+    assert response.mimetype == PROBLEM
+    body = response.get_json(force=True)
+    assert body["status"] == 401 and body["title"] == "Unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_token_and_inactive_user_are_401(app: Flask, client: FlaskClient, world: dict) -> None:
+    assert client.get("/api/v1/installers", headers=bearer(world["admin"])).status_code == 200
+    with app.app_context():
+        api_token = db.session.scalar(select(ApiToken).join(ApiToken.user).where(ApiToken.user.has(username="admin")))
+        revoke_token(api_token.id, api_token.user)
+        installer = db.session.scalar(select(ApiToken).where(ApiToken.prefix == world["installer_b"][:10])).user
+        installer.is_active = False
+        db.session.commit()
+    assert client.get("/api/v1/installers", headers=bearer(world["admin"])).status_code == 401
+    assert client.get("/api/v1/installers", headers=bearer(world["installer_b"])).status_code == 401
+
+
+def test_tokens_are_stored_as_digests(app: Flask, world: dict) -> None:
+    with app.app_context():
+        stored = db.session.scalars(select(ApiToken.token_hash)).all()
+    assert len(stored) == 4
+    assert not set(stored) & set(world.values())
+    assert all(len(digest) == 64 for digest in stored)
+
+
+def test_unknown_api_path_is_404_problem_json(client: FlaskClient, world: dict) -> None:
+    response = client.get("/api/v1/nothing-here", headers=bearer(world["admin"]))
+    assert response.status_code == 404
+    assert response.mimetype == PROBLEM
+
+
+def test_installers_list(client: FlaskClient, world: dict) -> None:
+    response = client.get("/api/v1/installers", headers=bearer(world["installer_a"]))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert [i["username"] for i in body["items"]] == ["w10001", "w10002", "w10003"]
+    first = body["items"][0]
+    assert first == {"username": "w10001", "name": "张伟", "name_en": "Zhang Wei", "team": "HS01",
+                     "districts": ["hongshan"], "active": True}
+    assert body["next_cursor"] is None
+
+
+def test_installers_filters_and_cursor_pagination(client: FlaskClient, world: dict) -> None:
+    headers = bearer(world["admin"])
+    by_team = client.get("/api/v1/installers?team=JA01", headers=headers).get_json()["items"]
+    assert [i["username"] for i in by_team] == ["w10002", "w10003"]
+    by_district = client.get("/api/v1/installers?district=jianghan&active=true", headers=headers).get_json()["items"]
+    assert [i["username"] for i in by_district] == ["w10002"]
+    page1 = client.get("/api/v1/installers?limit=2", headers=headers).get_json()
+    assert [i["username"] for i in page1["items"]] == ["w10001", "w10002"]
+    page2 = client.get(f"/api/v1/installers?limit=2&cursor={page1['next_cursor']}", headers=headers).get_json()
+    assert [i["username"] for i in page2["items"]] == ["w10003"]
+    assert page2["next_cursor"] is None
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=100000", "cursor=%%%", "cursor=eyJ4IjoxfQ", "active=maybe"])
+def test_bad_query_is_400_problem_json(client: FlaskClient, world: dict, query: str) -> None:
+    response = client.get(f"/api/v1/installers?{query}", headers=bearer(world["admin"]))
+    assert response.status_code == 400
+    assert response.mimetype == PROBLEM
+
+
+def test_work_order_as_its_installer(client: FlaskClient, world: dict) -> None:
+    response = client.get("/api/v1/work-orders/WO261128-0000001", headers=bearer(world["installer_a"]))
+    assert response.status_code == 200
+    order = response.get_json()
+    assert order["number"] == "WO261128-0000001"
+    assert order["status"] == "on_site" and order["version"] == 1
+    assert order["assignee"] == "w10001" and order["district"] == "hongshan" and order["job_type"] == "repair"
+    assert order["customer"]["account_no"].startswith("027")
+    assert order["visits"] == [{"seq": 1, "arrived_at": order["visits"][0]["arrived_at"],
+                                "left_at": order["visits"][0]["left_at"], "outcome": "not_resolved",
+                                "reason": "customer_absent"}]
+    assert order["due_by"].endswith("+08:00")  # shown in the operator's time zone, with its offset
+    assert order["completed_at"] is None
+
+
+def test_work_order_of_someone_else_is_404(client: FlaskClient, world: dict) -> None:
+    response = client.get("/api/v1/work-orders/WO261128-0000002", headers=bearer(world["installer_a"]))
+    assert response.status_code == 404
+    assert response.mimetype == PROBLEM
+    assert "jiangan" not in response.get_data(as_text=True)
+
+
+def test_supervisor_sees_own_teams_and_unassigned_in_served_districts(client: FlaskClient, world: dict) -> None:
+    headers = bearer(world["supervisor"])
+    assert client.get("/api/v1/work-orders/WO261128-0000001", headers=headers).status_code == 200
+    assert client.get("/api/v1/work-orders/WO261128-0000003", headers=headers).status_code == 200
+    assert client.get("/api/v1/work-orders/WO261128-0000002", headers=headers).status_code == 404
+
+
+def test_admin_sees_every_order(client: FlaskClient, world: dict) -> None:
+    for number in ("WO261128-0000001", "WO261128-0000002", "WO261128-0000003"):
+        assert client.get(f"/api/v1/work-orders/{number}", headers=bearer(world["admin"])).status_code == 200
+
+
+def test_openapi_document_is_generated_from_the_code(client: FlaskClient) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/installers" in spec["paths"]
+    assert "/api/v1/work-orders/{number}" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert "WorkOrder" in spec["components"]["schemas"]
+
+
+def test_healthz(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}

@@ -1,0 +1,111 @@
+"""Small factory functions with keyword defaults; each flushes and returns the model object."""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from fieldsvc.auth.models import Role, User
+from fieldsvc.auth.services import hash_password
+from fieldsvc.db import utcnow
+from fieldsvc.extensions import db
+from fieldsvc.reference import ensure_reference_data
+from fieldsvc.workforce.models import Customer, District, Team
+from fieldsvc.workorders.models import JobType, OrderStatus, WorkOrder
+
+PASSWORD = "correct-horse-9"
+_counter = itertools.count(1)
+_password_hash: str | None = None
+
+
+def _hash() -> str:
+    global _password_hash
+    if _password_hash is None:
+        _password_hash = hash_password(PASSWORD)
+    return _password_hash
+
+
+def reference() -> None:
+    """The districts, job types, certification types and reasons of PRODUCT.md §5."""
+    ensure_reference_data()
+
+
+def district(code: str = "hongshan") -> District:
+    reference()
+    return db.session.scalar(select(District).where(District.code == code))
+
+
+def make_team(code: str | None = None, districts: tuple[str, ...] = ("hongshan",), **overrides: Any) -> Team:
+    n = next(_counter)
+    team = Team(code=code or f"T{n:03d}", name_zh=f"测试装维{n}班", name_en=f"Test crew {n}", **overrides)
+    team.districts = [district(c) for c in districts]
+    db.session.add(team)
+    db.session.flush()
+    return team
+
+
+def make_user(role: Role = Role.INSTALLER, username: str | None = None, team: Team | None = None, **overrides: Any) -> User:
+    n = next(_counter)
+    user = User(
+        username=username or f"u{n:05d}",
+        name=overrides.pop("name", f"测试{n}"),
+        name_en=overrides.pop("name_en", f"Tester {n}"),
+        role=role,
+        password_hash=overrides.pop("password_hash", _hash()),
+        **overrides,
+    )
+    if team is not None:
+        if role is Role.SUPERVISOR:
+            user.supervised_teams.append(team)
+        else:
+            user.team = team
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_customer(district_code: str = "hongshan", **overrides: Any) -> Customer:
+    n = next(_counter)
+    customer = Customer(
+        account_no=overrides.pop("account_no", f"027{n:08d}"),
+        name=overrides.pop("name", f"客户{n}"),
+        phone=overrides.pop("phone", f"139{n:08d}"),
+        address=overrides.pop("address", f"珞喻路{n}号"),
+        district=district(district_code),
+        **overrides,
+    )
+    db.session.add(customer)
+    db.session.flush()
+    return customer
+
+
+def make_work_order(
+    status: OrderStatus = OrderStatus.NEW,
+    job_type: str = "repair",
+    customer: Customer | None = None,
+    assignee: User | None = None,
+    created_at: datetime | None = None,
+    **overrides: Any,
+) -> WorkOrder:
+    reference()
+    n = next(_counter)
+    customer = customer or make_customer()
+    created_at = created_at or utcnow()
+    order = WorkOrder(
+        number=overrides.pop("number", f"WO{n:010d}"),
+        job_type=db.session.scalar(select(JobType).where(JobType.code == job_type)),
+        customer=customer,
+        district_id=customer.district_id,
+        address=customer.address,
+        status=status,
+        assignee=assignee,
+        team_id=assignee.team_id if assignee is not None else overrides.pop("team_id", None),
+        created_at=created_at,
+        due_by=overrides.pop("due_by", created_at + timedelta(hours=24)),
+        **overrides,
+    )
+    db.session.add(order)
+    db.session.flush()
+    return order

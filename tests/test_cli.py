@@ -1,0 +1,84 @@
+"""The `fieldsvc` commands of PRODUCT.md §5."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from flask import Flask
+from sqlalchemy import select
+
+from fieldsvc.auth.models import ApiToken, Role, User
+from fieldsvc.auth.services import verify_password
+from fieldsvc.extensions import db
+from tests import factories as f
+
+
+def test_create_user_with_team_and_password(app: Flask) -> None:
+    with app.app_context():
+        f.make_team("HS01")
+        db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "w30001", "--role", "installer", "--team", "HS01",
+                                 "--name", "李强", "--password", "a-long-password"])
+    assert result.exit_code == 0, result.output
+    supervisor = runner.invoke(args=["create-user", "s9", "--role", "supervisor", "--team", "HS01", "--password", "another-password"])
+    assert supervisor.exit_code == 0, supervisor.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "w30001"))
+        assert user.role is Role.INSTALLER and user.team.code == "HS01" and user.name == "李强"
+        assert verify_password(user.password_hash, "a-long-password")
+        assert "a-long-password" not in user.password_hash
+        boss = db.session.scalar(select(User).where(User.username == "s9"))
+        assert [t.code for t in boss.supervised_teams] == ["HS01"] and boss.team is None
+
+
+def test_create_user_prompts_for_the_password(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["create-user", "admin2", "--role", "admin"],
+                                          input="prompted-secret\nprompted-secret\n")
+    assert result.exit_code == 0, result.output
+    assert "prompted-secret" not in result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "admin2"))
+        assert verify_password(user.password_hash, "prompted-secret")
+
+
+def test_create_user_refusals_change_nothing(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["create-user", "x1", "--role", "installer", "--team", "NOPE", "--password", "long-enough"]).exit_code == 1
+    assert runner.invoke(args=["create-user", "x2", "--role", "installer", "--password", "short"]).exit_code == 1
+    assert runner.invoke(args=["create-user", "x3", "--role", "boss", "--password", "long-enough"]).exit_code == 2
+    assert runner.invoke(args=["create-user", "x4", "--role", "admin", "--password", "long-enough"]).exit_code == 0
+    duplicate = runner.invoke(args=["create-user", "x4", "--role", "admin", "--password", "long-enough"])
+    assert duplicate.exit_code == 1 and "taken" in duplicate.output
+    with app.app_context():
+        assert db.session.scalars(select(User.username)).all() == ["x4"]
+
+
+def test_create_token_prints_the_token_last_and_it_works(app: Flask) -> None:
+    with app.app_context():
+        f.make_user(Role.ADMIN, username="crm")
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["create-token", "crm"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    with app.app_context():
+        assert db.session.scalar(select(ApiToken.prefix)) == token[:10]
+    response = app.test_client().get("/api/v1/installers", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert app.test_cli_runner().invoke(args=["create-token", "nobody"]).exit_code == 1
+
+
+def test_later_commands_exist_and_say_they_are_not_ready(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    for args in (["scheduler"], ["metrics", "compute", "--from", "2026-11-01", "--to", "2026-11-02"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1
+        assert "not yet available" in result.output
+
+
+def test_console_script_lists_every_command() -> None:
+    result = subprocess.run([sys.executable, "-c", "from fieldsvc.cli import main; main()", "--help"],
+                            capture_output=True, text=True, check=True,
+                            env={"FIELDSVC_DATABASE_URL": "sqlite://", "FIELDSVC_SECRET_KEY": "x", "PATH": ""})
+    for command in ("run", "db", "demo", "seed-demo", "create-user", "create-token", "scheduler", "metrics"):
+        assert f"  {command} " in result.stdout, result.stdout

@@ -1,0 +1,49 @@
+"""Every user-facing string is in the catalogues; zh-CN is complete and compiled.
+
+Babel names the zh-CN locale zh_Hans_CN, so that is the catalogue's folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[1]
+TRANSLATIONS = ROOT / "fieldsvc" / "translations"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+
+
+def _source_messages() -> set[str]:
+    found: set[str] = set()
+    for folder, method in (("fieldsvc", "python"), ("templates", "jinja2")):
+        for _filename, _lineno, message, _comments, _context in extract_from_dir(
+            ROOT / folder, method_map=[("**.py", "python")] if method == "python" else [("**.html", "jinja2")],
+            keywords=KEYWORDS,
+        ):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def _catalogue(locale: str):
+    with open(TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        return read_po(handle)
+
+
+def test_every_source_string_is_in_the_zh_cn_catalogue() -> None:
+    catalogue = _catalogue("zh_Hans_CN")
+    missing = sorted(_source_messages() - {m.id if isinstance(m.id, str) else m.id[0] for m in catalogue if m.id})
+    assert not missing, f"run the pybabel commands of the README; not in zh_CN: {missing}"
+
+
+def test_zh_cn_catalogue_is_complete_and_not_fuzzy() -> None:
+    untranslated = [m.id for m in _catalogue("zh_Hans_CN") if m.id and (not m.string or m.fuzzy)]
+    assert not untranslated, f"untranslated or fuzzy zh_CN messages: {untranslated}"
+
+
+def test_compiled_catalogues_match_their_sources() -> None:
+    for locale in ("zh_Hans_CN", "en"):
+        source = {m.id: m.string for m in _catalogue(locale) if m.id and m.string}
+        with open(TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo", "rb") as handle:
+            compiled = {m.id: m.string for m in read_mo(handle) if m.id}
+        assert compiled == source, f"recompile {locale}: pybabel compile -d fieldsvc/translations"
