@@ -37,7 +37,8 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     API_PAGE_SIZE = 100
-    SURVEY_LINK_DAYS = 7
+    # Opens the address in the phone's map app (Amap's public URI works on Android and iOS).
+    MAP_SEARCH_URL = "https://uri.amap.com/search?keyword={query}"
 
 
 # Environment variables read on top of the defaults, and the config key each sets.

@@ -21,6 +21,13 @@ class DomainError(Exception):
         self.details = details
 
 
+class InvalidInput(DomainError):
+    """Malformed input that a form or schema could not catch earlier (400, with `errors`)."""
+
+    status = 400
+    title = "Bad input"
+
+
 class NotFound(DomainError):
     """The thing does not exist, or is not the caller's to see (404 either way: nothing leaks)."""
 
@@ -87,9 +94,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        if app.config.get("PROPAGATE_EXCEPTIONS"):
+        if app.testing or app.debug:  # let tests and the debugger see the real error
             raise error
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_problem_json():
             return problem(500, "Internal Server Error", "The server failed; the error was logged.")
         return render_template("error.html", error=None), 500

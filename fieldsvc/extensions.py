@@ -21,9 +21,11 @@ babel = Babel()  # zh-CN / en translations and locale selection
 
 def select_locale() -> str:
     """The user's chosen language, else the browser's best match, else Chinese."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the CLI, jobs and logs speak English
+        return "en"
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

@@ -20,10 +20,12 @@ from .workorders.models import (  # noqa: F401
     JobTypeRequirement,
     OPEN_STATUSES,
     OrderStatus,
+    PhotoKind,
     Priority,
     UnresolvedReason,
     Visit,
     VisitOutcome,
     WorkOrder,
     WorkOrderEvent,
+    WorkOrderPhoto,
 )

@@ -1,13 +1,15 @@
-"""Jinja globals and filters: the current locale, local times, translated labels."""
+"""Jinja globals and filters: the current locale, local times, durations, translated labels."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
 
-from .workorders.labels import status_label
+from .workorders.labels import action_label, priority_label, status_label
 
 
 def localtime(value: datetime | None, pattern: str = "yyyy-MM-dd HH:mm") -> str:
@@ -17,10 +19,29 @@ def localtime(value: datetime | None, pattern: str = "yyyy-MM-dd HH:mm") -> str:
     return format_datetime(value, pattern)
 
 
+def duration(value: timedelta) -> str:
+    """A span as days/hours/minutes, e.g. "3 h 20 min" (the sign is the caller's to say)."""
+    minutes = int(abs(value.total_seconds()) // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return _("%(d)d d %(h)d h", d=days, h=hours)
+    if hours:
+        return _("%(h)d h %(m)d min", h=hours, m=minutes)
+    return _("%(m)d min", m=minutes)
+
+
+def map_url(order: Any) -> str:
+    """A link that opens the customer's address in a map app."""
+    return current_app.config["MAP_SEARCH_URL"].format(query=quote(order.address))
+
+
 def init_app(app: Flask) -> None:
     """Register the template helpers."""
     app.add_template_filter(localtime, "localtime")
-    app.add_template_global(status_label, "status_label")
+    app.add_template_filter(duration, "duration")
+    for helper in (status_label, action_label, priority_label, map_url):
+        app.add_template_global(helper)
 
     @app.context_processor
     def locale() -> dict[str, Any]:

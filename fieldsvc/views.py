@@ -38,10 +38,12 @@ def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api import register_api
     from .auth.views import bp as auth_bp
+    from .ratings.views import bp as ratings_bp
     from .workorders.views import bp as workorders_bp
 
     app.register_blueprint(bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(workorders_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(ratings_bp)
     register_api(app)

@@ -64,6 +64,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "SERVER_NAME": "localhost",
             "SESSION_COOKIE_SECURE": False,
             "REMEMBER_COOKIE_SECURE": False,
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         }
     )
     application.instance_path = str(tmp_path / "instance")

@@ -109,3 +109,34 @@ def make_work_order(
     db.session.add(order)
     db.session.flush()
     return order
+
+
+def make_certification(user: User, type_code: str, issued_on: Any = None, level: int | None = None,
+                       **overrides: Any) -> Any:
+    """A certificate of `type_code` for `user`, dated from its type unless overridden."""
+    from datetime import date as date_type
+
+    from fieldsvc.certifications.models import Certification, CertificationType
+    from fieldsvc.certifications.services import certificate_dates
+
+    reference()
+    cert_type = db.session.scalar(select(CertificationType).where(CertificationType.code == type_code))
+    issued_on = issued_on or (date_type.today() - timedelta(days=30))
+    expires_on, next_review_on = certificate_dates(cert_type, issued_on)
+    certification = Certification(
+        user=user, certification_type=cert_type, issued_on=issued_on, level=level,
+        expires_on=overrides.pop("expires_on", expires_on),
+        next_review_on=overrides.pop("next_review_on", next_review_on), **overrides,
+    )
+    db.session.add(certification)
+    db.session.flush()
+    return certification
+
+
+def certify_fully(user: User) -> User:
+    """Every certificate any demo job type requires, valid now."""
+    make_certification(user, "service_star", level=3)
+    make_certification(user, "skill_level", level=2)
+    make_certification(user, "ftth")
+    make_certification(user, "work_at_height")
+    return user

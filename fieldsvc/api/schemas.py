@@ -102,4 +102,84 @@ class WorkOrderSchema(ma.Schema):
     created_at = LocalDateTime()
     due_by = LocalDateTime()
     completed_at = LocalDateTime(allow_none=True)
+    evidence = ma.fields.Dict(allow_none=True)
     visits = ma.fields.List(ma.fields.Nested(VisitSchema))
+
+
+class AwareDateTime(ma.fields.AwareDateTime):
+    """ISO 8601 input that must carry a UTC offset; shown in the operator's zone on output."""
+
+    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.astimezone(zone()).isoformat()
+
+
+_STATUSES = ("new", "assigned", "accepted", "en_route", "on_site", "completed", "cancelled")
+
+
+class WorkOrderListQuerySchema(PageQuerySchema):
+    status = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(_STATUSES)), load_default=None,
+                            metadata={"description": "repeat for several"})
+    assignee = ma.fields.String(load_default=None, metadata={"description": "installer username"})
+    team = ma.fields.String(load_default=None, metadata={"description": "team code"})
+    district = ma.fields.String(load_default=None, metadata={"description": "district code"})
+    job_type = ma.fields.String(load_default=None)
+    updated_since = AwareDateTime(load_default=None, metadata={"description": "ISO 8601 with offset"})
+
+
+class WorkOrderPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(WorkOrderSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class NewCustomerSchema(ma.Schema):
+    account_no = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+    phone = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\+?[0-9][0-9 -]{4,30}$"))
+    address = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    district = ma.fields.String(required=True, metadata={"description": "district code"})
+
+
+class NewWorkOrderSchema(ma.Schema):
+    external_ref = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=64))
+    job_type = ma.fields.String(required=True)
+    priority = ma.fields.String(load_default="normal", validate=ma.validate.OneOf(["low", "normal", "high", "urgent"]))
+    customer = ma.fields.Nested(NewCustomerSchema, required=True)
+    appointment_start = AwareDateTime(load_default=None)
+    appointment_end = AwareDateTime(load_default=None)
+    work_at_height = ma.fields.Boolean(load_default=False)
+    notes = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
+
+
+class AssignmentSchema(ma.Schema):
+    installer = ma.fields.String(required=True, allow_none=True, metadata={"description": "username, or null to unassign"})
+    version = ma.fields.Integer(required=True, strict=True)
+
+
+class TransitionSchema(ma.Schema):
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        ["accept", "book", "depart", "arrive", "complete", "leave_unresolved", "cancel"]))
+    version = ma.fields.Integer(required=True, strict=True)
+    reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=255))
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
+    appointment_start = AwareDateTime(load_default=None)
+    appointment_end = AwareDateTime(load_default=None)
+    lat = ma.fields.Float(load_default=None, allow_nan=False)
+    lon = ma.fields.Float(load_default=None, allow_nan=False)
+    evidence = ma.fields.Dict(load_default=None)
+
+
+class TransitionResultSchema(WorkOrderSchema):
+    survey_url = ma.fields.String(metadata={"description": "only in the answer to complete"})
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.Integer()
+    created_at = LocalDateTime()
+    actor = ma.fields.Function(lambda event: event.actor.username if event.actor else None)
+    action = ma.fields.String()
+    from_status = ma.fields.String(allow_none=True)
+    to_status = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    lat = ma.fields.Float(allow_none=True)
+    lon = ma.fields.Float(allow_none=True)
+    data = ma.fields.Dict(allow_none=True)

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
+
+if TYPE_CHECKING:
+    from ..workorders.models import WorkOrder
 
 
 class SurveyInvitation(Base):
@@ -21,6 +25,7 @@ class SurveyInvitation(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
 
+    work_order: Mapped[WorkOrder] = relationship()
     response: Mapped[SurveyResponse | None] = relationship(back_populates="invitation")
 
 

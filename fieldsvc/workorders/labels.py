@@ -1,7 +1,9 @@
-"""Human names of work-order statuses, in the user's language."""
+"""Human names of statuses, actions and priorities, in the user's language."""
+from __future__ import annotations
+
 from flask_babel import lazy_gettext as _l
 
-from .models import OrderStatus
+from .models import OrderStatus, Priority
 
 STATUS_LABELS = {
     OrderStatus.NEW: _l("new"),
@@ -13,7 +15,35 @@ STATUS_LABELS = {
     OrderStatus.CANCELLED: _l("cancelled"),
 }
 
+ACTION_LABELS = {
+    "create": _l("Created"),
+    "assign": _l("Assign"),
+    "unassign": _l("Unassign"),
+    "accept": _l("Accept the job"),
+    "book": _l("Book the appointment"),
+    "depart": _l("On my way"),
+    "arrive": _l("I have arrived"),
+    "complete": _l("Complete the job"),
+    "leave_unresolved": _l("Could not finish"),
+    "cancel": _l("Cancel the order"),
+}
 
-def status_label(status: OrderStatus) -> str:
-    """The translated name of a status."""
-    return str(STATUS_LABELS[status])
+PRIORITY_LABELS = {
+    Priority.LOW: _l("low priority"),
+    Priority.NORMAL: _l("normal priority"),
+    Priority.HIGH: _l("high priority"),
+    Priority.URGENT: _l("urgent"),
+}
+
+
+def status_label(status: OrderStatus | str) -> str:
+    """The translated name of a status (an enum member or its value)."""
+    return str(STATUS_LABELS[OrderStatus(status)])
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def priority_label(priority: Priority) -> str:
+    return str(PRIORITY_LABELS[priority])

@@ -62,6 +62,7 @@ class JobType(Base):
     is_repair: Mapped[bool] = mapped_column(default=False)
     is_install: Mapped[bool] = mapped_column(default=False)
     required_evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    photos_required: Mapped[int] = mapped_column(default=0, server_default="0")
     is_active: Mapped[bool] = mapped_column(default=True)
 
     requirements: Mapped[list[JobTypeRequirement]] = relationship(
@@ -70,6 +71,7 @@ class JobType(Base):
 
     __table_args__ = (
         CheckConstraint("deadline_hours > 0", name="deadline_hours_positive"),
+        CheckConstraint("photos_required >= 0", name="photos_required_nonnegative"),
         CheckConstraint(
             "same_day_cutoff_hour IS NULL OR (same_day_cutoff_hour >= 0 AND same_day_cutoff_hour <= 23)",
             name="cutoff_hour_range",
@@ -118,6 +120,8 @@ class WorkOrder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # SHA-256 of the integration's creating request, to tell a retry from a clash on external_ref.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     job_type_id: Mapped[int] = mapped_column(ForeignKey("job_types.id"))
     priority: Mapped[Priority] = mapped_column(enum_column(Priority, "priority"), default=Priority.NORMAL)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
@@ -149,6 +153,9 @@ class WorkOrder(Base):
     visits: Mapped[list[Visit]] = relationship(back_populates="work_order", order_by="Visit.seq")
     events: Mapped[list[WorkOrderEvent]] = relationship(
         back_populates="work_order", order_by="WorkOrderEvent.id"
+    )
+    photos: Mapped[list[WorkOrderPhoto]] = relationship(
+        back_populates="work_order", order_by="WorkOrderPhoto.id"
     )
 
     # Optimistic concurrency: every UPDATE carries "WHERE version = <the version read>".
@@ -254,6 +261,35 @@ APPEND_ONLY_DDL = {
 def _create_append_only_triggers(_table: Any, connection: Any, **_kwargs: Any) -> None:
     for statement in APPEND_ONLY_DDL.get(connection.dialect.name, []):
         connection.exec_driver_sql(statement)
+
+
+class PhotoKind(enum.Enum):
+    PHOTO = "photo"
+    SIGNATURE = "signature"
+
+
+class WorkOrderPhoto(Base):
+    """A photo (or the customer's drawn signature) attached to a work order, stored under the
+    instance folder with a random name; served only to people who may see the order."""
+
+    __tablename__ = "work_order_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[PhotoKind] = mapped_column(enum_column(PhotoKind, "photo_kind"), default=PhotoKind.PHOTO)
+    filename: Mapped[str] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the upload: a retry adds nothing
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int]
+    height: Mapped[int]
+    size_bytes: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    work_order: Mapped[WorkOrder] = relationship(back_populates="photos")
+
+    __table_args__ = (UniqueConstraint("work_order_id", "content_hash"),)
 
 
 class IdempotencyRecord(Base):

@@ -1,17 +1,18 @@
-"""Who may see which work orders, and the read queries of the installer and supervisor pages."""
+"""Who may see which work orders, and the read queries of the installer and supervisor pages.
+Each list loads its rows and their related rows in a constant number of queries (no N+1)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from zoneinfo import ZoneInfo
 
 from ..auth.models import Role, User
 from ..db import local_day_range
 from ..extensions import db
 from ..workforce.models import team_districts, team_supervisors
-from .models import OPEN_STATUSES, WorkOrder
+from .models import OPEN_STATUSES, Visit, WorkOrder, WorkOrderEvent
 
 
 def visible_orders(user: User) -> Select[tuple[WorkOrder]]:
@@ -42,8 +43,8 @@ def _with_list_columns(query: Select[tuple[WorkOrder]]) -> Select[tuple[WorkOrde
 
 
 def installer_day(user: User, day: date, tz: ZoneInfo) -> list[WorkOrder]:
-    """The installer's open orders booked for `day` or unbooked, plus what they finished that day,
-    in appointment order."""
+    """The installer's open orders booked for `day` (or earlier, or unbooked), plus what they
+    finished that day, in appointment order."""
     start, end = local_day_range(day, tz)
     query = visible_orders(user).where(
         or_(
@@ -57,16 +58,36 @@ def installer_day(user: User, day: date, tz: ZoneInfo) -> list[WorkOrder]:
     return list(db.session.scalars(query))
 
 
+def installer_upcoming(user: User, after: datetime) -> list[WorkOrder]:
+    """Open orders booked from `after` on, soonest first."""
+    query = visible_orders(user).where(WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.appointment_start >= after)
+    return list(db.session.scalars(_with_list_columns(query).order_by(WorkOrder.appointment_start).limit(200)))
+
+
+def installer_done(user: User, since: datetime) -> list[WorkOrder]:
+    """Orders completed or cancelled since `since`, newest first."""
+    query = visible_orders(user).where(
+        or_(WorkOrder.completed_at >= since, WorkOrder.cancelled_at >= since)
+    )
+    query = _with_list_columns(query).order_by(WorkOrder.updated_at.desc()).limit(200)
+    return list(db.session.scalars(query))
+
+
 def open_queue(user: User, limit: int = 200) -> list[WorkOrder]:
     """Open orders the user may see, most urgent deadline first."""
     query = _with_list_columns(visible_orders(user).where(WorkOrder.status.in_(OPEN_STATUSES)))
     return list(db.session.scalars(query.order_by(WorkOrder.due_by, WorkOrder.id).limit(limit)))
 
 
-def order_for(user: User, number: str) -> WorkOrder | None:
-    """The order with this number if `user` may see it (else None: not found and not yours look alike)."""
-    query = visible_orders(user).where(WorkOrder.number == number)
-    return db.session.scalar(_with_list_columns(query))
+def order_page(user: User, number: str) -> WorkOrder | None:
+    """The order with everything its page shows, if `user` may see it (else None)."""
+    query = _with_list_columns(visible_orders(user).where(WorkOrder.number == number)).options(
+        selectinload(WorkOrder.visits).joinedload(Visit.reason),
+        selectinload(WorkOrder.events).joinedload(WorkOrderEvent.actor),
+        selectinload(WorkOrder.photos),
+    )
+    return db.session.scalar(query)
 
 
-__all__ = ["installer_day", "open_queue", "order_for", "visible_orders"]
+__all__ = ["installer_day", "installer_done", "installer_upcoming", "open_queue", "order_page",
+           "visible_orders"]

@@ -1,27 +1,58 @@
-"""The installer's day and the supervisor's board (read-only until the lifecycle issue lands)."""
+"""Installer pages (Today, Upcoming, Done, the job page and its actions) and the supervisor's
+board. Views are thin: a form, one service call, then a redirect or a page."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
-from ..auth.models import Role
+from ..auth.models import Role, User
 from ..auth.permissions import role_required
-from ..db import local_today, utcnow, zone
-from .queries import installer_day, open_queue, order_for
+from ..db import local_day_range, local_today, utcnow, zone
+from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
+from ..extensions import db
+from ..forms import choices
+from ..workforce.models import team_districts
+from . import lifecycle
+from .evidence import EVIDENCE_FIELDS, FAULT_CAUSE_LABELS
+from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, slot_window
+from .idempotency import once
+from .models import PhotoKind, UnresolvedReason, WorkOrder, WorkOrderPhoto
+from .photos import signature_bytes, store_photo
+from .queries import installer_day, installer_done, installer_upcoming, open_queue, order_page, visible_orders
+from .services import request_digest
 
 bp = Blueprint("workorders", __name__)
+
+
+def _upload_folder() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"])
 
 
 @bp.route("/today")
 @role_required(Role.INSTALLER)
 def today() -> Any:
-    """The installer's jobs for today in appointment order."""
+    """The installer's jobs for today in appointment order, the next one highlighted."""
     tz = zone()
     orders = installer_day(current_user, local_today(tz), tz)
     now = utcnow()
-    open_orders = [o for o in orders if o.completed_at is None]
+    open_orders = [o for o in orders if o.completed_at is None and o.cancelled_at is None]
     return render_template(
         "workorders/today.html",
         orders=orders,
@@ -29,7 +60,27 @@ def today() -> Any:
         done_count=len(orders) - len(open_orders),
         overdue_count=sum(1 for o in open_orders if o.due_by < now),
         now=now,
+        tab="today",
     )
+
+
+@bp.route("/upcoming")
+@role_required(Role.INSTALLER)
+def upcoming() -> Any:
+    """Open jobs booked after today."""
+    tz = zone()
+    orders = installer_upcoming(current_user, local_day_range(local_today(tz), tz)[1])
+    return render_template("workorders/list.html", orders=orders, now=utcnow(), tab="upcoming",
+                           title=_("Upcoming jobs"), empty=_("Nothing booked after today."))
+
+
+@bp.route("/done")
+@role_required(Role.INSTALLER)
+def done() -> Any:
+    """Jobs finished (or cancelled) in the last 7 days, newest first."""
+    orders = installer_done(current_user, utcnow() - timedelta(days=7))
+    return render_template("workorders/list.html", orders=orders, now=utcnow(), tab="done",
+                           title=_("Done in the last 7 days"), empty=_("Nothing finished in the last 7 days."))
 
 
 @bp.route("/board")
@@ -39,11 +90,205 @@ def board() -> Any:
     return render_template("workorders/board.html", orders=open_queue(current_user), now=utcnow())
 
 
+def _forms(order: Any, actions: list[str]) -> dict[str, ActionForm]:
+    forms = {}
+    for action in actions:
+        form = FORMS[action](prefix=action, formdata=None)
+        _choices(form, order, action)
+        forms[action] = form.fill(order.version)
+    return forms
+
+
+def _choices(form: ActionForm, order: Any, action: str) -> None:
+    if action == "leave_unresolved":
+        locale = _locale()
+        reasons = db.session.scalars(select(UnresolvedReason).where(UnresolvedReason.is_active.is_(True))
+                                     .order_by(UnresolvedReason.sort_order))
+        form.reason.choices = choices([("", "—"), *((r.code, r.name(locale)) for r in reasons)])  # type: ignore[attr-defined]
+    elif action == "assign":
+        form.installer.choices = choices([("", "—"), *(  # type: ignore[attr-defined]
+            (u.username, f"{u.display_name(_locale())} ({u.username})") for u in _assignable(order))])
+
+
+def _assignable(order: Any) -> list[User]:
+    """Active installers of teams serving the order's district (a supervisor's own teams only)."""
+    query = (select(User).where(User.role == Role.INSTALLER, User.is_active.is_(True),
+                                User.team_id.in_(select(team_districts.c.team_id)
+                                                 .where(team_districts.c.district_id == order.district_id)))
+             .order_by(User.username))
+    if current_user.role is Role.SUPERVISOR:
+        query = query.where(User.team_id.in_([t.id for t in current_user.supervised_teams]))
+    return list(db.session.scalars(query))
+
+
+def _locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale())
+
+
+def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: int = 200, error: str | None = None) -> Any:
+    order = order_page(current_user, number)
+    if order is None:
+        abort(404)
+    actions = lifecycle.allowed_actions(order, current_user)
+    all_forms = _forms(order, actions)
+    if forms:
+        for action, form in forms.items():
+            _choices(form, order, action)
+            all_forms[action] = form.fill(order.version) if status == 409 else form
+    now = utcnow()
+    return render_template(
+        "workorders/job.html", order=order, actions=actions, forms=all_forms, now=now, error=error,
+        evidence_labels=EVIDENCE_FIELDS, fault_causes=FAULT_CAUSE_LABELS, material_rows=MATERIAL_ROWS,
+        open_action=next(iter(forms)) if forms else None,
+        due_in=order.due_by - now,
+        reason_names={r.code: r.name(_locale()) for r in db.session.scalars(select(UnresolvedReason))},
+    ), status
+
+
 @bp.route("/orders/<number>")
 @role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
 def detail(number: str) -> Any:
-    """One work order with its visits and history, if the user may see it."""
-    order = order_for(current_user, number)
-    if order is None:
+    """The job page: customer, window, deadline, the next allowed actions, visits, evidence, history."""
+    return _job_page(number)
+
+
+@bp.route("/orders/<number>/act", methods=["POST"])
+@role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
+def act(number: str) -> Any:
+    """Carry out one action from the job page (every action goes through the lifecycle service)."""
+    action = request.form.get("action", "")
+    if action not in FORMS:
+        abort(400)
+    order = lifecycle.load_for_action(current_user, number)
+    form = FORMS[action](prefix=action)
+    _choices(form, order, action)
+    if not form.validate():
+        return _job_page(number, {action: form}, 400, _("Please correct the form."))
+    if isinstance(form, CompleteForm):
+        try:
+            _store_uploads(order, form)
+        except InvalidInput as error:
+            db.session.rollback()
+            form.photos.errors = [error.message]
+            return _job_page(number, {action: form}, 400, error.message)
+        db.session.commit()  # photos are kept even if completing is then refused
+    kwargs = _transition_arguments(action, form)
+    digest = request_digest({"html": number, "action": action, **{k: str(v) for k, v in kwargs.items()}})
+
+    def perform() -> tuple[int, dict[str, Any]]:
+        fresh = lifecycle.load_for_action(current_user, number)
+        if action in ("assign", "unassign"):
+            lifecycle.assign(fresh, current_user, kwargs.get("installer"), form.version.data,
+                             today=local_today(zone()), note=kwargs.get("note"))
+            return 200, {"number": number}
+        outcome = lifecycle.transition(fresh, current_user, action, form.version.data, tz=zone(), **kwargs)
+        body: dict[str, Any] = {"number": number}
+        if outcome.survey_token:
+            body["survey_token"] = outcome.survey_token
+        return 200, body
+
+    try:
+        _status, body, replayed = once(current_user, form.idempotency_key.data, digest, perform)
+    except Conflict as error:
+        return _job_page(number, {action: form}, 409, f"{error.message} {_('The page now shows the latest state.')}")
+    except RuleViolation as error:
+        _rule_errors(form, error)
+        return _job_page(number, {action: form}, 422, error.message)
+    except InvalidInput as error:
+        for field, messages in error.details.get("errors", {}).items():
+            target = getattr(form, field, None)
+            if target is not None:
+                target.errors = list(messages)
+        return _job_page(number, {action: form}, 400, error.message)
+    if replayed:
+        flash(_("This was already recorded."), "info")
+    else:
+        flash(_("Saved."), "success")
+    if body.get("survey_token"):
+        return redirect(url_for("workorders.rating_code", number=number, token=body["survey_token"]))
+    return redirect(url_for("workorders.detail", number=number))
+
+
+def _transition_arguments(action: str, form: Any) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"note": form.note.data}
+    if action == "assign":
+        kwargs["installer"] = form.installer.data
+    if action == "unassign":
+        kwargs["installer"] = None
+    if action in ("assign", "unassign"):
+        return kwargs
+    kwargs.update(lat=form.lat.data, lon=form.lon.data)
+    if action == "book":
+        tz = zone()
+        start, end = slot_window(form.day.data, form.slot.data)
+        kwargs["appointment_start"] = datetime.combine(form.day.data, start, tzinfo=tz)
+        kwargs["appointment_end"] = datetime.combine(form.day.data, end, tzinfo=tz)
+    elif action in ("leave_unresolved", "cancel"):
+        kwargs["reason"] = form.reason.data
+    elif action == "complete":
+        kwargs["evidence"] = form.evidence()
+    return kwargs
+
+
+def _store_uploads(order: Any, form: CompleteForm) -> None:
+    for upload in form.photos.data or []:
+        if isinstance(upload, FileStorage) and upload.filename:
+            store_photo(order, current_user, upload.read(), _upload_folder())
+    if form.signature_data.data:
+        store_photo(order, current_user, signature_bytes(form.signature_data.data), _upload_folder(),
+                    kind=PhotoKind.SIGNATURE)
+
+
+def _rule_errors(form: Any, error: DomainError) -> None:
+    for field in error.details.get("missing", []):
+        target = getattr(form, {"photos": "photos", "signature": "photos"}.get(field, field), None)
+        if target is not None:
+            target.errors = [*target.errors, _("Required for this job type.")]
+
+
+@bp.route("/orders/<number>/rating-code")
+@role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
+def rating_code(number: str) -> Any:
+    """After completing: the customer's rating QR code and link, shown on the installer's phone."""
+    order = order_page(current_user, number)
+    token = request.args.get("token", "")
+    if order is None or order.completed_at is None or not token:
         abort(404)
-    return render_template("workorders/detail.html", order=order, now=utcnow())
+    from ..ratings.services import invitation_for
+    from ..errors import NotFound
+
+    try:
+        invitation = invitation_for(token)
+    except NotFound:
+        abort(404)
+    if invitation.work_order_id != order.id:
+        abort(404)
+    link = url_for("ratings.survey", token=token, _external=True)
+    return render_template("workorders/rating_code.html", order=order, link=link, qr_svg=_qr_svg(link))
+
+
+def _qr_svg(link: str) -> str:
+    """The link as an inline SVG QR code (no image request: one page, fast on a weak signal)."""
+    import segno
+
+    return segno.make(link, error="m").svg_inline(scale=6, border=2)
+
+
+@bp.route("/photos/<int:photo_id>")
+@role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
+def photo(photo_id: int) -> Any:
+    """A stored photo, only for people who may see its order."""
+    row = db.session.scalar(
+        select(WorkOrderPhoto).where(
+            WorkOrderPhoto.id == photo_id,
+            WorkOrderPhoto.work_order_id.in_(visible_orders(current_user).with_only_columns(WorkOrder.id)),
+        )
+    )
+    if row is None:
+        abort(404)
+    response = send_file(_upload_folder() / row.filename, mimetype=row.content_type, max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

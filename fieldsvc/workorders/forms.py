@@ -1,0 +1,105 @@
+"""The installer's and supervisor's action forms on the job page. Every form carries the version
+the user saw and an idempotency key, so a resent form (weak signal) changes nothing twice."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, time
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import DateField, FloatField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..forms import choices
+from .evidence import FAULT_CAUSE_LABELS, MAX_NOTE_FORM
+
+# The booking windows customers are offered (local time).
+SLOTS = [("09-11", time(9), time(11)), ("11-13", time(11), time(13)), ("14-16", time(14), time(16)),
+         ("16-18", time(16), time(18)), ("18-20", time(18), time(20))]
+MATERIAL_ROWS = 3
+
+
+class ActionForm(FlaskForm):
+    """An action with no extra input (accept, depart, arrive), and the base of the others."""
+
+    version = IntegerField(validators=[InputRequired()])
+    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=128)])
+    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=MAX_NOTE_FORM)])
+    lat = FloatField(validators=[Optional(), NumberRange(-90, 90)])
+    lon = FloatField(validators=[Optional(), NumberRange(-180, 180)])
+
+    def fill(self, version: int) -> "ActionForm":
+        """Set the version shown and a fresh idempotency key for this rendering."""
+        self.version.data = version
+        self.idempotency_key.data = uuid.uuid4().hex
+        return self
+
+
+class BookForm(ActionForm):
+    day = DateField(_l("Day"), validators=[InputRequired(message=_l("Choose the day."))])
+    slot = SelectField(_l("Window"), choices=choices((code, f"{start:%H:%M}–{end:%H:%M}") for code, start, end in SLOTS),
+                       validators=[InputRequired()])
+
+
+class LeaveForm(ActionForm):
+    reason = SelectField(_l("Why could the job not be finished?"), validators=[InputRequired(message=_l("Choose a reason."))])
+
+
+class CancelForm(ActionForm):
+    reason = StringField(_l("Why is the order cancelled?"),
+                         validators=[DataRequired(message=_l("Say why the order is cancelled.")), Length(max=255)])
+
+
+class CompleteForm(ActionForm):
+    onu_serial = StringField(_l("ONU serial number"), validators=[Optional(), Length(min=4, max=32)],
+                             render_kw={"autocapitalize": "characters", "autocomplete": "off"})
+    rx_power_dbm = FloatField(_l("Optical receive power (dBm)"), validators=[Optional(), NumberRange(-60, 10)],
+                              render_kw={"inputmode": "decimal", "step": "0.01"})
+    fault_cause = SelectField(_l("Fault cause"), choices=choices([("", "—"), *FAULT_CAUSE_LABELS.items()]),
+                              validators=[Optional()])
+    speed_mbps = FloatField(_l("Measured speed (Mbps)"), validators=[Optional(), NumberRange(0.1, 100000)],
+                            render_kw={"inputmode": "decimal"})
+    photos = MultipleFileField(_l("Photos"), render_kw={"accept": "image/jpeg,image/png", "capture": "environment"})
+    signature_data = HiddenField()
+
+    def evidence(self) -> dict[str, object]:
+        """The evidence object for the lifecycle service, from the fields filled in."""
+        from flask import request
+
+        evidence: dict[str, object] = {}
+        for name in ("onu_serial", "rx_power_dbm", "fault_cause", "speed_mbps"):
+            value = getattr(self, name).data
+            if value not in (None, ""):
+                evidence[name] = value
+        materials = []
+        for row in range(MATERIAL_ROWS):
+            item = (request.form.get(f"complete-material_item_{row}") or "").strip()
+            quantity = (request.form.get(f"complete-material_qty_{row}") or "").strip()
+            if item or quantity:
+                try:
+                    materials.append({"item": item, "quantity": float(quantity)})
+                except ValueError:
+                    materials.append({"item": item, "quantity": None})
+        if materials:
+            evidence["materials"] = materials
+        return evidence
+
+
+class AssignForm(ActionForm):
+    installer = SelectField(_l("Installer"), validators=[InputRequired(message=_l("Choose an installer."))])
+
+
+FORMS: dict[str, type[ActionForm]] = {
+    "accept": ActionForm, "depart": ActionForm, "arrive": ActionForm, "book": BookForm,
+    "leave_unresolved": LeaveForm, "complete": CompleteForm, "cancel": CancelForm,
+    "assign": AssignForm, "unassign": ActionForm,
+}
+
+
+def slot_window(day: date, code: str) -> tuple[time, time]:
+    """The start and end times of a booking slot code."""
+    for slot, start, end in SLOTS:
+        if slot == code:
+            return start, end
+    raise KeyError(code)

@@ -1,0 +1,325 @@
+"""The work-order state machine (PRODUCT.md §3): the one place that decides which transition is
+allowed, who may make it, and what it records. The HTML views and the API both call `transition`
+and `assign`. Services flush; the edge commits."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+from zoneinfo import ZoneInfo
+
+from ..auth.models import Role, User
+from ..db import utcnow
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from ..extensions import db
+from ..metrics.settings import setting
+from ..ratings.models import SurveyInvitation
+from .dispatch import check_eligibility
+from .evidence import EVIDENCE_FIELDS, clean_evidence, missing_evidence
+from .labels import action_label, status_label
+from .models import (
+    OPEN_STATUSES,
+    OrderStatus,
+    PhotoKind,
+    UnresolvedReason,
+    Visit,
+    VisitOutcome,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderPhoto,
+)
+from .queries import visible_orders
+
+S = OrderStatus
+
+# action → (statuses it may start from, status it leads to; None keeps the status)
+TRANSITIONS: dict[str, tuple[frozenset[OrderStatus], OrderStatus | None]] = {
+    "accept": (frozenset({S.ASSIGNED}), S.ACCEPTED),
+    "book": (frozenset({S.NEW, S.ASSIGNED, S.ACCEPTED}), None),
+    "depart": (frozenset({S.ACCEPTED}), S.EN_ROUTE),
+    # Arriving straight from "accepted" is allowed: installers forget to tap "depart".
+    "arrive": (frozenset({S.ACCEPTED, S.EN_ROUTE}), S.ON_SITE),
+    "complete": (frozenset({S.ON_SITE}), S.COMPLETED),
+    "leave_unresolved": (frozenset({S.ON_SITE}), S.ACCEPTED),
+    "cancel": (frozenset(OPEN_STATUSES), S.CANCELLED),
+}
+ACTIONS = tuple(TRANSITIONS)
+DISPATCH_ACTIONS = ("assign", "unassign")
+SUPERVISOR_ONLY = frozenset({"cancel", "assign", "unassign"})
+ASSIGNABLE = frozenset({S.NEW, S.ASSIGNED, S.ACCEPTED})
+UNASSIGNABLE = frozenset({S.ASSIGNED, S.ACCEPTED})
+MAX_NOTE = 2000
+
+
+@dataclass
+class Outcome:
+    """What a transition did; `survey_token` is set once, by `complete` (only its digest is stored)."""
+
+    order: WorkOrder
+    survey_token: str | None = None
+
+
+def allowed_actions(order: WorkOrder, user: User) -> list[str]:
+    """The actions `user` may take on `order` now, in lifecycle order (for buttons and the API)."""
+    actions = [a for a, (sources, _) in TRANSITIONS.items() if order.status in sources and _may(user, order, a)]
+    if user.role is not Role.INSTALLER:
+        if order.status in ASSIGNABLE:
+            actions.append("assign")
+        if order.status in UNASSIGNABLE:
+            actions.append("unassign")
+    return actions
+
+
+def _may(user: User, order: WorkOrder, action: str) -> bool:
+    if user.role is Role.INSTALLER:
+        return action not in SUPERVISOR_ONLY and order.assignee_id == user.id
+    return True
+
+
+def load_for_action(user: User, number: str, *, lock: bool = False) -> WorkOrder:
+    """The order `user` may act on, else NotFound (another installer's order looks absent)."""
+    query = visible_orders(user).where(WorkOrder.number == number)
+    if lock:
+        query = query.with_for_update()
+    order = db.session.scalar(query)
+    if order is None:
+        raise NotFound(_l("No work order %(number)s that you may see.", number=number))
+    return order
+
+
+def _check_version(order: WorkOrder, version: int | None) -> None:
+    if version is None:
+        raise InvalidInput(_l("Send the version you saw."), errors={"version": [_l("Required.")]})
+    if version != order.version:
+        raise Conflict(
+            _l("Work order %(number)s has changed since you saw it (your version %(yours)s, now %(now)s, "
+               "status %(status)s).", number=order.number, yours=version, now=order.version,
+               status=status_label(order.status)),
+            current_version=order.version,
+            current_status=order.status.value,
+            assignee=order.assignee.username if order.assignee else None,
+        )
+
+
+def _event(order: WorkOrder, actor: User, action: str, before: OrderStatus, now: datetime, *,
+           note: str | None = None, lat: float | None = None, lon: float | None = None,
+           data: dict[str, Any] | None = None) -> None:
+    db.session.add(WorkOrderEvent(
+        work_order=order, actor=actor, created_at=now, action=action, from_status=before.value,
+        to_status=order.status.value, note=note, lat=lat, lon=lon, data=data,
+    ))
+
+
+def _flush(order: WorkOrder) -> None:
+    """Write now, so a concurrent change (version moved on underneath us) is a conflict here."""
+    number = order.number  # read before flushing: a failed flush leaves the session unusable
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise Conflict(_l("Work order %(number)s was changed by someone else at the same moment.",
+                          number=number)) from error
+
+
+def _position(lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
+    if lat is None and lon is None:
+        return None, None
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput(_l("A position needs a latitude (−90 to 90) and a longitude (−180 to 180)."),
+                           errors={"lat": [_l("Not a valid position.")]})
+    return round(lat, 6), round(lon, 6)
+
+
+def _window(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    errors = {}
+    if start is None:
+        errors["appointment_start"] = [_l("Required.")]
+    if end is None:
+        errors["appointment_end"] = [_l("Required.")]
+    if start and end:
+        if start.tzinfo is None or end.tzinfo is None:
+            errors["appointment_start"] = [_l("Give a time zone offset.")]
+        elif end <= start:
+            errors["appointment_end"] = [_l("Must be after the start.")]
+        elif end <= now:
+            errors["appointment_end"] = [_l("Is already over.")]
+        elif end - start > timedelta(hours=12):
+            errors["appointment_end"] = [_l("A window is at most 12 hours.")]
+    if errors:
+        raise InvalidInput(_l("The appointment window has errors."), errors=errors)
+    assert start is not None and end is not None
+    return start, end
+
+
+def transition(
+    order: WorkOrder,
+    actor: User,
+    action: str,
+    version: int | None,
+    *,
+    tz: ZoneInfo,
+    reason: str | None = None,
+    note: str | None = None,
+    appointment_start: datetime | None = None,
+    appointment_end: datetime | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    evidence: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Move `order` by `action` for `actor`, checking role, ownership, version and the rules.
+    Refusals raise (and change nothing); success appends an event and flushes."""
+    if action not in TRANSITIONS:
+        raise InvalidInput(_l("Unknown action %(action)s.", action=action),
+                           errors={"action": [_l("One of: %(values)s.", values=", ".join(ACTIONS))]})
+    if not _may(actor, order, action):
+        raise Forbidden(_l("Your role may not do this: %(action)s.", action=action_label(action)))
+    _check_version(order, version)
+    sources, target = TRANSITIONS[action]
+    if order.status not in sources:
+        raise Conflict(_l("Cannot do this to an order that is %(status)s: %(action)s.", action=action_label(action),
+                          status=status_label(order.status)),
+                       current_status=order.status.value, current_version=order.version)
+    note = (note or "").strip() or None
+    if note and len(note) > MAX_NOTE:
+        raise InvalidInput(_l("A note has at most %(n)d characters.", n=MAX_NOTE), errors={"note": [_l("Too long.")]})
+    lat, lon = _position(lat, lon)
+    now = now or utcnow()
+    before = order.status
+    outcome = Outcome(order)
+    data: dict[str, Any] | None = None
+
+    if action == "book":
+        start, end = _window(appointment_start, appointment_end, now)
+        data = {"appointment_start": start.isoformat(), "appointment_end": end.isoformat()}
+        if order.appointment_start:
+            data["previous_start"] = order.appointment_start.isoformat()
+        order.appointment_start, order.appointment_end = start, end
+    elif action == "arrive":
+        seq = (db.session.scalar(select(func.max(Visit.seq)).where(Visit.work_order_id == order.id)) or 0) + 1
+        db.session.add(Visit(work_order=order, seq=seq, installer_id=order.assignee_id or actor.id, arrived_at=now,
+                             appointment_start=order.appointment_start, appointment_end=order.appointment_end,
+                             lat=lat, lon=lon))
+    elif action in ("complete", "leave_unresolved"):
+        visit = _open_visit(order)
+        visit.left_at = now
+        if action == "complete":
+            data = _complete(order, visit, evidence, now)
+            visit.outcome = VisitOutcome.RESOLVED
+            order.completed_at = now
+            order.completed_by_id = visit.installer_id
+            outcome.survey_token = _invite(order, now)
+        else:
+            code = _reason_code(reason)
+            visit.outcome, visit.reason_code = VisitOutcome.NOT_RESOLVED, code
+            order.appointment_start = order.appointment_end = None  # the revisit needs a new booking
+            data = {"reason": code}
+    elif action == "cancel":
+        text = (reason or "").strip()
+        if not text or len(text) > 255:
+            raise InvalidInput(_l("Say why the order is cancelled (at most 255 characters)."),
+                               errors={"reason": [_l("Required.")]})
+        visit = db.session.scalar(select(Visit).where(Visit.work_order_id == order.id, Visit.left_at.is_(None)))
+        if visit is not None:
+            visit.left_at, visit.outcome, visit.reason_code = now, VisitOutcome.NOT_RESOLVED, "customer_cancel"
+        order.cancelled_at, order.cancel_reason = now, text
+        data = {"reason": text}
+
+    if target is not None:
+        order.status = target
+    order.updated_at = now
+    _event(order, actor, action, before, now, note=note, lat=lat, lon=lon, data=data)
+    _flush(order)
+    return outcome
+
+
+def _open_visit(order: WorkOrder) -> Visit:
+    visit = db.session.scalar(select(Visit).where(Visit.work_order_id == order.id, Visit.left_at.is_(None)))
+    if visit is None:  # on_site always has one; the database would be inconsistent otherwise
+        raise Conflict(_l("Work order %(number)s has no open visit.", number=order.number))
+    return visit
+
+
+def _reason_code(reason: str | None) -> str:
+    active = db.session.scalar(select(UnresolvedReason.code).where(
+        UnresolvedReason.code == (reason or ""), UnresolvedReason.is_active.is_(True)))
+    if active is None:
+        raise InvalidInput(_l("Choose why the job could not be finished."), errors={"reason": [_l("Choose a reason.")]})
+    return active
+
+
+def _complete(order: WorkOrder, visit: Visit, evidence: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+    """Check and store the evidence; refuse (422, with `missing`) what the job type requires but lacks."""
+    band = setting("rx_power_band_dbm", now.date())
+    clean = clean_evidence(evidence, (float(band[0]), float(band[1])))
+    files = db.session.execute(
+        select(WorkOrderPhoto.kind, func.count()).where(WorkOrderPhoto.work_order_id == order.id)
+        .group_by(WorkOrderPhoto.kind)
+    ).all()
+    counts = {kind: count for kind, count in files}
+    job_type = order.job_type
+    missing = missing_evidence(job_type.required_evidence or [], clean, counts.get(PhotoKind.PHOTO, 0),
+                               job_type.photos_required, counts.get(PhotoKind.SIGNATURE, 0) > 0)
+    if missing:
+        raise RuleViolation(_l("To complete this job, add: %(fields)s.",
+                               fields=", ".join(str(EVIDENCE_FIELDS.get(m, m)) for m in missing)), missing=missing)
+    clean["photos"] = counts.get(PhotoKind.PHOTO, 0)
+    clean["signature"] = counts.get(PhotoKind.SIGNATURE, 0) > 0
+    order.evidence = clean
+    return {"evidence": clean}
+
+
+def _invite(order: WorkOrder, now: datetime) -> str:
+    """The customer's single-use rating link: a random token, of which only the digest is stored."""
+    token = secrets.token_urlsafe(24)
+    days = int(setting("survey_link_days", now.date()))
+    db.session.add(SurveyInvitation(work_order=order, token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                                    created_at=now, expires_at=now + timedelta(days=days)))
+    return token
+
+
+def assign(order: WorkOrder, actor: User, installer_username: str | None, version: int | None, *,
+           today: Any, note: str | None = None, now: datetime | None = None) -> WorkOrder:
+    """Give the order to an eligible installer (or take it back with None). Supervisors assign
+    within their own teams; refusals list every unmet requirement (422)."""
+    if actor.role is Role.INSTALLER:
+        raise Forbidden(_l("Installers do not assign orders."))
+    _check_version(order, version)
+    now = now or utcnow()
+    before = order.status
+    previous = order.assignee.username if order.assignee else None
+    if installer_username is None:
+        if order.status not in UNASSIGNABLE:
+            raise Conflict(_l("Cannot unassign an order that is %(status)s.", status=status_label(order.status)),
+                           current_status=order.status.value, current_version=order.version)
+        order.assignee, order.team_id, order.status = None, None, S.NEW
+        action, data = "unassign", {"previous": previous}
+    else:
+        if order.status not in ASSIGNABLE:
+            raise Conflict(_l("Cannot assign an order that is %(status)s.", status=status_label(order.status)),
+                           current_status=order.status.value, current_version=order.version)
+        installer = db.session.scalar(select(User).where(User.username == installer_username))
+        if installer is None:
+            raise RuleViolation(_l("There is no installer %(username)s.", username=installer_username),
+                                unmet=[{"installer": installer_username, "reason": "unknown"}])
+        (verdict,) = check_eligibility(order, [installer], today)
+        unmet = list(verdict.unmet)
+        if actor.role is Role.SUPERVISOR and installer.team_id not in {t.id for t in actor.supervised_teams}:
+            unmet.insert(0, {"installer": installer.username, "reason": "not_your_team"})
+        if unmet:
+            raise RuleViolation(_l("%(username)s may not take %(number)s.", username=installer.username, number=order.number),
+                                unmet=unmet)
+        if installer.id == order.assignee_id:
+            raise Conflict(_l("%(number)s is already assigned to %(username)s.", number=order.number, username=installer.username),
+                           current_version=order.version, assignee=installer.username)
+        order.assignee, order.team_id, order.status = installer, installer.team_id, S.ASSIGNED
+        action, data = "assign", {"assignee": installer.username, "previous": previous}
+    order.updated_at = now
+    _event(order, actor, action, before, now, note=(note or "").strip() or None, data=data)
+    _flush(order)
+    return order

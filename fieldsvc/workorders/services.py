@@ -1,0 +1,138 @@
+"""Creating work orders: deadlines, numbers, customers. Services flush; the edge commits."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from zoneinfo import ZoneInfo
+
+from ..auth.models import Role, User
+from ..db import utcnow
+from ..errors import Conflict, Forbidden, InvalidInput
+from ..extensions import db
+from ..workforce.models import Customer, District
+from .models import JobType, Priority, WorkOrder, WorkOrderEvent
+
+
+def compute_due_by(job_type: JobType, created_at: datetime, appointment_end: datetime | None, tz: ZoneInfo) -> datetime:
+    """The deadline fixed at creation (PRODUCT.md §4): created before the job type's cut-off hour →
+    the end of that local day; later → within its deadline hours; a later booked window → its end."""
+    local = created_at.astimezone(tz)
+    if job_type.same_day_cutoff_hour is not None and local.hour < job_type.same_day_cutoff_hour:
+        due = datetime.combine(local.date(), time(23, 59, 59), tzinfo=tz)
+    else:
+        due = local + timedelta(hours=job_type.deadline_hours)
+    if appointment_end is not None and appointment_end > due:
+        due = appointment_end
+    return due.astimezone(created_at.tzinfo)
+
+
+def order_number(order_id: int, created_at: datetime, tz: ZoneInfo) -> str:
+    """WO + the local creation date + the id: readable on the phone, unique by the id."""
+    return f"WO{created_at.astimezone(tz):%y%m%d}-{order_id:07d}"
+
+
+def request_digest(payload: dict[str, Any]) -> str:
+    """SHA-256 of a request body in canonical JSON (key order and spacing do not matter)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+@dataclass
+class NewOrder:
+    """What a supervisor or an integration gives to create an order."""
+
+    job_type: str
+    account_no: str
+    customer_name: str
+    phone: str
+    address: str
+    district: str
+    priority: str = "normal"
+    appointment_start: datetime | None = None
+    appointment_end: datetime | None = None
+    is_work_at_height: bool = False
+    notes: str | None = None
+    external_ref: str | None = None
+    request_hash: str | None = None
+
+
+def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime | None = None) -> tuple[WorkOrder, bool]:
+    """Create an order (supervisor or admin). With an external_ref already used: the same request
+    returns that order (created False); a different one is a conflict."""
+    if actor.role is Role.INSTALLER:
+        raise Forbidden(_l("Installers do not create work orders."))
+    if data.external_ref:
+        existing = db.session.scalar(select(WorkOrder).where(WorkOrder.external_ref == data.external_ref))
+        if existing is not None:
+            if data.request_hash and existing.request_hash == data.request_hash:
+                return existing, False
+            raise Conflict(_l("external_ref %(ref)s was already used for another order.", ref=data.external_ref),
+                           number=existing.number)
+    errors: dict[str, list[str]] = {}
+    job_type = db.session.scalar(select(JobType).where(JobType.code == data.job_type, JobType.is_active.is_(True)))
+    if job_type is None:
+        errors["job_type"] = [_l("Unknown job type.")]
+    district = db.session.scalar(select(District).where(District.code == data.district))
+    if district is None:
+        errors["district"] = [_l("Unknown district.")]
+    if data.priority not in {p.value for p in Priority}:
+        errors["priority"] = [_l("One of: %(values)s.", values=", ".join(p.value for p in Priority))]
+    if (data.appointment_start is None) != (data.appointment_end is None):
+        errors["appointment_end"] = [_l("Give both ends of the window, or neither.")]
+    elif data.appointment_start and data.appointment_end and data.appointment_end <= data.appointment_start:
+        errors["appointment_end"] = [_l("Must be after the start.")]
+    if errors:
+        raise InvalidInput(_l("The order has errors."), errors=errors)
+    assert job_type is not None and district is not None
+    now = now or utcnow()
+    customer = _customer(data, district)
+    order = WorkOrder(
+        number=uuid.uuid4().hex[:24],  # replaced below, once the id is known
+        external_ref=data.external_ref or None,
+        request_hash=data.request_hash,
+        job_type=job_type,
+        priority=Priority(data.priority),
+        customer=customer,
+        district=district,
+        address=data.address,
+        is_work_at_height=data.is_work_at_height,
+        notes=data.notes or None,
+        appointment_start=data.appointment_start,
+        appointment_end=data.appointment_end,
+        created_at=now,
+        updated_at=now,
+        due_by=compute_due_by(job_type, now, data.appointment_end, tz),
+    )
+    db.session.add(order)
+    db.session.flush()
+    number = order_number(order.id, now, tz)
+    # A bulk UPDATE leaves the version alone: a new order starts at version 1.
+    db.session.execute(update(WorkOrder).where(WorkOrder.id == order.id).values(number=number),
+                       execution_options={"synchronize_session": False})
+    set_committed_value(order, "number", number)
+    db.session.add(WorkOrderEvent(work_order=order, actor=actor, created_at=now, action="create",
+                                  to_status=order.status.value, note=data.notes or None,
+                                  data={"external_ref": data.external_ref} if data.external_ref else None))
+    db.session.flush()
+    return order, True
+
+
+def _customer(data: NewOrder, district: District) -> Customer:
+    """The customer with this account number, its contact details brought up to date; or a new one."""
+    customer = db.session.scalar(select(Customer).where(Customer.account_no == data.account_no))
+    if customer is None:
+        customer = Customer(account_no=data.account_no, name=data.customer_name, phone=data.phone,
+                            address=data.address, district=district)
+        db.session.add(customer)
+    else:
+        customer.name, customer.phone, customer.address, customer.district = (
+            data.customer_name, data.phone, data.address, district)
+    return customer

@@ -1,0 +1,260 @@
+"""The work-order API of PRODUCT.md §5: create (idempotent on external_ref), list, read, assign,
+transitions (with Idempotency-Key), events."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from fieldsvc.auth.models import Role
+from fieldsvc.auth.services import create_token
+from fieldsvc.db import utcnow
+from fieldsvc.extensions import db
+from fieldsvc.ratings.models import SurveyInvitation
+from fieldsvc.workorders.models import WorkOrder, WorkOrderEvent
+from tests import factories as f
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def tokens(app: Flask) -> dict[str, str]:
+    with app.app_context():
+        hs = f.make_team("HS01", districts=("hongshan",))
+        ja = f.make_team("JA01", districts=("jiangan",))
+        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=hs))
+        other = f.certify_fully(f.make_user(Role.INSTALLER, username="w3", team=ja))
+        rookie = f.make_user(Role.INSTALLER, username="w2", team=hs)
+        supervisor = f.make_user(Role.SUPERVISOR, username="s1", team=hs)
+        admin = f.make_user(Role.ADMIN, username="crm")
+        result = {name: create_token(user) for name, user in
+                  (("installer", installer), ("other", other), ("rookie", rookie), ("supervisor", supervisor), ("admin", admin))}
+        db.session.commit()
+    return result
+
+
+def auth(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def new_order_body(**overrides) -> dict:
+    start = (utcnow() + timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)
+    body = {
+        "external_ref": "CRM-1001",
+        "job_type": "install",
+        "priority": "high",
+        "customer": {"account_no": "02787654321", "name": "王芳", "phone": "13900001111",
+                     "address": "洪山区珞喻路1037号", "district": "hongshan"},
+        "appointment_start": start.isoformat(),
+        "appointment_end": (start + timedelta(hours=2)).isoformat(),
+        "notes": "二楼,请先电话联系",
+    }
+    body.update(overrides)
+    return body
+
+
+def create(client: FlaskClient, tokens: dict, **overrides):
+    return client.post("/api/v1/work-orders", json=new_order_body(**overrides), headers=auth(tokens["admin"]))
+
+
+def test_create_is_idempotent_on_external_ref(client: FlaskClient, tokens: dict, app: Flask) -> None:
+    first = create(client, tokens)
+    assert first.status_code == 201, first.get_json()
+    order = first.get_json()
+    assert order["number"].startswith("WO") and order["status"] == "new" and order["version"] == 1
+    assert order["job_type"] == "install" and order["district"] == "hongshan" and order["priority"] == "high"
+    assert order["customer"]["name"] == "王芳" and order["external_ref"] == "CRM-1001"
+    assert order["due_by"] and order["appointment_end"]
+    assert first.headers["Location"].endswith(f"/api/v1/work-orders/{order['number']}")
+    again = create(client, tokens)
+    assert again.status_code == 200 and again.get_json()["number"] == order["number"]
+    clash = create(client, tokens, notes="different")
+    assert clash.status_code == 409 and clash.mimetype == PROBLEM
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WorkOrder)) == 1
+
+
+def test_due_by_is_the_later_booked_window_end(client: FlaskClient, tokens: dict) -> None:
+    start = utcnow() + timedelta(days=3)
+    order = create(client, tokens, appointment_start=start.isoformat(),
+                   appointment_end=(start + timedelta(hours=2)).isoformat()).get_json()
+    assert order["due_by"] == order["appointment_end"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"job_type": "teleport"},
+        {"customer": {"account_no": "1", "name": "x", "phone": "139", "address": "a", "district": "hongshan"}},
+        {"customer": {"account_no": "1", "name": "x", "phone": "13900001111", "address": "a", "district": "mars"}},
+        {"appointment_start": "2026-12-01T09:00:00"},  # no offset
+        {"appointment_end": None},
+        {"priority": "whenever"},
+        {"notes": "x" * 3000},
+    ],
+)
+def test_create_bad_input_is_400_and_creates_nothing(client: FlaskClient, tokens: dict, app: Flask, overrides: dict) -> None:
+    response = create(client, tokens, **overrides)
+    assert response.status_code == 400, response.get_json()
+    assert response.mimetype == PROBLEM
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WorkOrder)) == 0
+
+
+def test_installers_may_not_create_orders(client: FlaskClient, tokens: dict) -> None:
+    response = client.post("/api/v1/work-orders", json=new_order_body(), headers=auth(tokens["installer"]))
+    assert response.status_code == 403 and response.mimetype == PROBLEM
+
+
+def test_assign_then_walk_the_lifecycle_with_events(client: FlaskClient, tokens: dict) -> None:
+    number = create(client, tokens, job_type="repair").get_json()["number"]
+    url = f"/api/v1/work-orders/{number}"
+    assigned = client.post(f"{url}/assignment", json={"installer": "w1", "version": 1}, headers=auth(tokens["supervisor"]))
+    assert assigned.status_code == 200, assigned.get_json()
+    assert assigned.get_json()["assignee"] == "w1" and assigned.get_json()["version"] == 2
+    version = 2
+    for action, extra in (("accept", {}), ("depart", {}), ("arrive", {"lat": 30.52, "lon": 114.36})):
+        response = client.post(f"{url}/transitions", json={"action": action, "version": version, **extra},
+                               headers=auth(tokens["installer"]))
+        assert response.status_code == 200, response.get_json()
+        version = response.get_json()["version"]
+    done = client.post(f"{url}/transitions", json={"action": "complete", "version": version,
+                                                   "evidence": {"fault_cause": "drop_fibre"}},
+                       headers=auth(tokens["installer"]))
+    assert done.status_code == 200, done.get_json()
+    body = done.get_json()
+    assert body["status"] == "completed" and body["completed_at"]
+    assert body["survey_url"].startswith("http://localhost/r/")
+    assert body["visits"][0]["outcome"] == "resolved"
+    events = client.get(f"{url}/events", headers=auth(tokens["installer"])).get_json()
+    assert [e["action"] for e in events] == ["create", "assign", "accept", "depart", "arrive", "complete"]
+    assert events[1]["actor"] == "s1" and events[4]["lat"] == 30.52
+    assert client.get(body["survey_url"].replace("http://localhost", "")).status_code == 200
+
+
+def test_assignment_refusal_lists_unmet_requirements(client: FlaskClient, tokens: dict) -> None:
+    number = create(client, tokens, work_at_height=True).get_json()["number"]
+    response = client.post(f"/api/v1/work-orders/{number}/assignment", json={"installer": "w2", "version": 1},
+                           headers=auth(tokens["supervisor"]))
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert response.get_json()["unmet"] == [
+        {"certification_type": "ftth", "reason": "missing"},
+        {"certification_type": "service_star", "reason": "missing"},
+        {"certification_type": "work_at_height", "reason": "missing"},
+    ]
+    other = client.post(f"/api/v1/work-orders/{number}/assignment", json={"installer": "w3", "version": 1},
+                        headers=auth(tokens["supervisor"]))
+    assert other.get_json()["unmet"][0] == {"installer": "w3", "reason": "not_your_team"}
+
+
+def test_installer_cannot_assign(client: FlaskClient, tokens: dict) -> None:
+    number = create(client, tokens).get_json()["number"]
+    response = client.post(f"/api/v1/work-orders/{number}/assignment", json={"installer": "w1", "version": 1},
+                           headers=auth(tokens["installer"]))
+    assert response.status_code in (403, 404) and response.mimetype == PROBLEM
+
+
+def _assigned(client: FlaskClient, tokens: dict, **overrides) -> str:
+    number = create(client, tokens, **overrides).get_json()["number"]
+    client.post(f"/api/v1/work-orders/{number}/assignment", json={"installer": "w1", "version": 1},
+                headers=auth(tokens["admin"]))
+    return number
+
+
+def test_stale_version_and_illegal_transition_are_409(client: FlaskClient, tokens: dict) -> None:
+    number = _assigned(client, tokens)
+    url = f"/api/v1/work-orders/{number}/transitions"
+    stale = client.post(url, json={"action": "accept", "version": 1}, headers=auth(tokens["installer"]))
+    assert stale.status_code == 409 and stale.mimetype == PROBLEM
+    assert stale.get_json()["current_version"] == 2
+    illegal = client.post(url, json={"action": "complete", "version": 2}, headers=auth(tokens["installer"]))
+    assert illegal.status_code == 409 and "Cannot do this to an order" in illegal.get_json()["detail"]
+
+
+def test_foreign_order_is_404_with_nothing_leaked(client: FlaskClient, tokens: dict) -> None:
+    number = _assigned(client, tokens)
+    for method, path, body in (("get", "", None), ("get", "/events", None),
+                               ("post", "/transitions", {"action": "accept", "version": 2})):
+        response = getattr(client, method)(f"/api/v1/work-orders/{number}{path}", json=body, headers=auth(tokens["other"]))
+        assert response.status_code == 404 and response.mimetype == PROBLEM
+        assert "王芳" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"action": "fly", "version": 2}, {"action": "accept"}, {"action": "accept", "version": "2"},
+     {"action": "accept", "version": 2, "lat": "north"}],
+)
+def test_malformed_transition_is_400(client: FlaskClient, tokens: dict, body: dict) -> None:
+    number = _assigned(client, tokens)
+    response = client.post(f"/api/v1/work-orders/{number}/transitions", json=body, headers=auth(tokens["installer"]))
+    assert response.status_code == 400 and response.mimetype == PROBLEM
+
+
+def test_missing_evidence_is_422_with_missing_fields(client: FlaskClient, tokens: dict) -> None:
+    number = _assigned(client, tokens, job_type="install")
+    url = f"/api/v1/work-orders/{number}/transitions"
+    version = 2
+    for action in ("accept", "arrive"):
+        version = client.post(url, json={"action": action, "version": version}, headers=auth(tokens["installer"])).get_json()["version"]
+    refused = client.post(url, json={"action": "complete", "version": version, "evidence": {"onu_serial": "ZTEG00001111"}},
+                          headers=auth(tokens["installer"]))
+    assert refused.status_code == 422 and refused.get_json()["missing"] == ["rx_power_dbm"]
+
+
+def test_idempotency_key_replays_the_first_answer(client: FlaskClient, tokens: dict, app: Flask) -> None:
+    number = _assigned(client, tokens)
+    url = f"/api/v1/work-orders/{number}/transitions"
+    headers = auth(tokens["installer"], **{"Idempotency-Key": "phone-retry-1"})
+    first = client.post(url, json={"action": "accept", "version": 2}, headers=headers)
+    again = client.post(url, json={"action": "accept", "version": 2}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert first.get_json() == again.get_json()
+    different = client.post(url, json={"action": "book", "version": 2}, headers=headers)
+    assert different.status_code == 409
+    with app.app_context():
+        order = db.session.scalar(select(WorkOrder).where(WorkOrder.number == number))
+        assert order.version == 3
+        assert db.session.scalar(select(func.count()).select_from(WorkOrderEvent)
+                                 .where(WorkOrderEvent.work_order_id == order.id, WorkOrderEvent.action == "accept")) == 1
+
+
+def test_idempotent_complete_issues_one_survey_link(client: FlaskClient, tokens: dict, app: Flask) -> None:
+    number = _assigned(client, tokens, job_type="repair")
+    url = f"/api/v1/work-orders/{number}/transitions"
+    version = 2
+    for action in ("accept", "arrive"):
+        version = client.post(url, json={"action": action, "version": version}, headers=auth(tokens["installer"])).get_json()["version"]
+    headers = auth(tokens["installer"], **{"Idempotency-Key": "complete-1"})
+    body = {"action": "complete", "version": version, "evidence": {"fault_cause": "config"}}
+    first = client.post(url, json=body, headers=headers).get_json()
+    second = client.post(url, json=body, headers=headers).get_json()
+    assert first["survey_url"] == second["survey_url"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyInvitation)) == 1
+
+
+def test_list_filters_and_cursor(client: FlaskClient, tokens: dict) -> None:
+    numbers = [create(client, tokens, external_ref=f"CRM-{i}").get_json()["number"] for i in range(5)]
+    client.post(f"/api/v1/work-orders/{numbers[0]}/assignment", json={"installer": "w1", "version": 1},
+                headers=auth(tokens["admin"]))
+    admin = auth(tokens["admin"])
+    page1 = client.get("/api/v1/work-orders?limit=3", headers=admin).get_json()
+    page2 = client.get(f"/api/v1/work-orders?limit=3&cursor={page1['next_cursor']}", headers=admin).get_json()
+    seen = [o["number"] for o in page1["items"] + page2["items"]]
+    assert sorted(seen) == sorted(numbers) and len(set(seen)) == 5 and page2["next_cursor"] is None
+    assert seen[-1] == numbers[0]  # the assigned one changed last
+    mine = client.get("/api/v1/work-orders?assignee=w1&status=assigned", headers=admin).get_json()["items"]
+    assert [o["number"] for o in mine] == [numbers[0]]
+    assert client.get("/api/v1/work-orders?status=new&district=hongshan&job_type=install",
+                      headers=admin).get_json()["items"].__len__() == 4
+    since = client.get("/api/v1/work-orders?updated_since=2999-01-01T00:00:00%2B08:00", headers=admin).get_json()
+    assert since["items"] == []
+    installer_view = client.get("/api/v1/work-orders", headers=auth(tokens["installer"])).get_json()["items"]
+    assert [o["number"] for o in installer_view] == [numbers[0]]
+    assert client.get("/api/v1/work-orders?status=lost", headers=admin).status_code == 400
+    assert client.get("/api/v1/work-orders?updated_since=yesterday", headers=admin).status_code == 400
+    assert client.get("/api/v1/work-orders?cursor=WyJ4Il0", headers=admin).status_code == 400
