@@ -20,3 +20,16 @@ def setting(key: str, on: date) -> Any:
         .limit(1)
     )
     return METRIC_SETTINGS[key] if value is None else value
+
+
+def set_setting(key: str, value: Any, effective_from: date, actor_id: int | None, note: str | None = None) -> MetricSetting:
+    """Put a rule in force from `effective_from` (a row for that date is replaced; history stays)."""
+    if key not in METRIC_SETTINGS:
+        raise KeyError(key)
+    row = db.session.scalar(select(MetricSetting).where(MetricSetting.key == key, MetricSetting.effective_from == effective_from))
+    if row is None:
+        row = MetricSetting(key=key, effective_from=effective_from)
+        db.session.add(row)
+    row.value, row.created_by_id, row.note = value, actor_id, note
+    db.session.flush()
+    return row

@@ -178,12 +178,11 @@ def act(number: str) -> Any:
     digest = request_digest({"html": number, "action": action, **{k: str(v) for k, v in kwargs.items()}})
 
     def perform() -> tuple[int, dict[str, Any]]:
-        fresh = lifecycle.load_for_action(current_user, number)
         if action in ("assign", "unassign"):
-            lifecycle.assign(fresh, current_user, kwargs.get("installer"), form.version.data,
+            lifecycle.assign(order, current_user, kwargs.get("installer"), form.version.data,
                              today=local_today(zone()), note=kwargs.get("note"))
             return 200, {"number": number}
-        outcome = lifecycle.transition(fresh, current_user, action, form.version.data, tz=zone(), **kwargs)
+        outcome = lifecycle.transition(order, current_user, action, form.version.data, tz=zone(), **kwargs)
         body: dict[str, Any] = {"number": number}
         if outcome.survey_token:
             body["survey_token"] = outcome.survey_token

@@ -1,0 +1,88 @@
+"""The installer's pages and a transition cost a constant number of SQL statements, however many
+orders there are (no N+1). Counts, not timings: machines are noisy, statement counts are not."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
+
+from fieldsvc.auth.models import Role, User
+from fieldsvc.db import utcnow
+from fieldsvc.extensions import db
+from fieldsvc.workorders.models import OrderStatus, Visit, VisitOutcome
+from tests import factories as f
+from tests.conftest import sign_in
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def add_orders(app: Flask, count: int) -> None:
+    with app.app_context():
+        installer = db.session.scalar(select(User).where(User.username == "w1"))
+        now = utcnow()
+        for i in range(count):
+            order = f.make_work_order(OrderStatus.ACCEPTED if i % 2 else OrderStatus.ASSIGNED, assignee=installer,
+                                      appointment_start=now + timedelta(minutes=i), appointment_end=now + timedelta(hours=2))
+            db.session.add(Visit(work_order=order, seq=1, installer=installer, arrived_at=now, left_at=now,
+                                 outcome=VisitOutcome.NOT_RESOLVED, reason_code="customer_absent"))
+        db.session.commit()
+
+
+def statements_for(app: Flask, client: FlaskClient, path: str) -> int:
+    with counting(app) as statements:
+        assert client.get(path).status_code == 200
+    return len(statements)
+
+
+def test_today_page_costs_the_same_for_3_or_30_orders(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
+        db.session.commit()
+    sign_in(client, "w1")
+    add_orders(app, 3)
+    small = {path: statements_for(app, client, path) for path in ("/today", "/upcoming", "/done")}
+    add_orders(app, 27)
+    large = {path: statements_for(app, client, path) for path in ("/today", "/upcoming", "/done")}
+    assert small == large
+    assert large["/today"] <= 3
+
+
+def test_job_page_and_transition_cost_a_constant_number_of_statements(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
+        db.session.commit()
+    sign_in(client, "w1")
+    add_orders(app, 5)
+    with app.app_context():
+        from fieldsvc.workorders.models import WorkOrder
+
+        number = db.session.scalar(select(WorkOrder.number).where(WorkOrder.status == OrderStatus.ASSIGNED).limit(1))
+    page_statements = statements_for(app, client, f"/orders/{number}")
+    assert page_statements <= 8
+    import re
+
+    page = client.get(f"/orders/{number}").get_data(as_text=True)
+    start = page.index('name="action" value="accept"')
+    form = page[page.rindex("<form", 0, start):page.index("</form>", start)]
+    fields = dict(re.findall(r'name="([^"]+)"[^>]*?value="([^"]*)"', form))
+    with counting(app) as statements:
+        assert client.post(f"/orders/{number}/act", data=fields).status_code == 302
+    assert len(statements) <= 7, statements
