@@ -8,9 +8,8 @@ from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy import func, select
 
+from .demo import DEMO_PASSWORD
 from .extensions import db
-
-DEMO_PASSWORD = "demo-pass-2026"
 
 
 def _make_app(*_args: object, **_kwargs: object):
@@ -37,7 +36,11 @@ def _serve(host: str, port: int, debug: bool = False) -> None:
     if not os.environ.get("FIELDSVC_SECURE_COOKIES"):
         app.config["SESSION_COOKIE_SECURE"] = False
         app.config["REMEMBER_COOKIE_SECURE"] = False
-    app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)
+    # Not app.run(): Flask ignores it inside a CLI command.
+    from werkzeug.serving import run_simple
+
+    app.debug = debug
+    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
 
 @click.command("create-user")

@@ -1,0 +1,328 @@
+"""The demo-data generator: plausible counts, consistent orders, realistic rates, determinism,
+the demo sign-ins, and the CLI's refusal to seed a database that is not empty."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from fieldsvc.auth.models import Role, User
+from fieldsvc.certifications.models import Certification, CertificationType, TrainingRecord, TrainingSession
+from fieldsvc.db import Base, local_today, zone
+from fieldsvc.demo import DEMO_CLOCK, DEMO_PASSWORD, demo_sign_ins, seed_demo
+from fieldsvc.extensions import db
+from fieldsvc.ratings.models import SurveyInvitation, SurveyResponse
+from fieldsvc.workforce.models import Customer, Team, team_districts, team_supervisors
+from fieldsvc.workorders.models import JobType, OrderStatus, Visit, VisitOutcome, WorkOrder, WorkOrderEvent
+from fieldsvc.workorders.queries import installer_day
+from tests import factories as f
+
+TODAY = date(2026, 3, 16)  # a Monday
+DEMO_TABLES = ("teams", "team_districts", "team_supervisors", "users", "training_courses", "training_sessions",
+               "training_records", "certifications", "customers", "work_orders", "visits", "work_order_events",
+               "survey_invitations", "survey_responses")
+
+
+def _seed(**kwargs) -> dict[str, int]:
+    kwargs.setdefault("today", TODAY)
+    return seed_demo(echo=lambda _message: None, **kwargs)
+
+
+def _rule_due(order: WorkOrder, job_type: JobType, tz) -> datetime:
+    """PRODUCT.md §4's deadline before any booked window: written out again here, on datetimes."""
+    local = order.created_at.astimezone(tz)
+    if job_type.same_day_cutoff_hour is not None and local.hour < job_type.same_day_cutoff_hour:
+        return datetime.combine(local.date(), time(23, 59, 59), tzinfo=tz)
+    return local + timedelta(hours=job_type.deadline_hours)
+
+
+def test_small_seed_is_plausible_and_every_order_is_consistent(app_ctx):
+    counts = _seed(installers=24, days=7)
+    tz = zone()
+    clock = datetime.combine(TODAY, DEMO_CLOCK, tzinfo=tz)
+
+    assert counts["teams"] == 2 and counts["users"] == 1 + 2 + 24
+    assert db.session.scalar(select(db.func.count()).select_from(User).where(User.role == Role.ADMIN)) == 1
+    # About 5.5 jobs a working day (six of seven days) for 24 installers over 7 days, plus a few booked ahead.
+    assert 24 * 7 * 2.0 < counts["work_orders"] < 24 * 7 * 4.0  # ~3.2 a working day (PRODUCT.md §6)
+    assert counts["visits"] >= counts["work_orders"] * 0.9
+    assert 5 < counts["work_order_events"] / counts["work_orders"] < 8
+    for table in ("certifications", "training_sessions", "training_records", "customers", "survey_invitations"):
+        assert counts[table] > 0, table
+    assert counts["survey_responses"] < counts["survey_invitations"]
+
+    job_types = {jt.id: jt for jt in db.session.scalars(select(JobType))}
+    teams_of = {u.id: u.team_id for u in db.session.scalars(select(User))}
+    served = {(t, d) for t, d in db.session.execute(select(team_districts.c.team_id, team_districts.c.district_id))}
+    supervised = set(db.session.execute(select(team_supervisors.c.team_id, team_supervisors.c.user_id)))
+    assert {t for t, _u in supervised} == set(db.session.scalars(select(Team.id)))
+    events = defaultdict(list)
+    for event in db.session.scalars(select(WorkOrderEvent).order_by(WorkOrderEvent.id)):
+        events[event.work_order_id].append(event)
+    visits = defaultdict(list)
+    for visit in db.session.scalars(select(Visit).order_by(Visit.id)):
+        visits[visit.work_order_id].append(visit)
+    invitations = {i.work_order_id: i for i in db.session.scalars(select(SurveyInvitation))}
+    responses = {r.work_order_id: r for r in db.session.scalars(select(SurveyResponse))}
+    statuses = Counter()
+
+    for order in db.session.scalars(select(WorkOrder).order_by(WorkOrder.id)):
+        statuses[order.status] += 1
+        trail, stops = events[order.id], visits[order.id]
+        label = f"{order.number} ({order.status.value})"
+        assert re.fullmatch(r"WO\d{6}-\d{7}", order.number) and len(order.number) <= 24
+        assert order.number[2:8] == f"{order.created_at.astimezone(tz):%y%m%d}"
+        # The trail: starts with create, each step from where the last one left, in time order, up to the clock.
+        assert trail[0].action == "create" and trail[0].from_status is None and trail[0].to_status == "new", label
+        for before, after in zip(trail, trail[1:]):
+            assert after.from_status == before.to_status, label
+            assert after.created_at >= before.created_at, label
+        assert trail[-1].to_status == order.status.value, label
+        assert trail[-1].created_at <= clock and order.created_at == trail[0].created_at, label
+        assert order.version == len(trail) and order.updated_at == trail[-1].created_at, label
+        # Visits: numbered from 1, one per arrival, reasons only where unresolved.
+        assert [v.seq for v in stops] == list(range(1, len(stops) + 1)), label
+        assert [v.arrived_at for v in stops] == [e.created_at for e in trail if e.action == "arrive"], label
+        for visit in stops:
+            assert (visit.reason_code is not None) == (visit.outcome is VisitOutcome.NOT_RESOLVED), label
+            assert visit.installer_id == order.assignee_id, label
+            if visit.left_at is not None:
+                assert visit.left_at > visit.arrived_at, label
+        open_visits = [v for v in stops if v.left_at is None]
+        assert len(open_visits) == (1 if order.status is OrderStatus.ON_SITE else 0), label
+        if open_visits:
+            assert open_visits[0] is stops[-1] and stops[-1].outcome is None, label
+        # Assignment: nobody until assigned; then an installer of a team serving the district.
+        if not any(e.action == "assign" for e in trail):
+            assert order.status in (OrderStatus.NEW, OrderStatus.CANCELLED), label
+            assert order.assignee_id is None and order.team_id is None and not stops, label
+        else:
+            assert order.team_id == teams_of[order.assignee_id] and (order.team_id, order.district_id) in served, label
+        # The deadline fixed at creation: the job type's rule, or the end of the window booked then.
+        rule = _rule_due(order, job_types[order.job_type_id], tz)
+        first_window_end = stops[0].appointment_end if stops else order.appointment_end
+        assert order.due_by == rule or (order.due_by > rule and order.due_by == first_window_end), label
+        if order.appointment_start is not None:
+            assert order.appointment_end - order.appointment_start == timedelta(hours=2), label
+        # Outcomes.
+        if order.status is OrderStatus.COMPLETED:
+            assert stops and stops[-1].outcome is VisitOutcome.RESOLVED, label
+            assert all(v.outcome is VisitOutcome.NOT_RESOLVED for v in stops[:-1]), label
+            assert order.completed_at == stops[-1].left_at and order.completed_by_id == order.assignee_id, label
+            for required in job_types[order.job_type_id].required_evidence:
+                assert required in order.evidence, label
+            if "rx_power_dbm" in order.evidence:
+                assert -35 < order.evidence["rx_power_dbm"] < 0, label
+            invitation = invitations[order.id]
+            assert invitation.created_at == order.completed_at, label
+            assert invitation.expires_at == order.completed_at + timedelta(days=7), label
+            response = responses.get(order.id)
+            if response is not None:
+                assert response.installer_id == order.completed_by_id and 1 <= response.score <= 5, label
+                assert order.completed_at <= response.submitted_at <= min(invitation.expires_at, clock), label
+                assert invitation.used_at == response.submitted_at, label
+            else:
+                assert invitation.used_at is None, label
+        else:
+            assert order.completed_at is None and order.evidence is None and order.id not in invitations, label
+        if order.status is OrderStatus.CANCELLED:
+            assert order.cancelled_at == trail[-1].created_at and order.cancel_reason, label
+        else:
+            assert order.cancelled_at is None and order.cancel_reason is None, label
+
+    # Today the orders stand in every state, some of them overdue.
+    assert set(statuses) == set(OrderStatus), statuses
+    overdue = db.session.scalar(select(db.func.count()).select_from(WorkOrder).where(
+        WorkOrder.status.in_([OrderStatus.ACCEPTED, OrderStatus.ASSIGNED, OrderStatus.EN_ROUTE,
+                              OrderStatus.ON_SITE]), WorkOrder.due_by < clock))
+    assert overdue > 0
+    # Customers are Wuhan accounts with mobile numbers.
+    customer = db.session.scalar(select(Customer).limit(1))
+    assert re.fullmatch(r"1\d{10}", customer.phone) and customer.address.startswith("武汉市")
+
+
+def test_certificates_and_training_hang_together(app_ctx):
+    _seed(installers=60, days=3)
+    types = {t.id: t for t in db.session.scalars(select(CertificationType))}
+    records = {r.id: r for r in db.session.scalars(select(TrainingRecord))}
+    sessions = {s.id: s for s in db.session.scalars(select(TrainingSession))}
+    installers = db.session.scalars(select(User).where(User.role == Role.INSTALLER)).all()
+    held = defaultdict(set)
+    linked = 0
+    latest_star: dict[int, Certification] = {}
+    for cert in db.session.scalars(select(Certification).order_by(Certification.issued_on)):
+        if types[cert.certification_type_id].code == "service_star":
+            latest_star[cert.user_id] = cert
+        cert_type = types[cert.certification_type_id]
+        held[cert.user_id].add(cert_type.code)
+        assert cert.expires_on >= cert.issued_on
+        if cert_type.review_months:
+            assert cert.next_review_on is not None and cert.issued_on < cert.next_review_on <= cert.expires_on
+        if cert_type.max_level:
+            assert cert_type.min_level <= cert.level <= cert_type.max_level
+        if cert.training_record_id is not None:
+            linked += 1
+            record = records[cert.training_record_id]
+            assert record.user_id == cert.user_id and record.result.value == "passed" and record.score >= 60
+            assert sessions[record.session_id].ends_at.date() <= cert.issued_on + timedelta(days=1)
+    assert linked > 0
+    revoked = db.session.scalars(select(Certification).where(Certification.revoked_at.is_not(None))).all()
+    assert len(revoked) >= 2 and all(c.revoked_reason and c.revoked_by_id for c in revoked)
+    expiring = [c for c in latest_star.values() if TODAY <= c.expires_on < TODAY + timedelta(days=30)]
+    lapsed = [c for c in latest_star.values() if c.expires_on < TODAY]
+    assert expiring and len(expiring) + len(lapsed) <= 0.2 * len(latest_star)
+    certified = [u for u in installers if "service_star" in held[u.id]]
+    assert len(certified) >= 0.9 * len(installers)
+    assert sum("work_at_height" in held[u.id] for u in installers) > 0.3 * len(installers)
+    for session in sessions.values():
+        assert session.ends_at > session.starts_at and session.capacity > 0
+    upcoming = [r for r in records.values() if r.result.value == "enrolled"]
+    assert upcoming and all(sessions[r.session_id].starts_at.date() > TODAY for r in upcoming)
+
+
+def test_rates_fall_in_realistic_bands(app_ctx):
+    counts = _seed(installers=60, days=30)
+    first = db.session.execute(
+        select(WorkOrder.due_by, WorkOrder.completed_at, Visit.outcome, Visit.arrived_at, Visit.appointment_end)
+        .join(Visit, (Visit.work_order_id == WorkOrder.id) & (Visit.seq == 1))
+        .where(WorkOrder.status == OrderStatus.COMPLETED)).all()
+    resolved_first = sum(row.outcome is VisitOutcome.RESOLVED for row in first) / len(first)
+    assert 0.86 <= resolved_first <= 0.94, resolved_first
+    on_time = sum(row.arrived_at <= row.appointment_end for row in first) / len(first)
+    assert 0.93 <= on_time <= 0.99, on_time
+    timely = sum(row.completed_at <= row.due_by for row in first) / len(first)
+    assert 0.85 <= timely <= 0.99, timely
+
+    scores = db.session.scalars(select(SurveyResponse.score)).all()
+    assert 0.18 <= len(scores) / len(first) <= 0.32
+    broad = sum(s >= 3 for s in scores) / len(scores)
+    strict = sum(s == 5 for s in scores) / len(scores)
+    assert 0.975 <= broad <= 0.999 and 0.9 <= strict <= 0.985, (broad, strict)
+
+    mix = Counter(db.session.execute(
+        select(JobType.code).join(WorkOrder, WorkOrder.job_type_id == JobType.id)).scalars())
+    assert 0.38 <= mix["repair"] / counts["work_orders"] <= 0.52
+    assert 0.18 <= mix["install"] / counts["work_orders"] <= 0.32
+    cancelled = db.session.scalar(select(db.func.count()).select_from(WorkOrder)
+                                  .where(WorkOrder.status == OrderStatus.CANCELLED))
+    assert 0.005 <= cancelled / counts["work_orders"] <= 0.03
+
+    # Repeat repairs (a new repair on the account within 30 days of a repair's completion), for the
+    # repairs of the seed's first days, whose windows have nearly all passed.
+    orders = db.session.execute(
+        select(WorkOrder.customer_id, JobType.code, WorkOrder.created_at, WorkOrder.completed_at)
+        .join(JobType, JobType.id == WorkOrder.job_type_id)).all()
+    repairs_by_customer = defaultdict(list)
+    for row in orders:
+        if row.code == "repair":
+            repairs_by_customer[row.customer_id].append(row.created_at)
+    early = datetime.combine(TODAY - timedelta(days=24), time(), tzinfo=zone())
+    mature = [row for row in orders if row.code == "repair" and row.completed_at and row.completed_at < early]
+    repeated = sum(any(row.completed_at < t <= row.completed_at + timedelta(days=30)
+                       for t in repairs_by_customer[row.customer_id]) for row in mature)
+    assert len(mature) > 300 and 0.03 <= repeated / len(mature) <= 0.13, (repeated, len(mature))
+
+
+def _digest() -> str:
+    """A digest of every demo row (but the password hash, which Argon2 salts, and the rating
+    links' token digests, which come from the system's randomness so they cannot be guessed)."""
+    digest = hashlib.sha256()
+    for name in DEMO_TABLES:
+        table = Base.metadata.tables[name]
+        columns = [c for c in table.columns if c.name not in ("password_hash", "token_hash")]
+        order = list(table.primary_key.columns)
+        for row in db.session.execute(select(*columns).order_by(*order)):
+            digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+DIGEST_SCRIPT = """
+import sys
+from datetime import date
+from fieldsvc import create_app
+from fieldsvc.db import Base
+from fieldsvc.extensions import db
+sys.path.insert(0, {root!r})
+from tests.test_demo import _digest, _seed
+app = create_app({{"SQLALCHEMY_DATABASE_URI": {url!r}, "SECRET_KEY": "x", "TESTING": True}})
+with app.app_context():
+    Base.metadata.create_all(db.engine)
+    _seed(installers=14, days=4, seed=7)
+    print(_digest())
+"""
+
+
+def test_same_seed_and_day_give_the_same_rows(app_ctx, database_url, tmp_path):
+    from tests.conftest import _empty_all_tables
+
+    _seed(installers=14, days=4, seed=7)
+    first = _digest()
+    db.session.remove()
+    _empty_all_tables(database_url)
+    _seed(installers=14, days=4, seed=7)
+    assert _digest() == first
+    db.session.remove()
+    _empty_all_tables(database_url)
+    _seed(installers=14, days=4, seed=8)
+    assert _digest() != first  # the digest does see the data
+
+    # Another process with another string-hash seed (so set and dict orders could differ) agrees.
+    root = str(Path(__file__).resolve().parent.parent)
+    script = DIGEST_SCRIPT.format(root=root, url=f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "FIELDSVC_TIMEZONE": app_ctx.config["TIMEZONE"]}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=root,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == first
+
+
+def test_demo_sign_ins_name_an_installer_with_jobs_today(app_ctx):
+    seed_demo(installers=24, days=3, echo=lambda _message: None)  # today: the real one
+    sign_ins = demo_sign_ins()
+    assert [role for role, _u, _n in sign_ins] == ["admin", "supervisor", "installer"]
+    users = {role: db.session.scalar(select(User).where(User.username == username)) for role, username, _n in sign_ins}
+    assert users["admin"].role is Role.ADMIN
+    installer, supervisor = users["installer"], users["supervisor"]
+    assert installer.role is Role.INSTALLER and installer.is_active
+    assert installer.team_id in {team.id for team in supervisor.supervised_teams}
+    tz = zone()
+    today = local_today(tz)
+    # What the installer's Today page lists, less yesterday's unfinished jobs.
+    jobs = [o for o in installer_day(installer, today, tz)
+            if o.completed_at is not None
+            or (o.appointment_start is not None and o.appointment_start.astimezone(tz).date() == today)]
+    assert 4 <= len(jobs) <= 7, [(o.number, o.status) for o in jobs]
+    states = {o.status for o in jobs}
+    assert OrderStatus.COMPLETED in states and len(states) >= 3, states
+    from fieldsvc.auth.services import verify_password
+
+    assert verify_password(installer.password_hash, DEMO_PASSWORD)
+
+
+def test_seed_demo_command_fills_an_empty_database_and_refuses_a_full_one(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo", "--installers", "13", "--days", "2"])
+    assert result.exit_code == 0, result.output
+    assert "seeded:" in result.output and "work_orders" in result.output
+
+    again = runner.invoke(args=["seed-demo", "--installers", "13", "--days", "2"])
+    assert again.exit_code != 0
+    assert "seed only an empty one" in again.output
+
+
+def test_seed_demo_command_refuses_a_database_with_only_users(app):
+    with app.app_context():
+        f.make_user(Role.ADMIN, username="someone")
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--installers", "13", "--days", "1"])
+    assert result.exit_code != 0 and "seed only an empty one" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(WorkOrder)) == 0
