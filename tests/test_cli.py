@@ -82,3 +82,31 @@ def test_console_script_lists_every_command() -> None:
                             env={"FIELDSVC_DATABASE_URL": "sqlite://", "FIELDSVC_SECRET_KEY": "x", "PATH": ""})
     for command in ("run", "db", "demo", "seed-demo", "create-user", "create-token", "scheduler", "metrics"):
         assert f"  {command} " in result.stdout, result.stdout
+
+
+def test_fieldsvc_run_serves_pages(tmp_path) -> None:
+    """`fieldsvc run` really serves (Flask ignores app.run() inside a CLI command)."""
+    import os
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "FIELDSVC_DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}", "FIELDSVC_SECRET_KEY": "x"}
+    server = subprocess.Popen([sys.executable, "-c", "from fieldsvc.cli import main; main()", "run", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "fieldsvc run did not answer"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

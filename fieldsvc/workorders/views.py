@@ -33,7 +33,7 @@ from . import lifecycle
 from .evidence import EVIDENCE_FIELDS, FAULT_CAUSE_LABELS
 from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, slot_window
 from .idempotency import once
-from .models import PhotoKind, UnresolvedReason, WorkOrder, WorkOrderPhoto
+from .models import OrderStatus, PhotoKind, UnresolvedReason, WorkOrder, WorkOrderPhoto
 from .photos import signature_bytes, store_photo
 from .queries import installer_day, installer_done, installer_upcoming, open_queue, order_page, visible_orders
 from .services import request_digest
@@ -53,10 +53,14 @@ def today() -> Any:
     orders = installer_day(current_user, local_today(tz), tz)
     now = utcnow()
     open_orders = [o for o in orders if o.completed_at is None and o.cancelled_at is None]
+    # The job in hand comes first: on site, then on the way, then the earliest booked.
+    in_hand = [o for o in open_orders if o.status in (OrderStatus.ON_SITE, OrderStatus.EN_ROUTE)]
+    next_order = min(in_hand, key=lambda o: o.status is not OrderStatus.ON_SITE) if in_hand else (
+        open_orders[0] if open_orders else None)
     return render_template(
         "workorders/today.html",
         orders=orders,
-        next_order=open_orders[0] if open_orders else None,
+        next_order=next_order,
         done_count=len(orders) - len(open_orders),
         overdue_count=sum(1 for o in open_orders if o.due_by < now),
         now=now,

@@ -1,0 +1,253 @@
+"""Load benchmark of the installer's side: the *Today* page and work-order transitions under N
+concurrent clients, side by side in one run with a bare Flask endpoint doing one versioned UPDATE
+and one commit (bench/baseline_app.py), all served by gunicorn on the same database.
+
+    python bench/lifecycle_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/fieldsvc_bench
+
+The database must hold demo data (`fieldsvc db upgrade` then `fieldsvc seed-demo --installers 1000
+--days 730`; bench/seed_demo.py does both). Traffic goes to 127.0.0.1 only; every scenario stops
+after --seconds or --max-requests, whichever comes first. Needs `pip install aiohttp`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, time as clock, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+@dataclass
+class Client:
+    username: str
+    token: str
+    number: str
+    version: int
+    row_version: int = 1
+    latencies: list[float] = field(default_factory=list)
+
+
+def prepare(database_url: str, clients: int) -> tuple[list[Client], dict[str, int]]:
+    """Pick `clients` installers with an accepted order (accepting one where needed), give each an
+    API token, and count the SQL statements of one Today page and one transition in-process."""
+    os.environ["FIELDSVC_DATABASE_URL"] = database_url
+    os.environ.setdefault("FIELDSVC_SECRET_KEY", "bench")
+    from sqlalchemy import event, select
+
+    from fieldsvc import create_app
+    from fieldsvc.auth.models import User
+    from fieldsvc.auth.services import create_token
+    from fieldsvc.db import zone
+    from fieldsvc.extensions import db
+    from fieldsvc.workorders import lifecycle
+    from fieldsvc.workorders.models import OrderStatus, WorkOrder
+
+    app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+    picked: list[Client] = []
+    with app.app_context():
+        rows = db.session.execute(
+            select(WorkOrder, User).join(User, WorkOrder.assignee_id == User.id)
+            .where(WorkOrder.status.in_([OrderStatus.ACCEPTED, OrderStatus.ASSIGNED]), User.is_active.is_(True))
+            .order_by(WorkOrder.status.desc(), WorkOrder.id.desc()).limit(clients * 20)
+        ).all()
+        seen: set[int] = set()
+        for order, user in rows:
+            if user.id in seen:
+                continue
+            seen.add(user.id)
+            if order.status is OrderStatus.ASSIGNED:
+                lifecycle.transition(order, user, "accept", order.version, tz=zone())
+            picked.append(Client(user.username, create_token(user, "bench"), order.number, order.version))
+            if len(picked) == clients:
+                break
+        db.session.commit()
+        if len(picked) < clients:
+            sys.exit(f"only {len(picked)} installers with open orders; seed more demo data")
+
+        statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        client.post("/login", data={"username": picked[0].username, "password": DEMO_PASSWORD, "csrf_token": token})
+        statements.clear()
+        assert client.get("/today").status_code == 200
+        today_count = len(statements)
+        statements.clear()
+        first = picked[0]
+        response = client.post(f"/api/v1/work-orders/{first.number}/transitions",
+                               json={"action": "book", "version": first.version, **window(0)},
+                               headers={"Authorization": f"Bearer {first.token}"})
+        assert response.status_code == 200, response.get_json()
+        first.version = response.get_json()["version"]
+        transition_count = len(statements)
+        db.session.remove()
+        db.engine.dispose()
+    return picked, {"today": today_count, "transition": transition_count}
+
+
+def window(i: int) -> dict[str, str]:
+    """Tomorrow's 09–11 or 14–16 slot, alternating, in the operator's zone (+08:00)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    day = date.today() + timedelta(days=1)
+    start = datetime.combine(day, clock(9 if i % 2 == 0 else 14), tzinfo=tz)
+    return {"appointment_start": start.isoformat(), "appointment_end": (start + timedelta(hours=2)).isoformat()}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(target: str, port: int, workers: int, database_url: str) -> subprocess.Popen:
+    env = {**os.environ, "FIELDSVC_DATABASE_URL": database_url, "FIELDSVC_SECURE_COOKIES": "0",
+           "FIELDSVC_SECRET_KEY": os.environ.get("FIELDSVC_SECRET_KEY", "bench"), "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
+         "--log-level", "warning", target],
+        env=env, cwd=ROOT,
+    )
+
+
+def wait_until_up(port: int, path: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"server on {port} did not start")
+
+
+async def run_scenario(name: str, clients: list[Client], port: int, seconds: float, max_requests: int) -> dict:
+    import aiohttp
+
+    base = f"http://127.0.0.1:{port}"
+    connector = aiohttp.TCPConnector(limit=0)
+    errors = 0
+    done = 0
+    for client in clients:
+        client.latencies = []
+    async with aiohttp.ClientSession(connector=connector) as shared:
+        sessions: list[aiohttp.ClientSession] = []
+        if name == "today":  # each client signs in through the form and keeps its own cookies
+            for client in clients:
+                session = aiohttp.ClientSession(connector=connector, connector_owner=False,
+                                                cookie_jar=aiohttp.CookieJar(unsafe=True))
+                page = await (await session.get(f"{base}/login")).text()
+                token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+                await session.post(f"{base}/login", data={"username": client.username, "password": DEMO_PASSWORD,
+                                                          "csrf_token": token}, allow_redirects=False)
+                sessions.append(session)
+        stop_at = time.monotonic() + seconds
+
+        async def worker(index: int, client: Client) -> None:
+            nonlocal errors, done
+            i = 0
+            while time.monotonic() < stop_at and done < max_requests:
+                i += 1
+                started = time.perf_counter()
+                if name == "baseline":
+                    async with shared.post(f"{base}/bump/{index + 1}", json={"version": client.row_version}) as r:
+                        body = await r.json() if r.status == 200 else None
+                        ok = r.status == 200
+                        if ok:
+                            client.row_version = body["version"]
+                elif name == "transition":
+                    async with shared.post(f"{base}/api/v1/work-orders/{client.number}/transitions",
+                                           json={"action": "book", "version": client.version, **window(i)},
+                                           headers={"Authorization": f"Bearer {client.token}"}) as r:
+                        body = await r.json()
+                        ok = r.status == 200
+                        if ok:
+                            client.version = body["version"]
+                else:
+                    async with sessions[index].get(f"{base}/today", allow_redirects=False) as r:
+                        await r.read()
+                        ok = r.status == 200
+                client.latencies.append(time.perf_counter() - started)
+                done += 1
+                if not ok:
+                    errors += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker(i, c) for i, c in enumerate(clients)))
+        elapsed = time.monotonic() - started
+        for session in sessions:
+            await session.close()
+    latencies = sorted(x for c in clients for x in c.latencies)
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {
+        "scenario": name, "requests": len(latencies), "errors": errors,
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(quantiles[49] * 1000, 1), "p95_ms": round(quantiles[94] * 1000, 1),
+        "p99_ms": round(quantiles[98] * 1000, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/fieldsvc_bench")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--max-requests", type=int, default=200_000)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    args = parser.parse_args()
+
+    clients, statement_counts = prepare(args.database_url, args.clients)
+    from bench.baseline_app import setup  # noqa: E402  (needs the database URL in the environment)
+
+    setup(args.clients)
+    app_port, base_port = free_port(), free_port()
+    servers = [start_gunicorn("fieldsvc.wsgi:app", app_port, args.workers, args.database_url),
+               start_gunicorn("bench.baseline_app:app", base_port, args.workers, args.database_url)]
+    try:
+        wait_until_up(app_port, "/healthz")
+        wait_until_up(base_port, "/bump/0")
+        results = []
+        for name, port in (("baseline", base_port), ("transition", app_port), ("today", app_port),
+                           ("baseline", base_port)):
+            asyncio.run(run_scenario(name, clients, port, args.warmup, args.max_requests))
+            results.append(asyncio.run(run_scenario(name, clients, port, args.seconds, args.max_requests)))
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
+    baseline = {"rps": statistics.mean(r["rps"] for r in results if r["scenario"] == "baseline"),
+                "p95_ms": statistics.mean(r["p95_ms"] for r in results if r["scenario"] == "baseline")}
+    print(f"{'scenario':<12}{'requests':>9}{'errors':>7}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+          f"{'rps/base':>10}{'p95/base':>10}")
+    for r in results:
+        print(f"{r['scenario']:<12}{r['requests']:>9}{r['errors']:>7}{r['rps']:>8}{r['p50_ms']:>8}{r['p95_ms']:>8}"
+              f"{r['p99_ms']:>8}{r['rps'] / baseline['rps']:>10.2f}{r['p95_ms'] / baseline['p95_ms']:>10.2f}")
+    print(f"SQL statements per request: Today page {statement_counts['today']}, "
+          f"transition {statement_counts['transition']}")
+    print(json.dumps({"clients": args.clients, "workers": args.workers, "seconds": args.seconds,
+                      "results": results, "statements": statement_counts}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""A real phone-sized browser (headless Chromium, 390×844) takes a job from assigned to completed.
+Runs where Debian's chromium and the playwright package are installed (.ci/run installs both);
+skipped elsewhere."""
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from fieldsvc.auth.models import Role
+from fieldsvc.extensions import db
+from fieldsvc.workorders.models import OrderStatus, WorkOrder
+from tests import factories as f
+
+CHROMIUM = shutil.which("chromium")
+playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def phone(server: str) -> Iterator[object]:
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", has_touch=True)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()
+
+
+def no_horizontal_scroll(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, page.url
+
+
+def tap(page, selector: str) -> None:
+    with page.expect_navigation():
+        page.click(selector)
+    no_horizontal_scroll(page)
+
+
+def test_installer_completes_a_job_on_a_phone(app: Flask, server: str, phone) -> None:
+    with app.app_context():
+        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
+        order = f.make_work_order(OrderStatus.ASSIGNED, assignee=installer, job_type="install",
+                                  customer=f.make_customer(name="王芳", address="洪山区珞喻路1037号华中科技大学东校区某栋某单元1201室"))
+        db.session.commit()
+        number = order.number
+    page = phone
+    page.goto(f"{server}/login")
+    no_horizontal_scroll(page)
+    page.fill("#username", "w1")
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
+    assert page.url.endswith("/today")
+    tap(page, f"a[href='/orders/{number}']")
+    tap(page, "button:has-text('Accept the job')")
+    page.click("summary:has-text('Book the appointment')")
+    page.fill("input[name='book-day']", (date.today() + timedelta(days=1)).isoformat())
+    page.select_option("select[name='book-slot']", "14-16")
+    tap(page, "details[open] button[type=submit]")
+    tap(page, "button:has-text('On my way')")
+    tap(page, "button:has-text('I have arrived')")
+    page.click("summary:has-text('Complete the job')")
+    page.fill("input[name='complete-onu_serial']", "ZTEG1234ABCD")
+    page.fill("input[name='complete-rx_power_dbm']", "-19.5")
+    canvas = page.locator("canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 200, box["y"] + 90, steps=8)
+    page.mouse.up()
+    tap(page, "details[open] button[type=submit]")
+    assert "/rating-code" in page.url and page.locator(".qr svg").count() == 1
+    tap(page, "a:has-text('Back to the job')")
+    history = page.inner_text("ol.history")
+    for step in ("Accept the job", "Book the appointment", "On my way", "I have arrived", "Complete the job"):
+        assert step in history
+    with app.app_context():
+        stored = db.session.scalar(select(WorkOrder).where(WorkOrder.number == number))
+        assert stored.status is OrderStatus.COMPLETED
+        assert stored.evidence["signature"] is True and stored.evidence["rx_power_dbm"] == -19.5
