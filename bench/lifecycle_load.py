@@ -75,26 +75,27 @@ def prepare(database_url: str, clients: int) -> tuple[list[Client], dict[str, in
         db.session.commit()
         if len(picked) < clients:
             sys.exit(f"only {len(picked)} installers with open orders; seed more demo data")
+        engine = db.engine
 
-        statements: list[str] = []
-        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        client.post("/login", data={"username": picked[0].username, "password": DEMO_PASSWORD, "csrf_token": token})
-        statements.clear()
-        assert client.get("/today").status_code == 200
-        today_count = len(statements)
-        statements.clear()
-        first = picked[0]
-        response = client.post(f"/api/v1/work-orders/{first.number}/transitions",
-                               json={"action": "book", "version": first.version, **window(0)},
-                               headers={"Authorization": f"Bearer {first.token}"})
-        assert response.status_code == 200, response.get_json()
-        first.version = response.get_json()["version"]
-        transition_count = len(statements)
-        db.session.remove()
-        db.engine.dispose()
+    # Counted outside any app context, so each request loads its user as in production.
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": picked[0].username, "password": DEMO_PASSWORD, "csrf_token": token})
+    statements.clear()
+    assert client.get("/today").status_code == 200
+    today_count = len(statements)
+    statements.clear()
+    first = picked[0]
+    response = client.post(f"/api/v1/work-orders/{first.number}/transitions",
+                           json={"action": "book", "version": first.version, **window(0)},
+                           headers={"Authorization": f"Bearer {first.token}"})
+    assert response.status_code == 200, response.get_json()
+    first.version = response.get_json()["version"]
+    transition_count = len(statements)
+    engine.dispose()
     return picked, {"today": today_count, "transition": transition_count}
 
 

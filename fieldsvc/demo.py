@@ -628,7 +628,7 @@ class _Seeder:
                 team = _Team(index=len(self.teams), id=self.ids.next("teams"), code=f"{info.abbr}{i + 1:02d}",
                              home=code, districts=districts)
                 self.teams.append(team)
-                team_rows.append({"id": team.id, "code": team.code,
+                team_rows.append({"id": team.id, "code": team.code, "home_district_id": self.district_ids[code],
                                   "name_zh": f"{info.short_zh}{area_zh}装维{_CN_NUMERALS[crew % 10]}班",
                                   "name_en": f"{self.district_names[code][1]} {area_en} Crew {crew + 1}",
                                   "is_active": True})

@@ -93,6 +93,7 @@ METRIC_SETTINGS: dict[str, Any] = {
     "satisfaction_target": 0.99,
     "rx_power_band_dbm": [-27.0, -8.0],
     "survey_link_days": 7,
+    "installer_daily_capacity": 8,
 }
 
 

@@ -39,11 +39,13 @@ def register_blueprints(app: Flask) -> None:
     from .api import register_api
     from .auth.views import bp as auth_bp
     from .ratings.views import bp as ratings_bp
+    from .workorders.board_views import bp as board_bp
     from .workorders.views import bp as workorders_bp
 
     app.register_blueprint(bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(workorders_bp)
+    app.register_blueprint(board_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(ratings_bp)
     register_api(app)

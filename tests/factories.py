@@ -41,6 +41,7 @@ def make_team(code: str | None = None, districts: tuple[str, ...] = ("hongshan",
     n = next(_counter)
     team = Team(code=code or f"T{n:03d}", name_zh=f"测试装维{n}班", name_en=f"Test crew {n}", **overrides)
     team.districts = [district(c) for c in districts]
+    team.home_district_id = team.districts[0].id if team.districts else None
     db.session.add(team)
     db.session.flush()
     return team

@@ -19,7 +19,7 @@ bp = Blueprint("auth", __name__)
 
 HOME_ENDPOINTS = {
     Role.INSTALLER: "workorders.today",
-    Role.SUPERVISOR: "workorders.board",
+    Role.SUPERVISOR: "board.board",
     Role.ADMIN: "admin.home",
 }
 

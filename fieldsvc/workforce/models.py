@@ -55,6 +55,8 @@ class Team(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_zh: Mapped[str] = mapped_column(String(128))
     name_en: Mapped[str] = mapped_column(String(128))
+    # Where the crew is based (its service centre); it may serve neighbouring districts too.
+    home_district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
 
     districts: Mapped[list[District]] = relationship(

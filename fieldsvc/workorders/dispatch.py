@@ -13,7 +13,7 @@ from ..auth.models import Role, User
 from ..certifications.models import Certification, CertificationStatus, CertificationType
 from ..certifications.services import certification_status, is_usable, meets_level
 from ..extensions import db
-from ..workforce.models import District, Team, team_districts
+from ..workforce.models import District, team_districts
 from .models import JobTypeRequirement, WorkOrder
 
 
@@ -51,10 +51,11 @@ _MISS_ORDER = {"level": 0, "review_due": 1, "expired": 2, "revoked": 3}
 
 def _certificate_verdicts(
     user_ids: list[int], needed: list[tuple[CertificationType, int | None]], today: date
-) -> dict[tuple[int, int], str | None]:
-    """{(user id, type id): None when met, else the reason} with one query for all users and types."""
+) -> dict[tuple[int, int], tuple[str, date | None] | None]:
+    """{(user id, type id): None when met, else (reason, the date behind it)} in one query."""
     types = {t.id: (t, min_level) for t, min_level in needed}
-    verdicts: dict[tuple[int, int], str | None] = {(u, t): "missing" for u in user_ids for t in types}
+    verdicts: dict[tuple[int, int], tuple[str, date | None] | None] = {
+        (u, t): ("missing", None) for u in user_ids for t in types}
     if not user_ids or not types:
         return verdicts
     certificates = db.session.scalars(
@@ -64,18 +65,23 @@ def _certificate_verdicts(
     )
     for certificate in certificates:
         key = (certificate.user_id, certificate.certification_type_id)
-        if verdicts[key] is None:
+        current = verdicts[key]
+        if current is None:
             continue
         cert_type, min_level = types[certificate.certification_type_id]
         status = certification_status(certificate, today, cert_type.renewal_window_days)
+        verdict: tuple[str, date | None] | None
         if is_usable(status):
-            reason = None if meets_level(cert_type, certificate.level, min_level) else "level"
+            verdict = None if meets_level(cert_type, certificate.level, min_level) else ("level", None)
+        elif status is CertificationStatus.EXPIRED:
+            verdict = ("expired", certificate.expires_on)
+        elif status is CertificationStatus.REVIEW_DUE:
+            verdict = ("review_due", certificate.next_review_on)
         else:
-            reason = {CertificationStatus.EXPIRED: "expired", CertificationStatus.REVIEW_DUE: "review_due",
-                      CertificationStatus.REVOKED: "revoked"}[status]
-        current = verdicts[key]
-        if reason is None or current == "missing" or _MISS_ORDER[reason] < _MISS_ORDER[current]:  # type: ignore[index]
-            verdicts[key] = reason
+            verdict = ("revoked", None)
+        if verdict is None or current[0] == "missing" or _MISS_ORDER[verdict[0]] < _MISS_ORDER[current[0]] or (
+                verdict[0] == current[0] and (verdict[1] or date.min) > (current[1] or date.min)):
+            verdicts[key] = verdict
     return verdicts
 
 
@@ -97,16 +103,50 @@ def check_eligibility(order: WorkOrder, installers: list[User], today: date) -> 
         if installer.team_id not in served_team_ids:
             unmet.append({"district": district_code, "reason": "not_served"})
         for cert_type, _min_level in needed:
-            reason = verdicts[(installer.id, cert_type.id)]
-            if reason is not None:
-                unmet.append({"certification_type": cert_type.code, "reason": reason})
+            verdict = verdicts[(installer.id, cert_type.id)]
+            if verdict is not None:
+                item: dict[str, Any] = {"certification_type": cert_type.code, "reason": verdict[0]}
+                if verdict[1] is not None:
+                    item["since"] = verdict[1].isoformat()
+                unmet.append(item)
         results.append(Eligibility(installer, unmet))
     return results
 
 
-def supervised_team_ids(user: User) -> set[int]:
-    """The teams a supervisor runs (every team for an admin is expressed by callers, not here)."""
-    return {team.id for team in user.supervised_teams}
 
 
-__all__ = ["Eligibility", "Team", "check_eligibility", "required_types", "supervised_team_ids"]
+def describe_unmet(unmet: list[dict[str, Any]]) -> list[str]:
+    """Each unmet requirement as a sentence in the user's language, e.g. "Work at height: expired
+    on 2026-10-02"."""
+    from flask_babel import get_locale
+    from flask_babel import gettext as _
+
+    locale = str(get_locale())
+    codes = [item["certification_type"] for item in unmet if "certification_type" in item]
+    names = {t.code: t.name(locale) for t in db.session.scalars(
+        select(CertificationType).where(CertificationType.code.in_(codes)))} if codes else {}
+    districts = {d.code: d.name(locale) for d in db.session.scalars(
+        select(District).where(District.code.in_([i["district"] for i in unmet if "district" in i])))}
+    sentences = []
+    for item in unmet:
+        reason, since = item.get("reason"), item.get("since", "")
+        if "certification_type" in item:
+            name = names.get(item["certification_type"], item["certification_type"])
+            text = {
+                "missing": _("%(name)s: no certificate", name=name),
+                "expired": _("%(name)s: expired on %(date)s", name=name, date=since),
+                "review_due": _("%(name)s: review was due on %(date)s", name=name, date=since),
+                "revoked": _("%(name)s: revoked", name=name),
+                "level": _("%(name)s: level too low", name=name),
+            }.get(reason, f"{name}: {reason}")
+        elif "district" in item:
+            text = _("their team does not serve %(district)s", district=districts.get(item["district"], item["district"]))
+        else:
+            text = {
+                "unknown": _("%(username)s is not a user", username=item.get("installer")),
+                "inactive": _("%(username)s is inactive", username=item.get("installer")),
+                "not_installer": _("%(username)s is not an installer", username=item.get("installer")),
+                "not_your_team": _("%(username)s is not in your teams", username=item.get("installer")),
+            }.get(reason, str(item))
+        sentences.append(text)
+    return sentences

@@ -8,7 +8,16 @@ from datetime import date, time
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import DateField, FloatField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..forms import choices
@@ -103,3 +112,47 @@ def slot_window(day: date, code: str) -> tuple[time, time]:
         if slot == code:
             return start, end
     raise KeyError(code)
+
+
+class BoardFilterForm(FlaskForm):
+    """The board's filters: a GET form (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    district = SelectField(_l("District"), validators=[Optional()])
+    job_type = SelectField(_l("Job type"), validators=[Optional()])
+    priority = SelectField(_l("Priority"), validators=[Optional()])
+    status = SelectField(_l("Status"), validators=[Optional()])
+    day = DateField(_l("Appointment day"), validators=[Optional()])
+    q = StringField(_l("Search: order number, phone, account or address"), validators=[Optional(), Length(max=64)])
+
+
+class OrderForm(FlaskForm):
+    """A new order taken on the phone, or an existing one edited (customer fields then read-only)."""
+
+    job_type = SelectField(_l("Job type"), validators=[InputRequired(message=_l("Choose the job type."))])
+    priority = SelectField(_l("Priority"), validators=[InputRequired()])
+    account_no = StringField(_l("Account number"), validators=[DataRequired(), Length(max=32)])
+    customer_name = StringField(_l("Customer name"), validators=[DataRequired(), Length(max=128)])
+    phone = StringField(_l("Phone"), validators=[DataRequired(), Length(min=5, max=32)],
+                        render_kw={"inputmode": "tel", "autocomplete": "off"})
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=255)])
+    district = SelectField(_l("District"), validators=[InputRequired(message=_l("Choose the district."))])
+    day = DateField(_l("Appointment day (optional)"), validators=[Optional()])
+    slot = SelectField(_l("Window"), choices=choices([("", "—"), *((code, f"{start:%H:%M}–{end:%H:%M}")
+                                                                   for code, start, end in SLOTS)]),
+                       validators=[Optional()])
+    is_work_at_height = BooleanField(_l("Work at height (pole, ladder or outside wall)"))
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
+    version = IntegerField(validators=[Optional()])
+
+    def validate_slot(self, field: SelectField) -> None:
+        if bool(field.data) != bool(self.day.data):
+            from wtforms.validators import ValidationError
+
+            raise ValidationError(_l("Give both the day and the window, or neither."))
+
+
+class BulkAssignForm(FlaskForm):
+    installer = SelectField(_l("Installer"), validators=[InputRequired(message=_l("Choose an installer."))])

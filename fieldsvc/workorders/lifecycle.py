@@ -96,7 +96,8 @@ def load_for_action(user: User, number: str) -> WorkOrder:
     return order
 
 
-def _check_version(order: WorkOrder, version: int | None) -> None:
+def check_version(order: WorkOrder, version: int | None) -> None:
+    """Refuse (409) a change made from a stale copy of the order."""
     if version is None:
         raise InvalidInput(_l("Send the version you saw."), errors={"version": [_l("Required.")]})
     if version != order.version:
@@ -182,7 +183,7 @@ def transition(
                            errors={"action": [_l("One of: %(values)s.", values=", ".join(ACTIONS))]})
     if not _may(actor, order, action):
         raise Forbidden(_l("Your role may not do this: %(action)s.", action=action_label(action)))
-    _check_version(order, version)
+    check_version(order, version)
     sources, target = TRANSITIONS[action]
     if order.status not in sources:
         raise Conflict(_l("Cannot do this to an order that is %(status)s: %(action)s.", action=action_label(action),
@@ -241,6 +242,13 @@ def transition(
     return outcome
 
 
+def record_change(order: WorkOrder, actor: User, action: str, before: OrderStatus, now: datetime, *,
+                  data: dict[str, Any] | None = None) -> None:
+    """Append the event for a change made outside `transition` (an edit) and flush it."""
+    _event(order, actor, action, before, now, data=data)
+    _flush(order)
+
+
 def _open_visit(order: WorkOrder) -> Visit:
     visit = db.session.scalar(select(Visit).where(Visit.work_order_id == order.id, Visit.left_at.is_(None)))
     if visit is None:  # on_site always has one; the database would be inconsistent otherwise
@@ -292,7 +300,7 @@ def assign(order: WorkOrder, actor: User, installer_username: str | None, versio
     within their own teams; refusals list every unmet requirement (422)."""
     if actor.role is Role.INSTALLER:
         raise Forbidden(_l("Installers do not assign orders."))
-    _check_version(order, version)
+    check_version(order, version)
     now = now or utcnow()
     before = order.status
     previous = order.assignee.username if order.assignee else None

@@ -73,12 +73,6 @@ def installer_done(user: User, since: datetime) -> list[WorkOrder]:
     return list(db.session.scalars(query))
 
 
-def open_queue(user: User, limit: int = 200) -> list[WorkOrder]:
-    """Open orders the user may see, most urgent deadline first."""
-    query = _with_list_columns(visible_orders(user).where(WorkOrder.status.in_(OPEN_STATUSES)))
-    return list(db.session.scalars(query.order_by(WorkOrder.due_by, WorkOrder.id).limit(limit)))
-
-
 def order_page(user: User, number: str) -> WorkOrder | None:
     """The order with everything its page shows, if `user` may see it (else None)."""
     query = _with_list_columns(visible_orders(user).where(WorkOrder.number == number)).options(
@@ -89,5 +83,5 @@ def order_page(user: User, number: str) -> WorkOrder | None:
     return db.session.scalar(query)
 
 
-__all__ = ["installer_day", "installer_done", "installer_upcoming", "open_queue", "order_page",
+__all__ = ["installer_day", "installer_done", "installer_upcoming", "order_page",
            "visible_orders"]

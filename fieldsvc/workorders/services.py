@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ..auth.models import Role, User
 from ..db import utcnow
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..errors import Conflict, Forbidden, InvalidInput, RuleViolation
 from ..extensions import db
 from ..workforce.models import Customer, District
 from .models import JobType, Priority, WorkOrder, WorkOrderEvent
@@ -136,3 +136,67 @@ def _customer(data: NewOrder, district: District) -> Customer:
         customer.name, customer.phone, customer.address, customer.district = (
             data.customer_name, data.phone, data.address, district)
     return customer
+
+
+@dataclass
+class OrderChanges:
+    """What a supervisor may change on an open order (the customer's account stays as it is)."""
+
+    priority: str
+    notes: str | None
+    is_work_at_height: bool
+    appointment_start: datetime | None
+    appointment_end: datetime | None
+
+
+def update_work_order(order: WorkOrder, actor: User, version: int | None, changes: OrderChanges,
+                      today: Any, now: datetime | None = None) -> list[str]:
+    """Edit or reschedule an open order (supervisor or admin), checking the version; returns the
+    fields changed. The deadline stays as fixed at creation. Turning on work at height for an
+    assigned order is refused when its installer may not work at height."""
+    from .dispatch import check_eligibility
+    from .lifecycle import check_version, record_change
+    from .models import OPEN_STATUSES
+
+    if actor.role is Role.INSTALLER:
+        raise Forbidden(_l("Installers do not edit work orders."))
+    check_version(order, version)
+    if order.status not in OPEN_STATUSES:
+        raise Conflict(_l("Only open orders can be edited."), current_status=order.status.value)
+    errors: dict[str, list[Any]] = {}
+    if changes.priority not in {p.value for p in Priority}:
+        errors["priority"] = [_l("One of: %(values)s.", values=", ".join(p.value for p in Priority))]
+    if (changes.appointment_start is None) != (changes.appointment_end is None):
+        errors["appointment_end"] = [_l("Give both ends of the window, or neither.")]
+    elif changes.appointment_start and changes.appointment_end and changes.appointment_end <= changes.appointment_start:
+        errors["appointment_end"] = [_l("Must be after the start.")]
+    if errors:
+        raise InvalidInput(_l("The order has errors."), errors=errors)
+    now = now or utcnow()
+    before = {"priority": order.priority.value, "notes": order.notes, "is_work_at_height": order.is_work_at_height,
+              "appointment_start": order.appointment_start, "appointment_end": order.appointment_end}
+    after = {"priority": changes.priority, "notes": (changes.notes or "").strip() or None,
+             "is_work_at_height": changes.is_work_at_height, "appointment_start": changes.appointment_start,
+             "appointment_end": changes.appointment_end}
+    changed = [key for key in before if before[key] != after[key]]
+    if not changed:
+        return []
+    if "is_work_at_height" in changed and changes.is_work_at_height and order.assignee is not None:
+        order.is_work_at_height = True
+        (verdict,) = check_eligibility(order, [order.assignee], today)
+        if not verdict.ok:
+            raise RuleViolation(_l("%(username)s may not work at height; reassign the order first.",
+                                   username=order.assignee.username), unmet=verdict.unmet)
+    order.priority = Priority(after["priority"])
+    order.notes = after["notes"]
+    order.is_work_at_height = after["is_work_at_height"]
+    order.appointment_start, order.appointment_end = after["appointment_start"], after["appointment_end"]
+    order.updated_at = now
+    data = {key: [_plain(before[key]), _plain(after[key])] for key in changed}
+    action = "book" if set(changed) <= {"appointment_start", "appointment_end"} else "edit"
+    record_change(order, actor, action, order.status, now, data=data)
+    return changed
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -28,15 +28,18 @@ from ..db import local_day_range, local_today, utcnow, zone
 from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
 from ..extensions import db
 from ..forms import choices
+from ..metrics.settings import setting
 from ..workforce.models import team_districts
 from . import lifecycle
 from .evidence import EVIDENCE_FIELDS, FAULT_CAUSE_LABELS
 from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, slot_window
+from .dispatch import describe_unmet
 from .idempotency import once
 from .models import OrderStatus, PhotoKind, UnresolvedReason, WorkOrder, WorkOrderPhoto
 from .photos import signature_bytes, store_photo
-from .queries import installer_day, installer_done, installer_upcoming, open_queue, order_page, visible_orders
+from .queries import installer_day, installer_done, installer_upcoming, order_page, visible_orders
 from .services import request_digest
+from .suggestions import suggest
 
 bp = Blueprint("workorders", __name__)
 
@@ -87,13 +90,6 @@ def done() -> Any:
                            title=_("Done in the last 7 days"), empty=_("Nothing finished in the last 7 days."))
 
 
-@bp.route("/board")
-@role_required(Role.SUPERVISOR, Role.ADMIN)
-def board() -> Any:
-    """The open orders of the supervisor's teams, most urgent first."""
-    return render_template("workorders/board.html", orders=open_queue(current_user), now=utcnow())
-
-
 def _forms(order: Any, actions: list[str]) -> dict[str, ActionForm]:
     forms = {}
     for action in actions:
@@ -131,7 +127,8 @@ def _locale() -> str:
     return str(get_locale())
 
 
-def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: int = 200, error: str | None = None) -> Any:
+def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: int = 200, error: str | None = None,
+              unmet: list[str] | None = None) -> Any:
     order = order_page(current_user, number)
     if order is None:
         abort(404)
@@ -142,8 +139,13 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
             _choices(form, order, action)
             all_forms[action] = form.fill(order.version) if status == 409 else form
     now = utcnow()
+    suggestions = None
+    if "assign" in actions:
+        tz = zone()
+        suggestions = suggest(order, current_user, now, tz, int(setting("installer_daily_capacity", now.astimezone(tz).date())))
     return render_template(
         "workorders/job.html", order=order, actions=actions, forms=all_forms, now=now, error=error,
+        suggestions=suggestions, unmet=unmet or [],
         evidence_labels=EVIDENCE_FIELDS, fault_causes=FAULT_CAUSE_LABELS, material_rows=MATERIAL_ROWS,
         open_action=next(iter(forms)) if forms else None,
         due_in=order.due_by - now,
@@ -198,7 +200,7 @@ def act(number: str) -> Any:
         return _job_page(number, {action: form}, 409, f"{error.message} {_('The page now shows the latest state.')}")
     except RuleViolation as error:
         _rule_errors(form, error)
-        return _job_page(number, {action: form}, 422, error.message)
+        return _job_page(number, {action: form}, 422, error.message, describe_unmet(error.details.get("unmet", [])))
     except InvalidInput as error:
         for field, messages in error.details.get("errors", {}).items():
             target = getattr(form, field, None)

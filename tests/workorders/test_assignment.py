@@ -58,20 +58,25 @@ def test_inactive_unknown_and_non_installers(crew: Crew) -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "reason"),
+    ("overrides", "expected"),
     [
-        ({"expires_on": TODAY - timedelta(days=1)}, "expired"),
-        ({"next_review_on": TODAY}, "review_due"),
-        ({"revoked_at": utcnow(), "revoked_reason": "violation"}, "revoked"),
+        ({"expires_on": TODAY - timedelta(days=1)}, {"reason": "expired", "since": (TODAY - timedelta(days=1)).isoformat()}),
+        ({"next_review_on": TODAY}, {"reason": "review_due", "since": TODAY.isoformat()}),
+        ({"revoked_at": utcnow(), "revoked_reason": "violation"}, {"reason": "revoked"}),
     ],
 )
-def test_work_at_height_needs_a_usable_certificate(crew: Crew, overrides: dict, reason: str) -> None:
+def test_work_at_height_needs_a_usable_certificate(crew: Crew, overrides: dict, expected: dict) -> None:
     installer = f.make_user(username="w9", team=crew.installer.team)
     f.make_certification(installer, "service_star", level=2)
     f.make_certification(installer, "work_at_height", issued_on=TODAY - timedelta(days=400), **overrides)
     order = f.make_work_order(is_work_at_height=True)
     db.session.commit()
-    assert refused(order, crew.supervisor, "w9") == [{"certification_type": "work_at_height", "reason": reason}]
+    unmet = refused(order, crew.supervisor, "w9")
+    assert unmet == [{"certification_type": "work_at_height", **expected}]
+    from fieldsvc.workorders.dispatch import describe_unmet
+
+    text = describe_unmet(unmet)[0]
+    assert text.startswith("Special operations: work at height: ") and expected.get("since", "") in text
 
 
 def test_certificate_expiring_today_is_still_valid(crew: Crew) -> None:
