@@ -268,7 +268,7 @@ class _Bulk:
         "work_orders": ("id", "number", "external_ref", "job_type_id", "priority", "customer_id", "district_id",
                         "address", "team_id", "assignee_id", "status", "is_work_at_height", "notes",
                         "appointment_start", "appointment_end", "created_at", "updated_at", "due_by", "completed_at",
-                        "completed_by_id", "cancelled_at", "cancel_reason", "evidence", "version"),
+                        "completed_by_id", "cancelled_at", "cancel_reason", "evidence", "version", "visit_count"),
         "visits": ("id", "work_order_id", "seq", "installer_id", "arrived_at", "left_at", "outcome", "reason_code",
                    "appointment_start", "appointment_end", "lat", "lon"),
         "work_order_events": ("id", "work_order_id", "actor_id", "created_at", "action", "from_status", "to_status",
@@ -1423,7 +1423,7 @@ class _Orders:
             ts(app_start) if app_start else None, ts(app_end) if app_end else None, ts(created), ts(ev[-1][0]),
             ts(due), ts(completed_at) if completed_at else None, inst.id if completed_at else None,
             ts(cancelled_at) if cancelled_at else None, cancel_reason if cancelled_at else None,
-            evidence if completed_at else None, len(ev)))
+            evidence if completed_at else None, len(ev), len(visits)))
         visit_rows = bulk.rows["visits"]
         for seq, arrived, left, outcome, reason, v_start, v_end in visits:
             ids["visits"] += 1

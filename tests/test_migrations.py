@@ -47,6 +47,16 @@ def test_upgrade_builds_every_table_and_check_finds_no_drift(empty_database_url:
     assert set(Base.metadata.tables) <= tables
 
 
+def test_every_migration_downgrades_and_upgrades_again(empty_database_url: str) -> None:
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "x"})
+    runner = app.test_cli_runner()
+    for args in (["db", "upgrade"], ["db", "downgrade", "base"], ["db", "upgrade"], ["db", "check"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, (args, repr(result.exception))
+    with app.app_context():
+        db.engine.dispose()
+
+
 def test_check_fails_when_models_drift(empty_database_url: str) -> None:
     """`db check` is a real guard: a table that the migrations lack makes it fail."""
     from sqlalchemy import Column, Integer, Table

@@ -58,10 +58,11 @@ def _certificate_verdicts(
         (u, t): ("missing", None) for u in user_ids for t in types}
     if not user_ids or not types:
         return verdicts
-    certificates = db.session.scalars(
-        select(Certification).where(
-            Certification.user_id.in_(user_ids), Certification.certification_type_id.in_(list(types))
-        )
+    # Plain rows, not ORM objects: for a whole branch that is thousands of certificates.
+    certificates = db.session.execute(
+        select(Certification.user_id, Certification.certification_type_id, Certification.level,
+               Certification.expires_on, Certification.next_review_on, Certification.revoked_at)
+        .where(Certification.user_id.in_(user_ids), Certification.certification_type_id.in_(list(types)))
     )
     for certificate in certificates:
         key = (certificate.user_id, certificate.certification_type_id)
@@ -118,35 +119,41 @@ def check_eligibility(order: WorkOrder, installers: list[User], today: date) -> 
 def describe_unmet(unmet: list[dict[str, Any]]) -> list[str]:
     """Each unmet requirement as a sentence in the user's language, e.g. "Work at height: expired
     on 2026-10-02"."""
+    return describe_each([unmet])[0]
+
+
+def describe_each(unmet_lists: list[list[dict[str, Any]]]) -> list[list[str]]:
+    """`describe_unmet` for many installers at once (two queries for all of them)."""
     from flask_babel import get_locale
     from flask_babel import gettext as _
 
     locale = str(get_locale())
-    codes = [item["certification_type"] for item in unmet if "certification_type" in item]
+    items = [item for unmet in unmet_lists for item in unmet]
+    codes = {item["certification_type"] for item in items if "certification_type" in item}
     names = {t.code: t.name(locale) for t in db.session.scalars(
         select(CertificationType).where(CertificationType.code.in_(codes)))} if codes else {}
+    district_codes = {item["district"] for item in items if "district" in item}
     districts = {d.code: d.name(locale) for d in db.session.scalars(
-        select(District).where(District.code.in_([i["district"] for i in unmet if "district" in i])))}
-    sentences = []
-    for item in unmet:
+        select(District).where(District.code.in_(district_codes)))} if district_codes else {}
+
+    def sentence(item: dict[str, Any]) -> str:
         reason, since = item.get("reason"), item.get("since", "")
         if "certification_type" in item:
             name = names.get(item["certification_type"], item["certification_type"])
-            text = {
+            return {
                 "missing": _("%(name)s: no certificate", name=name),
                 "expired": _("%(name)s: expired on %(date)s", name=name, date=since),
                 "review_due": _("%(name)s: review was due on %(date)s", name=name, date=since),
                 "revoked": _("%(name)s: revoked", name=name),
                 "level": _("%(name)s: level too low", name=name),
             }.get(reason, f"{name}: {reason}")
-        elif "district" in item:
-            text = _("their team does not serve %(district)s", district=districts.get(item["district"], item["district"]))
-        else:
-            text = {
-                "unknown": _("%(username)s is not a user", username=item.get("installer")),
-                "inactive": _("%(username)s is inactive", username=item.get("installer")),
-                "not_installer": _("%(username)s is not an installer", username=item.get("installer")),
-                "not_your_team": _("%(username)s is not in your teams", username=item.get("installer")),
-            }.get(reason, str(item))
-        sentences.append(text)
-    return sentences
+        if "district" in item:
+            return _("their team does not serve %(district)s", district=districts.get(item["district"], item["district"]))
+        return {
+            "unknown": _("%(username)s is not a user", username=item.get("installer")),
+            "inactive": _("%(username)s is inactive", username=item.get("installer")),
+            "not_installer": _("%(username)s is not an installer", username=item.get("installer")),
+            "not_your_team": _("%(username)s is not in your teams", username=item.get("installer")),
+        }.get(reason, str(item))
+
+    return [[sentence(item) for item in unmet] for unmet in unmet_lists]

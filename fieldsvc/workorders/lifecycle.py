@@ -205,8 +205,8 @@ def transition(
             data["previous_start"] = order.appointment_start.isoformat()
         order.appointment_start, order.appointment_end = start, end
     elif action == "arrive":
-        seq = (db.session.scalar(select(func.max(Visit.seq)).where(Visit.work_order_id == order.id)) or 0) + 1
-        db.session.add(Visit(work_order=order, seq=seq, installer_id=order.assignee_id or actor.id, arrived_at=now,
+        order.visit_count += 1
+        db.session.add(Visit(work_order=order, seq=order.visit_count, installer_id=order.assignee_id or actor.id, arrived_at=now,
                              appointment_start=order.appointment_start, appointment_end=order.appointment_end,
                              lat=lat, lon=lon))
     elif action in ("complete", "leave_unresolved"):

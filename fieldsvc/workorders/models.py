@@ -142,6 +142,9 @@ class WorkOrder(Base):
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(255))
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Visits so far (set by `arrive`): an order completed with visit_count 1 was resolved on its
+    # first visit, which the on-site resolution figures read without touching the visits table.
+    visit_count: Mapped[int] = mapped_column(default=0, server_default="0")
     version: Mapped[int] = mapped_column(default=1)
 
     job_type: Mapped[JobType] = relationship()
@@ -173,7 +176,8 @@ class WorkOrder(Base):
         Index("ix_work_orders_created_at", "created_at"),
         Index("ix_work_orders_updated_at_id", "updated_at", "id"),
         Index("ix_work_orders_customer_created", "customer_id", "created_at"),
-        Index("ix_work_orders_completed_by_completed_at", "completed_by_id", "completed_at"),
+        Index("ix_work_orders_completed_by_completed_at", "completed_by_id", "completed_at",
+              postgresql_include=["visit_count"]),
     )
 
 
@@ -185,7 +189,7 @@ class Visit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))
     seq: Mapped[int]
-    installer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    installer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     arrived_at: Mapped[datetime]
     left_at: Mapped[datetime | None]
     outcome: Mapped[VisitOutcome | None] = mapped_column(enum_column(VisitOutcome, "visit_outcome"))
@@ -202,6 +206,7 @@ class Visit(Base):
     __table_args__ = (
         UniqueConstraint("work_order_id", "seq"),
         CheckConstraint("seq >= 1", name="seq_positive"),
+        Index("ix_visits_installer_arrived", "installer_id", "arrived_at"),
         CheckConstraint(
             "(outcome = 'not_resolved' AND reason_code IS NOT NULL) OR "
             "((outcome IS NULL OR outcome = 'resolved') AND reason_code IS NULL)",

@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from zoneinfo import ZoneInfo
 
 from ..auth.models import Role, User
@@ -18,7 +19,7 @@ from ..extensions import db
 from ..ratings.models import SurveyResponse
 from ..workforce.models import Team, team_districts, team_supervisors
 from .dispatch import Eligibility, check_eligibility
-from .models import OPEN_STATUSES, Visit, VisitOutcome, WorkOrder
+from .models import OPEN_STATUSES, Visit, WorkOrder
 
 WINDOW_DAYS = 30
 MIN_JOBS, MIN_RATINGS = 5, 3  # below these, a figure is shown but scored as the branch norm
@@ -30,6 +31,7 @@ class Suggestion:
     installer: User
     score: float
     reasons: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,17 +40,16 @@ class Suggestions:
     ineligible: list[Eligibility]
 
 
-def _pool(order: WorkOrder, user: User) -> list[User]:
-    """Who could take the order: a supervisor's own installers; for an admin, the installers of
-    every team serving the order's district."""
-    query = select(User).where(User.role == Role.INSTALLER)
+def _pool_ids(order: WorkOrder, user: User) -> Select[tuple[int]]:
+    """Who could take the order, as a subquery: a supervisor's own installers; for an admin, the
+    installers of every team serving the order's district. Figures are queried against this
+    subquery rather than a list of a thousand ids (cheaper to send and to plan)."""
+    query = select(User.id).where(User.role == Role.INSTALLER)
     if user.role is Role.SUPERVISOR:
         mine = select(team_supervisors.c.team_id).where(team_supervisors.c.user_id == user.id)
-        query = query.where(User.team_id.in_(mine))
-    else:
-        serving = select(team_districts.c.team_id).where(team_districts.c.district_id == order.district_id)
-        query = query.where(User.team_id.in_(serving))
-    return list(db.session.scalars(query.order_by(User.username)))
+        return query.where(User.team_id.in_(mine))
+    serving = select(team_districts.c.team_id).where(team_districts.c.district_id == order.district_id)
+    return query.where(User.team_id.in_(serving))
 
 
 def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -57,16 +58,24 @@ def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
-def suggest(order: WorkOrder, user: User, now: datetime, tz: ZoneInfo, capacity: int) -> Suggestions:
-    """Rank the installers who may take `order`; list the others with what they lack."""
+def suggest(order: WorkOrder, user: User, now: datetime, tz: ZoneInfo, capacity: int, explain: int = 10) -> Suggestions:
+    """Rank the installers who may take `order` (the first `explain` with their reasons in words);
+    list the others with what they lack."""
     today = now.astimezone(tz).date()
-    pool = _pool(order, user)
-    verdicts = check_eligibility(order, [u for u in pool if u.id != order.assignee_id], today)
+    pool_ids = _pool_ids(order, user)
+    # Plain rows (not ORM objects) for the whole pool: a thousand installers would otherwise cost
+    # more in allocation and garbage collection than every query here together.
+    pool = db.session.execute(
+        select(User.id, User.username, User.role, User.is_active, User.team_id)
+        .where(User.id.in_(pool_ids), User.id != (order.assignee_id or 0)).order_by(User.username)
+    ).all()
+    verdicts = check_eligibility(order, pool, today)  # type: ignore[arg-type]
     eligible = [v.installer for v in verdicts if v.ok and v.installer.is_active]
     ineligible = [v for v in verdicts if not v.ok]
     if not eligible:
+        _as_users(ineligible)
         return Suggestions([], ineligible)
-    ids = [u.id for u in eligible]
+    ids = pool_ids
     loads = _loads(ids, today, tz)
     resolution = _resolution(ids, now)
     satisfaction = _satisfaction(ids, now)
@@ -76,38 +85,57 @@ def suggest(order: WorkOrder, user: User, now: datetime, tz: ZoneInfo, capacity:
     home_teams = _home_teams(order)
     ranked = []
     for installer in eligible:
-        reasons: list[str] = []
         load = loads.get(installer.id, 0)
-        score = 40.0 * (1 - min(load, capacity) / capacity)
-        reasons.append(str(_l("%(n)d of %(cap)d jobs today", n=load, cap=capacity)))
-        if installer.team_id in home_teams:
-            score += 10
-            reasons.append(str(_l("home district")))
-        else:
-            reasons.append(str(_l("serves this district")))
         jobs, first_time = resolution.get(installer.id, (0, 0))
-        rate = first_time / jobs if jobs else None
-        score += 25 * (rate if rate is not None and jobs >= MIN_JOBS else NORM_RESOLUTION)
-        if rate is not None:
-            reasons.append(str(_l("on-site resolution %(rate).0f%% (%(n)d jobs, 30 days)", rate=100 * rate, n=jobs)))
-        else:
-            reasons.append(str(_l("no completed jobs in 30 days")))
         ratings, satisfied = satisfaction.get(installer.id, (0, 0))
-        share = satisfied / ratings if ratings else None
-        score += 15 * (share if share is not None and ratings >= MIN_RATINGS else NORM_SATISFACTION)
-        if share is not None:
-            reasons.append(str(_l("satisfaction %(rate).0f%% (%(n)d ratings)", rate=100 * share, n=ratings)))
-        level = stars.get(installer.id)
-        if level:
-            score += 2 * min(level, 5)
-            reasons.append(str(_l("service ★%(n)d", n=level)))
-        if target and installer.id in positions:
-            km = _distance_km(positions[installer.id], target)
-            score -= min(km, 20) * 0.5
-            reasons.append(str(_l("%(km).1f km from their last visit", km=km)))
-        ranked.append(Suggestion(installer, round(score, 1), reasons))
+        km = _distance_km(positions[installer.id], target) if target and installer.id in positions else None
+        facts = {"load": load, "home": installer.team_id in home_teams, "jobs": jobs,
+                 "rate": first_time / jobs if jobs else None, "ratings": ratings,
+                 "share": satisfied / ratings if ratings else None, "level": stars.get(installer.id), "km": km}
+        ranked.append(Suggestion(installer, round(_score(facts, capacity), 1), facts=facts))
     ranked.sort(key=lambda s: (-s.score, s.installer.username))
+    for suggestion in ranked[:explain]:  # words cost more than numbers: only for those shown
+        suggestion.reasons = _reasons(suggestion.facts, capacity)
+    _as_users([*ranked[:explain], *ineligible])
     return Suggestions(ranked, ineligible)
+
+
+def _as_users(entries: list[Any]) -> None:
+    """Swap the plain rows of the entries shown for User objects (names, display helpers)."""
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([e.installer.id for e in entries])))}
+    for entry in entries:
+        entry.installer = users[entry.installer.id]
+
+
+def _score(facts: dict[str, Any], capacity: int) -> float:
+    """Up to 40 for spare capacity today, 10 for a crew based in the district, 25 for on-site
+    resolution and 15 for satisfaction over 30 days (the branch norm below a minimum sample),
+    2 per service star; minus half a point per km from their last visit (at most 10)."""
+    score = 40.0 * (1 - min(facts["load"], capacity) / capacity)
+    score += 10 if facts["home"] else 0
+    score += 25 * (facts["rate"] if facts["rate"] is not None and facts["jobs"] >= MIN_JOBS else NORM_RESOLUTION)
+    score += 15 * (facts["share"] if facts["share"] is not None and facts["ratings"] >= MIN_RATINGS else NORM_SATISFACTION)
+    score += 2 * min(facts["level"] or 0, 5)
+    if facts["km"] is not None:
+        score -= min(facts["km"], 20) * 0.5
+    return score
+
+
+def _reasons(facts: dict[str, Any], capacity: int) -> list[str]:
+    reasons = [str(_l("%(n)d of %(cap)d jobs today", n=facts["load"], cap=capacity)),
+               str(_l("home district") if facts["home"] else _l("serves this district"))]
+    if facts["rate"] is not None:
+        reasons.append(str(_l("on-site resolution %(rate).0f%% (%(n)d jobs, 30 days)", rate=100 * facts["rate"],
+                              n=facts["jobs"])))
+    else:
+        reasons.append(str(_l("no completed jobs in 30 days")))
+    if facts["share"] is not None:
+        reasons.append(str(_l("satisfaction %(rate).0f%% (%(n)d ratings)", rate=100 * facts["share"], n=facts["ratings"])))
+    if facts["level"]:
+        reasons.append(str(_l("service ★%(n)d", n=facts["level"])))
+    if facts["km"] is not None:
+        reasons.append(str(_l("%(km).1f km from their last visit", km=facts["km"])))
+    return reasons
 
 
 def _home_teams(order: WorkOrder) -> set[int]:
@@ -115,7 +143,7 @@ def _home_teams(order: WorkOrder) -> set[int]:
     return set(db.session.scalars(select(Team.id).where(Team.home_district_id == order.district_id)))
 
 
-def _loads(ids: list[int], today: date, tz: ZoneInfo) -> dict[int, int]:
+def _loads(ids: Select[tuple[int]], today: date, tz: ZoneInfo) -> dict[int, int]:
     start, end = local_day_range(today, tz)
     rows = db.session.execute(
         select(WorkOrder.assignee_id, func.count()).where(
@@ -126,19 +154,19 @@ def _loads(ids: list[int], today: date, tz: ZoneInfo) -> dict[int, int]:
     return {assignee: int(count) for assignee, count in rows}
 
 
-def _resolution(ids: list[int], now: datetime) -> dict[int, tuple[int, int]]:
-    """(orders completed with a visit, of which resolved on the first visit) per installer, 30 days."""
+def _resolution(ids: Select[tuple[int]], now: datetime) -> dict[int, tuple[int, int]]:
+    """(orders completed with a visit, of which resolved on the first visit) per installer, 30 days:
+    one range scan of the (completed_by_id, completed_at) index."""
     rows = db.session.execute(
-        select(WorkOrder.completed_by_id, func.count(),
-               func.sum(case((Visit.outcome == VisitOutcome.RESOLVED, 1), else_=0)))
-        .join(Visit, and_(Visit.work_order_id == WorkOrder.id, Visit.seq == 1))
-        .where(WorkOrder.completed_by_id.in_(ids), WorkOrder.completed_at >= now - timedelta(days=WINDOW_DAYS))
+        select(WorkOrder.completed_by_id, func.count(), func.sum(case((WorkOrder.visit_count == 1, 1), else_=0)))
+        .where(WorkOrder.completed_by_id.in_(ids), WorkOrder.completed_at >= now - timedelta(days=WINDOW_DAYS),
+               WorkOrder.visit_count >= 1)
         .group_by(WorkOrder.completed_by_id)
     ).all()
     return {installer: (int(total), int(first or 0)) for installer, total, first in rows}
 
 
-def _satisfaction(ids: list[int], now: datetime) -> dict[int, tuple[int, int]]:
+def _satisfaction(ids: Select[tuple[int]], now: datetime) -> dict[int, tuple[int, int]]:
     """(ratings, of which 3–5 stars: the city's broad satisfaction) per installer, 30 days."""
     rows = db.session.execute(
         select(SurveyResponse.installer_id, func.count(),
@@ -149,7 +177,7 @@ def _satisfaction(ids: list[int], now: datetime) -> dict[int, tuple[int, int]]:
     return {installer: (int(total), int(good or 0)) for installer, total, good in rows}
 
 
-def _service_stars(ids: list[int], today: date) -> dict[int, int]:
+def _service_stars(ids: Select[tuple[int]], today: date) -> dict[int, int]:
     rows = db.session.execute(
         select(Certification.user_id, func.max(Certification.level))
         .join(CertificationType, CertificationType.id == Certification.certification_type_id)
@@ -160,7 +188,7 @@ def _service_stars(ids: list[int], today: date) -> dict[int, int]:
     return {user_id: int(level) for user_id, level in rows if level is not None}
 
 
-def _last_positions(ids: list[int], today: date, tz: ZoneInfo) -> dict[int, tuple[float, float]]:
+def _last_positions(ids: Select[tuple[int]], today: date, tz: ZoneInfo) -> dict[int, tuple[float, float]]:
     """Where each installer last arrived today, when their phone gave a position."""
     start, _end = local_day_range(today, tz)
     latest = (select(Visit.installer_id, func.max(Visit.arrived_at).label("at"))

@@ -33,7 +33,7 @@ from ..workforce.models import team_districts
 from . import lifecycle
 from .evidence import EVIDENCE_FIELDS, FAULT_CAUSE_LABELS
 from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, slot_window
-from .dispatch import describe_unmet
+from .dispatch import describe_each, describe_unmet
 from .idempotency import once
 from .models import OrderStatus, PhotoKind, UnresolvedReason, WorkOrder, WorkOrderPhoto
 from .photos import signature_bytes, store_photo
@@ -139,13 +139,14 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
             _choices(form, order, action)
             all_forms[action] = form.fill(order.version) if status == 409 else form
     now = utcnow()
-    suggestions = None
+    suggestions, ineligible_reasons = None, []
     if "assign" in actions:
         tz = zone()
         suggestions = suggest(order, current_user, now, tz, int(setting("installer_daily_capacity", now.astimezone(tz).date())))
+        ineligible_reasons = describe_each([v.unmet for v in suggestions.ineligible])
     return render_template(
         "workorders/job.html", order=order, actions=actions, forms=all_forms, now=now, error=error,
-        suggestions=suggestions, unmet=unmet or [],
+        suggestions=suggestions, ineligible_reasons=ineligible_reasons, unmet=unmet or [],
         evidence_labels=EVIDENCE_FIELDS, fault_causes=FAULT_CAUSE_LABELS, material_rows=MATERIAL_ROWS,
         open_action=next(iter(forms)) if forms else None,
         due_in=order.due_by - now,

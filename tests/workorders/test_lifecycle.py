@@ -56,6 +56,7 @@ def test_full_happy_path_from_new_to_completed(crew: Crew) -> None:
     assert order.evidence["fault_cause"] == "connector"
     assert outcome.survey_token and len(outcome.survey_token) >= 30
     (visit,) = order.visits
+    assert order.visit_count == 1
     assert (visit.seq, visit.outcome, visit.reason_code, visit.lat) == (1, VisitOutcome.RESOLVED, None, 30.5)
     assert visit.appointment_start == order.appointment_start and visit.left_at is not None
     actions = [(e.action, e.from_status, e.to_status) for e in order.events]
@@ -70,7 +71,7 @@ def test_full_happy_path_from_new_to_completed(crew: Crew) -> None:
 
 
 def test_leave_unresolved_then_revisit_and_complete(crew: Crew) -> None:
-    order = assigned_order(crew.installer, S.ON_SITE)
+    order = assigned_order(crew.installer, S.ON_SITE, visit_count=1)
     db.session.add(Visit(work_order=order, seq=1, installer=crew.installer, arrived_at=utcnow()))
     db.session.commit()
     step(order, crew.installer, "leave_unresolved", reason="customer_absent", note="nobody home")
@@ -79,7 +80,7 @@ def test_leave_unresolved_then_revisit_and_complete(crew: Crew) -> None:
     step(order, crew.installer, "book", **window(20))
     step(order, crew.installer, "arrive")  # straight from accepted
     step(order, crew.installer, "complete", evidence={"fault_cause": "onu"})
-    assert [v.seq for v in order.visits] == [1, 2]
+    assert [v.seq for v in order.visits] == [1, 2] and order.visit_count == 2
     assert order.visits[1].outcome is VisitOutcome.RESOLVED
 
 
