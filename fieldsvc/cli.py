@@ -106,6 +106,18 @@ def _database_is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(User))
 
 
+@click.command("seed-reference")
+@with_appcontext
+def seed_reference_command() -> None:
+    """Add the stable reference data of PRODUCT.md §5 that is missing (districts, job types,
+    certification types, reasons, metric rules); what admins changed is left alone."""
+    from .reference import ensure_reference_data
+
+    ensure_reference_data()
+    db.session.commit()
+    click.echo("reference data is in place")
+
+
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -156,6 +168,7 @@ COMMANDS = (
     create_user_command,
     create_token_command,
     seed_demo_command,
+    seed_reference_command,
     demo_command,
     scheduler_command,
     metrics_group,

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fieldsvc.auth.models import ApiToken, Role, User
 from fieldsvc.auth.services import verify_password
@@ -110,3 +110,19 @@ def test_fieldsvc_run_serves_pages(tmp_path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_seed_reference_adds_the_stable_codes_once(app: Flask) -> None:
+    from fieldsvc.workforce.models import District
+    from fieldsvc.workorders.models import JobType
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-reference"]).exit_code == 0
+    with app.app_context():
+        repair = db.session.scalar(select(JobType).where(JobType.code == "repair"))
+        repair.deadline_hours = 12  # an admin's change survives a second run
+        db.session.commit()
+    assert runner.invoke(args=["seed-reference"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(District)) == 13
+        assert db.session.scalar(select(JobType.deadline_hours).where(JobType.code == "repair")) == 12
