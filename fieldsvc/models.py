@@ -11,14 +11,21 @@ from .certifications.models import (  # noqa: F401
     TrainingResult,
     TrainingSession,
 )
-from .metrics.models import JobRun, JobRunStatus, MetricSetting, MetricSnapshot, PeriodType, ScopeType  # noqa: F401
+from .metrics.models import (  # noqa: F401
+    JobRun,
+    JobRunStatus,
+    MetricSetting,
+    MetricSnapshot,
+    PeriodType,
+    ScopeType,
+)
 from .ratings.models import SurveyInvitation, SurveyResponse  # noqa: F401
 from .workforce.models import Customer, District, Team, team_districts, team_supervisors  # noqa: F401
 from .workorders.models import (  # noqa: F401
+    OPEN_STATUSES,
     IdempotencyRecord,
     JobType,
     JobTypeRequirement,
-    OPEN_STATUSES,
     OrderStatus,
     PhotoKind,
     Priority,

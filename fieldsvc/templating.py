@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from .db import zone
 from .workorders.labels import action_label, priority_label, status_label
 
-
 # The numeric patterns the pages use, as strftime formats: the same in every language, and much
 # cheaper than Babel's pattern engine on list pages that show hundreds of times.
 _PATTERNS = {"yyyy-MM-dd HH:mm": "%Y-%m-%d %H:%M", "MM-dd HH:mm": "%m-%d %H:%M", "HH:mm": "%H:%M",

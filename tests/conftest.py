@@ -12,12 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
+import fieldsvc.models  # noqa: F401  (every table on Base.metadata)
 from fieldsvc import create_app
 from fieldsvc.db import Base
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import APPEND_ONLY_DDL
-
-import fieldsvc.models  # noqa: F401  (every table on Base.metadata)
 
 
 @pytest.fixture(scope="session")

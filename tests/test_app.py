@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -16,9 +17,14 @@ from fieldsvc.auth.models import Role
 from fieldsvc.db import UTC, local_day_range, utcnow
 from fieldsvc.extensions import db
 from fieldsvc.ratings.models import SurveyInvitation, SurveyResponse
-from fieldsvc.workorders.models import OrderStatus, Visit, VisitOutcome, WorkOrder, WorkOrderEvent
+from fieldsvc.workorders.models import (
+    OrderStatus,
+    Visit,
+    VisitOutcome,
+    WorkOrder,
+    WorkOrderEvent,
+)
 from tests import factories as f
-from zoneinfo import ZoneInfo
 
 
 def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,17 +11,28 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from fieldsvc.auth.models import Role, User
-from fieldsvc.certifications.models import Certification, CertificationType, TrainingRecord, TrainingSession
+from fieldsvc.certifications.models import (
+    Certification,
+    CertificationType,
+    TrainingRecord,
+    TrainingSession,
+)
 from fieldsvc.db import Base, local_today, zone
 from fieldsvc.demo import DEMO_CLOCK, DEMO_PASSWORD, demo_sign_ins, seed_demo
 from fieldsvc.extensions import db
 from fieldsvc.ratings.models import SurveyInvitation, SurveyResponse
 from fieldsvc.workforce.models import Customer, Team, team_districts, team_supervisors
-from fieldsvc.workorders.models import JobType, OrderStatus, Visit, VisitOutcome, WorkOrder, WorkOrderEvent
+from fieldsvc.workorders.models import (
+    JobType,
+    OrderStatus,
+    Visit,
+    VisitOutcome,
+    WorkOrder,
+    WorkOrderEvent,
+)
 from fieldsvc.workorders.queries import installer_day
 from tests import factories as f
 

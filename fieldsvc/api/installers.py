@@ -11,7 +11,12 @@ from ..auth.models import Role, User
 from ..extensions import db
 from ..workforce.models import District, Team
 from . import api_blueprint
-from .schemas import InstallerPageSchema, InstallerQuerySchema, decode_cursor, encode_cursor
+from .schemas import (
+    InstallerPageSchema,
+    InstallerQuerySchema,
+    decode_cursor,
+    encode_cursor,
+)
 
 blp = api_blueprint("installers", __name__, "Installers, their teams and districts")
 

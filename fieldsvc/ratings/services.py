@@ -1,11 +1,10 @@
 """The customer's rating: find an invitation by its token, record the single response."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 import hashlib
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 

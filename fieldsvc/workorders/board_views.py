@@ -20,8 +20,16 @@ from ..forms import choices
 from ..metrics.settings import setting
 from ..workforce.models import Customer, District
 from . import lifecycle
+from .board import (
+    PAGE_SIZE,
+    QUEUES,
+    BoardFilters,
+    board_page,
+    queue_counts,
+    team_installers,
+    workloads,
+)
 from .dispatch import describe_unmet
-from .board import PAGE_SIZE, QUEUES, BoardFilters, board_page, queue_counts, team_installers, workloads
 from .forms import SLOTS, BoardFilterForm, BulkAssignForm, OrderForm, slot_window
 from .labels import priority_label, status_label
 from .models import OPEN_STATUSES, JobType, Priority
@@ -135,7 +143,7 @@ def workload() -> Any:
 def _window(form: OrderForm) -> tuple[datetime | None, datetime | None]:
     if not form.day.data or not form.slot.data:
         return None, None
-    start, end = slot_window(form.day.data, form.slot.data)
+    start, end = slot_window(form.slot.data)
     tz = zone()
     return datetime.combine(form.day.data, start, tzinfo=tz), datetime.combine(form.day.data, end, tzinfo=tz)
 

@@ -10,7 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from ..auth.models import Role, User
-from ..certifications.models import Certification, CertificationStatus, CertificationType
+from ..certifications.models import (
+    Certification,
+    CertificationStatus,
+    CertificationType,
+)
 from ..certifications.services import certification_status, is_usable, meets_level
 from ..extensions import db
 from ..workforce.models import District, team_districts

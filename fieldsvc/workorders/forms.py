@@ -3,7 +3,7 @@ the user saw and an idempotency key, so a resent form (weak signal) changes noth
 from __future__ import annotations
 
 import uuid
-from datetime import date, time
+from datetime import time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,7 +18,13 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from ..forms import choices
 from .evidence import FAULT_CAUSE_LABELS, MAX_NOTE_FORM
@@ -106,7 +112,7 @@ FORMS: dict[str, type[ActionForm]] = {
 }
 
 
-def slot_window(day: date, code: str) -> tuple[time, time]:
+def slot_window(code: str) -> tuple[time, time]:
     """The start and end times of a booking slot code."""
     for slot, start, end in SLOTS:
         if slot == code:

@@ -1,10 +1,9 @@
 """Idempotency keys: a retried request (phones retry) gets the first answer and changes nothing."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from typing import Any, Callable
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 

@@ -2,8 +2,6 @@
 the instance folder with random names. Services flush; the edge commits."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 import base64
 import binascii
 import hashlib
@@ -11,6 +9,7 @@ import io
 import secrets
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 

@@ -3,10 +3,10 @@ Each list loads its rows and their related rows in a constant number of queries 
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload, selectinload
-from zoneinfo import ZoneInfo
 
 from ..auth.models import Role, User
 from ..db import local_day_range

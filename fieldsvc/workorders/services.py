@@ -1,18 +1,17 @@
 """Creating work orders: deadlines, numbers, customers. Services flush; the edge commits."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 import hashlib
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
-from zoneinfo import ZoneInfo
 
 from ..auth.models import Role, User
 from ..db import utcnow
@@ -43,6 +42,18 @@ def order_number(order_id: int, created_at: datetime, tz: ZoneInfo) -> str:
 def request_digest(payload: dict[str, Any]) -> str:
     """SHA-256 of a request body in canonical JSON (key order and spacing do not matter)."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def _schedule_errors(priority: str, start: datetime | None, end: datetime | None) -> dict[str, list[Any]]:
+    """What is wrong with an order's priority and appointment window (both ends, or neither)."""
+    errors: dict[str, list[Any]] = {}
+    if priority not in {p.value for p in Priority}:
+        errors["priority"] = [_l("One of: %(values)s.", values=", ".join(p.value for p in Priority))]
+    if (start is None) != (end is None):
+        errors["appointment_end"] = [_l("Give both ends of the window, or neither.")]
+    elif start and end and end <= start:
+        errors["appointment_end"] = [_l("Must be after the start.")]
+    return errors
 
 
 @dataclass
@@ -83,12 +94,7 @@ def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime |
     district = db.session.scalar(select(District).where(District.code == data.district))
     if district is None:
         errors["district"] = [_l("Unknown district.")]
-    if data.priority not in {p.value for p in Priority}:
-        errors["priority"] = [_l("One of: %(values)s.", values=", ".join(p.value for p in Priority))]
-    if (data.appointment_start is None) != (data.appointment_end is None):
-        errors["appointment_end"] = [_l("Give both ends of the window, or neither.")]
-    elif data.appointment_start and data.appointment_end and data.appointment_end <= data.appointment_start:
-        errors["appointment_end"] = [_l("Must be after the start.")]
+    errors.update(_schedule_errors(data.priority, data.appointment_start, data.appointment_end))
     if errors:
         raise InvalidInput(_l("The order has errors."), errors=errors)
     assert job_type is not None and district is not None
@@ -163,13 +169,7 @@ def update_work_order(order: WorkOrder, actor: User, version: int | None, change
     check_version(order, version)
     if order.status not in OPEN_STATUSES:
         raise Conflict(_l("Only open orders can be edited."), current_status=order.status.value)
-    errors: dict[str, list[Any]] = {}
-    if changes.priority not in {p.value for p in Priority}:
-        errors["priority"] = [_l("One of: %(values)s.", values=", ".join(p.value for p in Priority))]
-    if (changes.appointment_start is None) != (changes.appointment_end is None):
-        errors["appointment_end"] = [_l("Give both ends of the window, or neither.")]
-    elif changes.appointment_start and changes.appointment_end and changes.appointment_end <= changes.appointment_start:
-        errors["appointment_end"] = [_l("Must be after the start.")]
+    errors = _schedule_errors(changes.priority, changes.appointment_start, changes.appointment_end)
     if errors:
         raise InvalidInput(_l("The order has errors."), errors=errors)
     now = now or utcnow()

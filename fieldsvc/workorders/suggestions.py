@@ -7,10 +7,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, or_, select
-from zoneinfo import ZoneInfo
 
 from ..auth.models import Role, User
 from ..certifications.models import Certification, CertificationType

@@ -31,13 +31,19 @@ from ..forms import choices
 from ..metrics.settings import setting
 from ..workforce.models import team_districts
 from . import lifecycle
+from .dispatch import describe_each, describe_unmet
 from .evidence import EVIDENCE_FIELDS, FAULT_CAUSE_LABELS
 from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, slot_window
-from .dispatch import describe_each, describe_unmet
 from .idempotency import once
 from .models import OrderStatus, PhotoKind, UnresolvedReason, WorkOrder, WorkOrderPhoto
 from .photos import signature_bytes, store_photo
-from .queries import installer_day, installer_done, installer_upcoming, order_page, visible_orders
+from .queries import (
+    installer_day,
+    installer_done,
+    installer_upcoming,
+    order_page,
+    visible_orders,
+)
 from .services import request_digest
 from .suggestions import suggest
 
@@ -228,7 +234,7 @@ def _transition_arguments(action: str, form: Any) -> dict[str, Any]:
     kwargs.update(lat=form.lat.data, lon=form.lon.data)
     if action == "book":
         tz = zone()
-        start, end = slot_window(form.day.data, form.slot.data)
+        start, end = slot_window(form.slot.data)
         kwargs["appointment_start"] = datetime.combine(form.day.data, start, tzinfo=tz)
         kwargs["appointment_end"] = datetime.combine(form.day.data, end, tzinfo=tz)
     elif action in ("leave_unresolved", "cancel"):
@@ -262,8 +268,8 @@ def rating_code(number: str) -> Any:
     token = request.args.get("token", "")
     if order is None or order.completed_at is None or not token:
         abort(404)
-    from ..ratings.services import invitation_for
     from ..errors import NotFound
+    from ..ratings.services import invitation_for
 
     try:
         invitation = invitation_for(token)

@@ -13,8 +13,8 @@ from fieldsvc.auth.models import Role
 from fieldsvc.db import utcnow
 from fieldsvc.extensions import db
 from fieldsvc.metrics.settings import setting
-from fieldsvc.workorders.models import JobType, OrderStatus, Visit
 from fieldsvc.workorders import lifecycle
+from fieldsvc.workorders.models import JobType, OrderStatus, Visit
 from tests import factories as f
 from tests.conftest import sign_in
 

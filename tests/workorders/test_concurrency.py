@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from sqlalchemy import func, select
-from zoneinfo import ZoneInfo
 
 from fieldsvc.auth.models import User
 from fieldsvc.errors import Conflict

@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
-from zoneinfo import ZoneInfo
 
 from fieldsvc.db import utcnow
 from fieldsvc.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from fieldsvc.extensions import db
 from fieldsvc.ratings.models import SurveyInvitation
 from fieldsvc.workorders import lifecycle
-from fieldsvc.workorders.models import OrderStatus, Visit, VisitOutcome, WorkOrder, WorkOrderEvent
+from fieldsvc.workorders.models import (
+    OrderStatus,
+    Visit,
+    VisitOutcome,
+    WorkOrder,
+    WorkOrderEvent,
+)
 from tests import factories as f
 from tests.workorders.conftest import Crew, assigned_order
 

@@ -14,10 +14,14 @@ from sqlalchemy import func, select
 from fieldsvc.db import utcnow
 from fieldsvc.extensions import db
 from fieldsvc.ratings.models import SurveyResponse
-from fieldsvc.workorders.models import OrderStatus, WorkOrder, WorkOrderEvent, WorkOrderPhoto
+from fieldsvc.workorders.models import (
+    OrderStatus,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderPhoto,
+)
 from tests import factories as f
 from tests.conftest import sign_in
-from tests.workorders.conftest import Crew
 
 
 def form_fields(page: str, action: str) -> dict[str, str]:
@@ -177,8 +181,9 @@ def test_bad_photos_are_refused_and_nothing_is_kept(client: FlaskClient, web_cre
 
 
 def test_photos_are_served_only_to_people_who_may_see_the_order(client: FlaskClient, web_crew: None, order: Ref, app: Flask, tmp_path) -> None:
-    from fieldsvc.workorders.photos import store_photo
     from pathlib import Path
+
+    from fieldsvc.workorders.photos import store_photo
 
     with app.app_context():
         photo = store_photo(db.session.get(WorkOrder, order.id), user("w1"), jpeg((800, 600)),

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
@@ -52,11 +53,18 @@ def statements_for(app: Flask, client: FlaskClient, path: str) -> int:
     return len(statements)
 
 
-def test_today_page_costs_the_same_for_3_or_30_orders(app: Flask, client: FlaskClient) -> None:
+@pytest.fixture
+def installer_client(app: Flask, client: FlaskClient) -> FlaskClient:
+    """The browser of installer w1, signed in."""
     with app.app_context():
         f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
         db.session.commit()
     sign_in(client, "w1")
+    return client
+
+
+def test_today_page_costs_the_same_for_3_or_30_orders(app: Flask, installer_client: FlaskClient) -> None:
+    client = installer_client
     add_orders(app, 3)
     small = {path: statements_for(app, client, path) for path in ("/today", "/upcoming", "/done")}
     add_orders(app, 27)
@@ -65,11 +73,8 @@ def test_today_page_costs_the_same_for_3_or_30_orders(app: Flask, client: FlaskC
     assert large["/today"] <= 3
 
 
-def test_job_page_and_transition_cost_a_constant_number_of_statements(app: Flask, client: FlaskClient) -> None:
-    with app.app_context():
-        f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
-        db.session.commit()
-    sign_in(client, "w1")
+def test_job_page_and_transition_cost_a_constant_number_of_statements(app: Flask, installer_client: FlaskClient) -> None:
+    client = installer_client
     add_orders(app, 5)
     with app.app_context():
         from fieldsvc.workorders.models import WorkOrder
