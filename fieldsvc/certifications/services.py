@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..auth.models import Role
+from ..errors import Conflict, InvalidInput
+from ..extensions import db
 from .models import Certification, CertificationStatus, CertificationType
 
 
@@ -51,3 +59,81 @@ def meets_level(certification_type: CertificationType, level: int | None, min_le
     if level is None:
         return False
     return level <= min_level if certification_type.is_level_descending else level >= min_level
+
+
+# --- recording, renewing, revoking ------------------------------------------------------------
+
+def _type_by_code(code: str) -> CertificationType:
+    certification_type = db.session.scalar(select(CertificationType).where(
+        CertificationType.code == code, CertificationType.is_active.is_(True)))
+    if certification_type is None:
+        raise InvalidInput(_l("Unknown certification type."), errors={"type": [_l("Unknown certification type.")]})
+    return certification_type
+
+
+def _check_level(certification_type: CertificationType, level: int | None) -> None:
+    if certification_type.min_level is None:
+        if level is not None:
+            raise InvalidInput(_l("This certification has no levels."), errors={"level": [_l("This certification has no levels.")]})
+        return
+    low, high = certification_type.min_level, certification_type.max_level or certification_type.min_level
+    if level is None or not low <= level <= high:
+        raise InvalidInput(_l("The level must be from %(low)d to %(high)d.", low=low, high=high),
+                           errors={"level": [_l("The level must be from %(low)d to %(high)d.", low=low, high=high)]})
+
+
+def record_certification(installer: Any, type_code: str, issued_on: date, *, level: int | None = None,
+                         number: str | None = None, evidence: str | None = None,
+                         training_record_id: int | None = None, today: date | None = None) -> Certification:
+    """Record a certificate (a renewal is simply a newer one: history stays); expiry and review are
+    computed from the type."""
+    if installer.role is not Role.INSTALLER:
+        raise InvalidInput(_l("Only installers hold certificates."), errors={"username": [_l("Not an installer.")]})
+    certification_type = _type_by_code(type_code)
+    _check_level(certification_type, level)
+    if today is not None and issued_on > today:
+        raise InvalidInput(_l("A certificate cannot be issued in the future."),
+                           errors={"issued_on": [_l("A certificate cannot be issued in the future.")]})
+    expires_on, next_review_on = certificate_dates(certification_type, issued_on)
+    certification = Certification(
+        user_id=installer.id, certification_type=certification_type, level=level,
+        number=(number or "").strip() or None, evidence=(evidence or "").strip() or None,
+        issued_on=issued_on, expires_on=expires_on, next_review_on=next_review_on,
+        training_record_id=training_record_id,
+    )
+    db.session.add(certification)
+    db.session.flush()
+    return certification
+
+
+def revoke_certification(certification: Certification, actor: Any, reason: str, now: Any) -> None:
+    """Revoke a certificate with a reason (it stays in the history, marked revoked)."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 255:
+        raise InvalidInput(_l("Say why the certificate is revoked (at most 255 characters)."),
+                           errors={"reason": [_l("Required.")]})
+    if certification.revoked_at is not None:
+        raise Conflict(_l("This certificate is already revoked."))
+    certification.revoked_at, certification.revoked_reason, certification.revoked_by_id = now, reason, actor.id
+    db.session.flush()
+
+
+def current_certifications(user_ids: Any, today: date) -> dict[tuple[int, int], tuple[Certification, CertificationStatus]]:
+    """For each (installer, type): the certificate that counts (the best usable one, else the
+    latest) and its status. One query for any number of installers."""
+    best: dict[tuple[int, int], tuple[Certification, CertificationStatus]] = {}
+    rank = {CertificationStatus.VALID: 0, CertificationStatus.EXPIRING: 1, CertificationStatus.REVIEW_DUE: 2,
+            CertificationStatus.EXPIRED: 3, CertificationStatus.REVOKED: 4}
+    rows = db.session.scalars(
+        select(Certification).where(Certification.user_id.in_(user_ids))
+        .options(joinedload(Certification.certification_type))
+        .order_by(Certification.issued_on)
+    )
+    for certification in rows:
+        status = certification_status(certification, today, certification.certification_type.renewal_window_days)
+        key = (certification.user_id, certification.certification_type_id)
+        held = best.get(key)
+        if held is None or rank[status] < rank[held[1]] or (rank[status] == rank[held[1]]
+                                                           and certification.expires_on >= held[0].expires_on):
+            best[key] = (certification, status)
+    return best
