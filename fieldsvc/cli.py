@@ -163,6 +163,26 @@ def metrics_compute_command(date_from: object, date_to: object, period: str) -> 
     raise click.ClickException("metrics computation is not yet available: it lands with the metrics issue")
 
 
+@click.group("certifications")
+def certifications_group() -> None:
+    """Certificates and their alerts."""
+
+
+@certifications_group.command("alerts")
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The day to run for (default: today in the operator's time zone).")
+@with_appcontext
+def certification_alerts_command(on: object) -> None:
+    """Notify installers and supervisors of certificates expiring, due for review or expired."""
+    from .certifications.alerts import certificate_alerts
+    from .db import local_today, zone
+
+    day = on.date() if on is not None else local_today(zone())  # type: ignore[attr-defined]
+    sent = certificate_alerts(day)
+    db.session.commit()
+    click.echo(f"certificate alerts for {day.isoformat()}: {sent} notices sent")
+
+
 COMMANDS = (
     run_command,
     create_user_command,
@@ -172,6 +192,7 @@ COMMANDS = (
     demo_command,
     scheduler_command,
     metrics_group,
+    certifications_group,
     routes_command,
     shell_command,
 )

@@ -49,9 +49,10 @@ def init_app(app: Flask) -> None:
     """Register the template helpers."""
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(duration, "duration")
+    from .certifications.dashboard import record_label
     from .workorders.dispatch import describe_unmet
 
-    for helper in (status_label, action_label, priority_label, map_url, describe_unmet):
+    for helper in (status_label, action_label, priority_label, map_url, describe_unmet, record_label):
         app.add_template_global(helper)
 
     @app.context_processor

@@ -1,12 +1,15 @@
 """Admin forms for reference data."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FloatField,
     IntegerField,
+    SelectField,
     SelectMultipleField,
     StringField,
 )
@@ -48,3 +51,34 @@ class RxBandForm(FlaskForm):
     def validate_high(self, field: FloatField) -> None:
         if self.low.data is not None and field.data is not None and field.data <= self.low.data:
             raise ValidationError(_l("Must be above the lowest value."))
+
+
+class CertificationTypeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=128)])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=128)])
+    category = SelectField(_l("Category"), choices=choices([("legal", _l("legal")), ("skill", _l("skill")),
+                                                           ("service", _l("service"))]))
+    validity_months = IntegerField(_l("Valid for (months)"), validators=[InputRequired(), NumberRange(1, 600)])
+    review_months = IntegerField(_l("Reviewed every (months, empty: no review)"), validators=[Optional(), NumberRange(1, 600)])
+    renewal_window_days = IntegerField(_l("Renewal window (days before expiry)"), validators=[InputRequired(), NumberRange(0, 730)])
+    min_level = IntegerField(_l("Lowest level (empty: no levels)"), validators=[Optional(), NumberRange(0, 20)])
+    max_level = IntegerField(_l("Highest level"), validators=[Optional(), NumberRange(0, 20)])
+    is_level_descending = BooleanField(_l("Lower level numbers are better (5 → 1)"))
+    is_work_at_height = BooleanField(_l("This is the work-at-height certificate"))
+    is_active = BooleanField(_l("Active"), default=True)
+    required_by = StringField(_l("Required by job types (code or code:minimum level, separated by spaces)"),
+                              validators=[Optional(), Length(max=500)])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Both level bounds or neither, the highest not below the lowest (checked even when
+        one is empty, which per-field validators skip)."""
+        valid = super().validate(extra_validators)
+        low, high = self.min_level.data, self.max_level.data
+        if (low is None) != (high is None):
+            self.max_level.errors = [*self.max_level.errors, _l("Give both the lowest and the highest level, or neither.")]
+            return False
+        if low is not None and high is not None and high < low:
+            self.max_level.errors = [*self.max_level.errors, _l("Must not be below the lowest level.")]
+            return False
+        return valid

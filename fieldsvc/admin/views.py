@@ -3,21 +3,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ..auth.models import Role, User
 from ..auth.permissions import role_required
+from ..certifications.models import CertificationCategory, CertificationType
 from ..db import local_today, zone
+from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..metrics.models import JobRun
 from ..metrics.settings import set_setting, setting
 from ..workforce.models import District, Team
 from ..workorders.evidence import EVIDENCE_FIELDS
-from ..workorders.models import OPEN_STATUSES, JobType, WorkOrder
-from .forms import JobTypeForm, RxBandForm
+from ..workorders.models import OPEN_STATUSES, JobType, JobTypeRequirement, WorkOrder
+from .forms import CertificationTypeForm, JobTypeForm, RxBandForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -84,3 +87,80 @@ def rx_band() -> Any:
     db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("admin.job_types"))
+
+
+@bp.route("/certification-types")
+@role_required(Role.ADMIN)
+def certification_types() -> Any:
+    """Certification types with their validity, review cycle and the job types requiring them."""
+    types = db.session.scalars(select(CertificationType).order_by(CertificationType.category, CertificationType.id)).all()
+    requirements = db.session.execute(
+        select(JobTypeRequirement.certification_type_id, JobType.code, JobTypeRequirement.min_level)
+        .join(JobType, JobType.id == JobTypeRequirement.job_type_id).order_by(JobType.id)
+    ).all()
+    required_by: dict[int, list[str]] = {}
+    for type_id, code, level in requirements:
+        required_by.setdefault(type_id, []).append(f"{code}:{level}" if level is not None else code)
+    return render_template("admin/certification_types.html", types=types, required_by=required_by)
+
+
+@bp.route("/certification-types/new", methods=["GET", "POST"])
+@bp.route("/certification-types/<code>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def edit_certification_type(code: str | None = None) -> Any:
+    """Create or change a certification type, and which job types require it (at which level)."""
+    certification_type = None
+    if code is not None:
+        certification_type = db.session.scalar(select(CertificationType).where(CertificationType.code == code))
+        if certification_type is None:
+            abort(404)
+    form = CertificationTypeForm(obj=certification_type)
+    if request.method == "GET" and certification_type is not None:
+        form.category.data = certification_type.category.value
+        form.required_by.data = " ".join(
+            f"{r.job_type.code}:{r.min_level}" if r.min_level is not None else r.job_type.code
+            for r in db.session.scalars(select(JobTypeRequirement).where(
+                JobTypeRequirement.certification_type_id == certification_type.id)))
+    if form.validate_on_submit():
+        try:
+            save_certification_type(certification_type, form)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error.message))
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.certification_types"))
+    return render_template("admin/certification_type_form.html", form=form, certification_type=certification_type), \
+        400 if form.errors or form.form_errors else 200
+
+
+def save_certification_type(certification_type: CertificationType | None, form: CertificationTypeForm) -> CertificationType:
+    """Apply the form: the type's fields, then its job-type requirements (replaced as a whole)."""
+    code = form.code.data.strip()
+    clash = db.session.scalar(select(CertificationType.id).where(CertificationType.code == code))
+    if clash is not None and (certification_type is None or clash != certification_type.id):
+        raise InvalidInput(_l("The code %(code)s is taken.", code=code))
+    wanted: list[tuple[JobType, int | None]] = []
+    job_types = {jt.code: jt for jt in db.session.scalars(select(JobType))}
+    for token in (form.required_by.data or "").split():
+        job_code, _sep, level = token.partition(":")
+        if job_code not in job_types or (level and not level.isdigit()):
+            raise InvalidInput(_l("Unknown job type or level: %(token)s", token=token))
+        wanted.append((job_types[job_code], int(level) if level else None))
+    if certification_type is None:
+        certification_type = CertificationType(code=code, category=CertificationCategory(form.category.data),
+                                               validity_months=form.validity_months.data)
+        db.session.add(certification_type)
+    for name in ("code", "name_zh", "name_en", "validity_months", "review_months", "renewal_window_days",
+                 "min_level", "max_level", "is_level_descending", "is_work_at_height", "is_active"):
+        setattr(certification_type, name, getattr(form, name).data)
+    certification_type.code = code
+    certification_type.category = CertificationCategory(form.category.data)
+    db.session.flush()
+    db.session.execute(delete(JobTypeRequirement).where(JobTypeRequirement.certification_type_id == certification_type.id))
+    for job_type, level in wanted:
+        db.session.add(JobTypeRequirement(job_type_id=job_type.id, certification_type_id=certification_type.id,
+                                          min_level=level))
+    db.session.flush()
+    return certification_type

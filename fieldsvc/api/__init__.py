@@ -68,7 +68,7 @@ def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
 
 def register_api(app: Flask) -> None:
     """Build this app's Api (one per app) and register the endpoints under /api/v1."""
-    from . import installers, work_orders
+    from . import certifications, installers, work_orders
 
     api = ProblemApi(
         app,
@@ -78,5 +78,5 @@ def register_api(app: Flask) -> None:
         },
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (installers.blp, work_orders.blp):
+    for blueprint in (installers.blp, certifications.blp, work_orders.blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role
 from ..errors import Conflict, InvalidInput
@@ -124,13 +123,14 @@ def current_certifications(user_ids: Any, today: date) -> dict[tuple[int, int], 
     best: dict[tuple[int, int], tuple[Certification, CertificationStatus]] = {}
     rank = {CertificationStatus.VALID: 0, CertificationStatus.EXPIRING: 1, CertificationStatus.REVIEW_DUE: 2,
             CertificationStatus.EXPIRED: 3, CertificationStatus.REVOKED: 4}
+    # The few types are loaded once; each certificate then finds its type in the session's identity
+    # map instead of joining it in again for every row.
+    windows = {t.id: t.renewal_window_days for t in db.session.scalars(select(CertificationType))}
     rows = db.session.scalars(
-        select(Certification).where(Certification.user_id.in_(user_ids))
-        .options(joinedload(Certification.certification_type))
-        .order_by(Certification.issued_on)
+        select(Certification).where(Certification.user_id.in_(user_ids)).order_by(Certification.issued_on)
     )
     for certification in rows:
-        status = certification_status(certification, today, certification.certification_type.renewal_window_days)
+        status = certification_status(certification, today, windows[certification.certification_type_id])
         key = (certification.user_id, certification.certification_type_id)
         held = best.get(key)
         if held is None or rank[status] < rank[held[1]] or (rank[status] == rank[held[1]]

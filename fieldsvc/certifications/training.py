@@ -12,7 +12,13 @@ from sqlalchemy import and_, func, select
 from ..auth.models import Role, User
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
-from .models import Certification, TrainingCourse, TrainingRecord, TrainingResult, TrainingSession
+from .models import (
+    Certification,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingResult,
+    TrainingSession,
+)
 from .services import record_certification
 
 
@@ -73,6 +79,8 @@ def record_result(record: TrainingRecord, actor: User, attended: bool, score: in
     if record.result is not TrainingResult.ENROLLED:
         raise Conflict(_l("The result of this enrolment is already recorded."))
     session, course = record.session, record.session.course
+    if session.starts_at.date() > today:
+        raise Conflict(_l("This session has not taken place yet."))
     if score is not None and not 0 <= score <= 100:
         raise InvalidInput(_l("A score is from 0 to 100."), errors={"score": [_l("A score is from 0 to 100.")]})
     if attended and score is None:

@@ -84,3 +84,29 @@ def test_only_admins_configure_job_types(client: FlaskClient, admin: None, path:
     sign_in(client, "s1")
     assert client.get(path).status_code == 403
     assert client.post("/admin/rx-band", data={}).status_code in (400, 403)
+
+
+def test_admin_defines_a_certification_type_and_who_requires_it(client: FlaskClient, admin: None, app: Flask) -> None:
+    sign_in(client, "admin")
+    listing = client.get("/admin/certification-types").get_data(as_text=True)
+    assert "work_at_height" in listing and "install" in listing
+    page = client.get("/admin/certification-types/new").get_data(as_text=True)
+    base = {"csrf_token": token(page), "code": "fttr", "name_zh": "FTTR组网", "name_en": "FTTR networking",
+            "category": "skill", "validity_months": "24", "renewal_window_days": "60", "is_active": "y"}
+    bad = client.post("/admin/certification-types/new", data={**base, "required_by": "teleport:3"})
+    assert bad.status_code == 400 and "Unknown job type" in bad.get_data(as_text=True)
+    levels = client.post("/admin/certification-types/new", data={**base, "min_level": "1"})
+    assert levels.status_code == 400
+    assert client.post("/admin/certification-types/new", data={**base, "required_by": "smart_home"}).status_code == 302
+    with app.app_context():
+        from fieldsvc.certifications.models import CertificationType
+        from fieldsvc.workorders.models import JobTypeRequirement
+
+        fttr = db.session.scalar(select(CertificationType).where(CertificationType.code == "fttr"))
+        assert fttr.validity_months == 24
+        required = db.session.scalars(select(JobTypeRequirement.job_type_id).where(
+            JobTypeRequirement.certification_type_id == fttr.id)).all()
+        assert required == [db.session.scalar(select(JobType.id).where(JobType.code == "smart_home"))]
+    sign_in_as_supervisor = FlaskClient(app, app.response_class)
+    sign_in(sign_in_as_supervisor, "s1")
+    assert sign_in_as_supervisor.get("/admin/certification-types").status_code == 403

@@ -1,0 +1,70 @@
+"""Certification dashboard benchmark: the dashboard for 1,000 installers × the certification
+types, as an admin (target p95 under 300 ms), and its CSV and Excel exports. In-process (Flask's
+test client, one request at a time, `gc.freeze()` after start-up as in `fieldsvc.wsgi`).
+
+    python bench/certifications_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/fieldsvc_bench
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/fieldsvc_bench")
+    parser.add_argument("--iterations", type=int, default=20)
+    args = parser.parse_args()
+    os.environ["FIELDSVC_DATABASE_URL"] = args.database_url
+    os.environ.setdefault("FIELDSVC_SECRET_KEY", "bench")
+    from sqlalchemy import event, func, select
+
+    from fieldsvc import create_app
+    from fieldsvc.auth.models import Role, User
+    from fieldsvc.certifications.models import Certification, CertificationType
+    from fieldsvc.extensions import db
+
+    app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+    gc.freeze()
+    with app.app_context():
+        installers = db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.INSTALLER,
+                                                                                  User.is_active.is_(True)))
+        types = db.session.scalar(select(func.count()).select_from(CertificationType))
+        certificates = db.session.scalar(select(func.count()).select_from(Certification))
+        engine = db.engine
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": "admin", "password": DEMO_PASSWORD, "csrf_token": token})
+    print(f"{installers} active installers × {types} certification types, {certificates} certificates")
+    print(f"{'scenario':<30}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'KB':>8}{'SQL':>6}")
+    for name, path in (("dashboard, every team", "/certifications"), ("dashboard, 30-day horizon", "/certifications?horizon=30"),
+                       ("CSV export", "/certifications/export.csv"), ("Excel export", "/certifications/export.xlsx")):
+        times = []
+        for i in range(args.iterations + 2):
+            statements.clear()
+            started = time.perf_counter()
+            response = client.get(path)
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 200, response.status_code
+            if i >= 2:
+                times.append(elapsed)
+        p95 = statistics.quantiles(times, n=20)[18]
+        print(f"{name:<30}{statistics.median(times) * 1000:>8.1f}{p95 * 1000:>8.1f}{max(times) * 1000:>8.1f}"
+              f"{len(response.data) / 1024:>8.0f}{len(statements):>6}")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Certificate alerts: the daily job that tells installers and their supervisors 30 and 7 days
+before a certificate expires or is due for review, and once when it has expired; and the small
+sender interface it speaks through (the in-app list and the log today, SMS or e-mail later).
+
+Services flush; the edge (CLI command, scheduler wrapper, test) commits."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from flask_babel import force_locale, get_locale, ngettext
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..auth.models import Role, User
+from ..extensions import db
+from ..workforce.models import team_supervisors
+from .models import Certification, CertificationStatus, Notification
+from .services import current_certifications
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS = (30, 7)  # days before an expiry or review date; each is announced once
+# An expired notice goes out when the job first sees the certificate expired; after this many
+# days nobody is told any more, so a first run over old records does not flood everyone.
+EXPIRED_NOTICE_DAYS = 30
+
+CERT_EXPIRING = "cert_expiring"
+CERT_REVIEW_DUE = "cert_review_due"
+CERT_EXPIRED = "cert_expired"
+
+_KEY_CHUNK = 500  # dedupe keys per IN (…) look-up
+
+
+class Sender(Protocol):
+    """Delivers notices to people; never the same `dedupe_key` twice."""
+
+    def sent_keys(self, keys: Collection[str]) -> set[str]:
+        """Which of `keys` were already sent (one look-up for many, before sending)."""
+
+    def send(self, user: User, kind: str, message: str, data: dict[str, Any], link: str | None,
+             dedupe_key: str) -> bool:
+        """Deliver one notice unless its key was sent before; whether it was delivered."""
+
+
+class InAppSender:
+    """The default sender: a row in the user's notification list, and a line in the log."""
+
+    def __init__(self) -> None:
+        self._checked: set[str] = set()  # keys looked up already
+        self._sent: set[str] = set()  # of those, the ones that exist
+
+    def sent_keys(self, keys: Collection[str]) -> set[str]:
+        """Which of `keys` already have a notification (remembered for later `send`s)."""
+        wanted = [key for key in dict.fromkeys(keys) if key not in self._checked]
+        for start in range(0, len(wanted), _KEY_CHUNK):
+            chunk = wanted[start:start + _KEY_CHUNK]
+            self._sent.update(db.session.scalars(select(Notification.dedupe_key)
+                                                 .where(Notification.dedupe_key.in_(chunk))))
+            self._checked.update(chunk)
+        return self._sent.intersection(keys)
+
+    def send(self, user: User, kind: str, message: str, data: dict[str, Any], link: str | None,
+             dedupe_key: str) -> bool:
+        """Add the notification and log it, unless `dedupe_key` was used before."""
+        if dedupe_key in self.sent_keys([dedupe_key]):
+            return False
+        db.session.add(Notification(user_id=user.id, kind=kind, message=message, data=data, link=link,
+                                    dedupe_key=dedupe_key))
+        self._sent.add(dedupe_key)
+        log.info("notice to %s [%s]: %s", user.username, dedupe_key, message)
+        return True
+
+
+@dataclass(frozen=True)
+class _Notice:
+    recipient: User
+    kind: str
+    data: dict[str, Any]
+    dedupe_key: str
+
+
+def certificate_alerts(today: date, sender: Sender | None = None) -> int:
+    """Notify active installers and their teams' supervisors of certificates expiring or due for
+    review within 30 and 7 days, and of those that have just expired; returns notices sent."""
+    sender = sender or InAppSender()
+    active_installers = select(User.id).where(User.role == Role.INSTALLER, User.is_active.is_(True))
+    installers = {user.id: user for user in db.session.scalars(
+        select(User).where(User.id.in_(active_installers)))}
+    supervisors = _supervisors_by_team()
+    notices: list[_Notice] = []
+    # The certificate that counts for each installer and type: a renewed one hides the old one.
+    for (user_id, _type_id), (certification, status) in current_certifications(active_installers, today).items():
+        installer = installers.get(user_id)
+        if installer is None or status is CertificationStatus.REVOKED:
+            continue
+        for kind, event, threshold, on in _due(certification, today):
+            data = _data(certification, installer, on, (on - today).days, threshold)
+            for recipient in (installer, *supervisors.get(installer.team_id, ())):
+                notices.append(_Notice(recipient, kind, data,
+                                       f"cert:{certification.id}:{event}:{threshold}:{recipient.id}"))
+    done = sender.sent_keys([notice.dedupe_key for notice in notices])
+    sent = 0
+    with force_locale("en"):  # the stored message and the log are English; pages reword it
+        for notice in notices:
+            if notice.dedupe_key in done:
+                continue
+            message = describe(notice.kind, notice.data, notice.recipient)
+            if sender.send(notice.recipient, notice.kind, message, notice.data, None, notice.dedupe_key):
+                sent += 1
+    db.session.flush()
+    log.info("certificate alerts for %s: %d notices sent", today.isoformat(), sent)
+    return sent
+
+
+def _due(certification: Certification, today: date) -> Iterable[tuple[str, str, int, date]]:
+    """(kind, event, threshold, date) of each notice this certificate calls for today."""
+    if today > certification.expires_on:
+        if (today - certification.expires_on).days <= EXPIRED_NOTICE_DAYS:
+            yield CERT_EXPIRED, "expired", 0, certification.expires_on
+        return
+    for kind, event, on in ((CERT_EXPIRING, "expiry", certification.expires_on),
+                            (CERT_REVIEW_DUE, "review", certification.next_review_on)):
+        if on is None or on < today:
+            continue
+        reached = [threshold for threshold in THRESHOLDS if (on - today).days <= threshold]
+        if reached:  # only the tightest one: a first run 5 days before says "7 days", not both
+            yield kind, event, min(reached), on
+
+
+def _supervisors_by_team() -> dict[int, list[User]]:
+    """Active supervisors of each team, in one query."""
+    found: dict[int, list[User]] = {}
+    rows = db.session.execute(
+        select(team_supervisors.c.team_id, User).join(User, User.id == team_supervisors.c.user_id)
+        .where(User.is_active.is_(True), User.role == Role.SUPERVISOR).order_by(User.id))
+    for team_id, supervisor in rows:
+        found.setdefault(team_id, []).append(supervisor)
+    return found
+
+
+def _data(certification: Certification, installer: User, on: date, days_left: int, threshold: int) -> dict[str, Any]:
+    certification_type = certification.certification_type
+    return {
+        "certification_id": certification.id,
+        "type": certification_type.code,
+        "type_name_zh": certification_type.name_zh,
+        "type_name_en": certification_type.name_en,
+        "username": installer.username,
+        "name": installer.name,
+        "name_en": installer.name_en,
+        "date": on.isoformat(),
+        "days_left": days_left,
+        "threshold": threshold,
+    }
+
+
+def describe(kind: str, data: dict[str, Any] | None, reader: User, fallback: str = "") -> str:
+    """A certificate notice worded for `reader` in the current language: "your certificate" to
+    the installer, the installer's name to a supervisor. Unknown kinds give `fallback`."""
+    if kind not in (CERT_EXPIRING, CERT_REVIEW_DUE, CERT_EXPIRED) or not data:
+        return fallback
+    chinese = str(get_locale() or "en").startswith("zh")
+    values = {
+        "type": data.get("type_name_zh" if chinese else "type_name_en") or data.get("type", ""),
+        "date": data.get("date", ""),
+        "name": (data.get("name") if chinese else data.get("name_en") or data.get("name")) or "",
+        "username": data.get("username", ""),
+    }
+    days = int(data.get("days_left") or 0)
+    own = data.get("username") == reader.username
+    if kind == CERT_EXPIRED:
+        if own:
+            return _("Your certificate “%(type)s” expired on %(date)s. Renew it to keep doing the jobs that need it.",
+                     **values)
+        return _("%(name)s (%(username)s): the certificate “%(type)s” expired on %(date)s.", **values)
+    if kind == CERT_EXPIRING:
+        if days <= 0:
+            if own:
+                return _("Your certificate “%(type)s” expires today (%(date)s): renew it now.", **values)
+            return _("%(name)s (%(username)s): the certificate “%(type)s” expires today (%(date)s).", **values)
+        if own:
+            return ngettext("Your certificate “%(type)s” expires on %(date)s, in %(num)d day.",
+                            "Your certificate “%(type)s” expires on %(date)s, in %(num)d days.", days, **values)
+        return ngettext("%(name)s (%(username)s): the certificate “%(type)s” expires on %(date)s, in %(num)d day.",
+                        "%(name)s (%(username)s): the certificate “%(type)s” expires on %(date)s, in %(num)d days.",
+                        days, **values)
+    if days <= 0:
+        if own:
+            return _("Your certificate “%(type)s” is due for review today (%(date)s).", **values)
+        return _("%(name)s (%(username)s): the certificate “%(type)s” is due for review today (%(date)s).", **values)
+    if own:
+        return ngettext("Your certificate “%(type)s” is due for review on %(date)s, in %(num)d day.",
+                        "Your certificate “%(type)s” is due for review on %(date)s, in %(num)d days.", days, **values)
+    return ngettext("%(name)s (%(username)s): the certificate “%(type)s” is due for review on %(date)s, in %(num)d day.",
+                    "%(name)s (%(username)s): the certificate “%(type)s” is due for review on %(date)s, in %(num)d days.",
+                    days, **values)

@@ -1,0 +1,60 @@
+"""Forms of the certification and training pages."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TimeField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from ..forms import choices
+
+
+class DashboardFilterForm(FlaskForm):
+    """The dashboard's filters: a GET form (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    team = SelectField(_l("Team"), validators=[Optional()])
+    district = SelectField(_l("District"), validators=[Optional()])
+    type = SelectField(_l("Certification"), validators=[Optional()])
+    horizon = SelectField(_l("Expiring or due within"), validators=[Optional()],
+                          choices=choices([("30", _l("30 days")), ("60", _l("60 days")), ("90", _l("90 days"))]))
+
+
+class EnrolForm(FlaskForm):
+    session_id = IntegerField(validators=[InputRequired()])
+    username = SelectField(_l("Installer"), validators=[InputRequired()], validate_choice=False)
+
+
+class ResultForm(FlaskForm):
+    attended = BooleanField(_l("Attended"))
+    score = IntegerField(_l("Score"), validators=[Optional(), NumberRange(0, 100)])
+
+
+class SessionForm(FlaskForm):
+    course = SelectField(_l("Course"), validators=[InputRequired()])
+    day = DateField(_l("Day"), validators=[InputRequired()])
+    starts = TimeField(_l("Starts"), validators=[InputRequired()])
+    ends = TimeField(_l("Ends"), validators=[InputRequired()])
+    place = StringField(_l("Place"), validators=[DataRequired(), Length(max=255)])
+    trainer = StringField(_l("Trainer"), validators=[DataRequired(), Length(max=64)])
+    capacity = IntegerField(_l("Seats"), validators=[InputRequired(), NumberRange(1, 500)])
+
+    def validate_ends(self, field: TimeField) -> None:
+        if self.starts.data and field.data and field.data <= self.starts.data:
+            raise ValidationError(_l("Must be after the start."))

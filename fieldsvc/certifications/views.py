@@ -1,0 +1,263 @@
+"""Certification pages: the dashboard and its exports (supervisors, admins), the installer's own
+certificates, training sessions with enrolment and results."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from ..auth.models import Role, User
+from ..auth.permissions import role_required
+from ..db import local_today, utcnow, zone
+from ..errors import DomainError
+from ..extensions import db
+from ..forms import choices
+from ..workforce.models import District, Team
+from .dashboard import (
+    SYMBOLS,
+    build,
+    export_rows,
+    installers_in_scope,
+    job_type_access,
+    status_names,
+)
+from .forms import DashboardFilterForm, EnrolForm, ResultForm, SessionForm
+from .models import (
+    CertificationType,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingResult,
+    TrainingSession,
+)
+from .services import current_certifications
+from .training import enrol, record_result, upcoming_sessions_renewing
+
+bp = Blueprint("certifications", __name__)
+DISPATCHERS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+def _filter_form() -> DashboardFilterForm:
+    form = DashboardFilterForm(request.args)
+    locale = _locale()
+    teams = db.session.scalars(select(Team).order_by(Team.code))
+    if current_user.role is Role.SUPERVISOR:
+        teams = [t for t in teams if t in current_user.supervised_teams]
+    form.team.choices = choices([("", "—"), *((t.code, f"{t.code} {t.name(locale)}") for t in teams)])
+    form.district.choices = choices([("", "—"), *((d.code, d.name(locale)) for d in
+                                                  db.session.scalars(select(District).order_by(District.id)))])
+    form.type.choices = choices([("", "—"), *((t.code, t.name(locale)) for t in db.session.scalars(
+        select(CertificationType).where(CertificationType.is_active.is_(True)).order_by(CertificationType.id)))])
+    form.validate()
+    return form
+
+
+def _dashboard(form: DashboardFilterForm) -> Any:
+    horizon = int(form.horizon.data or 90) if (form.horizon.data or "90") in ("30", "60", "90") else 90
+    return build(current_user, local_today(zone()), team_code=form.team.data or "",
+                 district_code=form.district.data or "", type_code=form.type.data or "", horizon_days=horizon)
+
+
+@bp.route("/certifications")
+@role_required(*DISPATCHERS)
+def dashboard() -> Any:
+    """Coverage matrix, full-certification per team, who expires next, who is blocked from what."""
+    form = _filter_form()
+    data = _dashboard(form)
+    sessions = upcoming_sessions_renewing([t.id for t in data.types], utcnow())
+    return render_template("certifications/dashboard.html", form=form, data=data, symbols=SYMBOLS,
+                           status_names=status_names(), sessions=sessions, today=local_today(zone()))
+
+
+@bp.route("/certifications/export.<fmt>")
+@role_required(*DISPATCHERS)
+def export(fmt: str) -> Any:
+    """The matrix as CSV (UTF-8 with a BOM, so Excel shows Chinese) or as an Excel workbook."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    header, rows = export_rows(_dashboard(_filter_form()), _locale())
+    stamp = local_today(zone()).isoformat()
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows)
+        body = "\ufeff" + out.getvalue()
+        return Response(body.encode("utf-8"), mimetype="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="certifications-{stamp}.csv"'})
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)  # streams rows: a branch is thousands of them
+    sheet = workbook.create_sheet(_("Certifications")[:31])
+    sheet.freeze_panes = "A2"
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return Response(out.getvalue(),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="certifications-{stamp}.xlsx"'})
+
+
+@bp.route("/certifications/enrol", methods=["POST"])
+@role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
+def enrol_installer() -> Any:
+    """Book an installer into a training session (from the dashboard, a session page or the
+    installer's own page)."""
+    form = EnrolForm()
+    back = request.form.get("next") or url_for("certifications.training")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("certifications.training")
+    if not form.validate_on_submit():
+        flash(_("Choose a session and an installer."), "error")
+        return redirect(back)
+    installer = db.session.scalar(select(User).where(User.username == form.username.data))
+    if installer is None or (current_user.role is Role.SUPERVISOR and installer not in installers_in_scope(current_user)):
+        abort(404)
+    try:
+        enrol(form.session_id.data, installer, current_user, utcnow())
+        db.session.commit()
+        flash(_("%(username)s is booked.", username=installer.username), "success")
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    return redirect(back)
+
+
+@bp.route("/me/certifications")
+@role_required(Role.INSTALLER)
+def mine() -> Any:
+    """The installer's certificates, what to renew to keep doing which job types, their training."""
+    today = local_today(zone())
+    types = list(db.session.scalars(select(CertificationType).where(CertificationType.is_active.is_(True))
+                                    .order_by(CertificationType.id)))
+    current = current_certifications([current_user.id], today)
+    cells = {t.id: current.get((current_user.id, t.id), (None, None)) for t in types}
+    may, blocked = job_type_access(cells, types)
+    records = list(db.session.scalars(
+        select(TrainingRecord).join(TrainingSession).where(TrainingRecord.user_id == current_user.id)
+        .options(joinedload(TrainingRecord.session).joinedload(TrainingSession.course))
+        .order_by(TrainingSession.starts_at.desc()).limit(20)))
+    sessions = upcoming_sessions_renewing([t.id for t in types], utcnow())
+    return render_template("certifications/mine.html", types=types, cells=cells, may=may, blocked=blocked,
+                           records=records, sessions=sessions, symbols=SYMBOLS, status_names=status_names(), today=today)
+
+
+@bp.route("/training")
+@role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
+def training() -> Any:
+    """Upcoming training sessions with their free seats; admins schedule new ones here."""
+    seats = (select(TrainingRecord.session_id, func.count().label("taken"))
+             .group_by(TrainingRecord.session_id).subquery())
+    rows = db.session.execute(
+        select(TrainingSession, func.coalesce(seats.c.taken, 0))
+        .outerjoin(seats, seats.c.session_id == TrainingSession.id)
+        .where(TrainingSession.ends_at >= utcnow() - timedelta(days=30))
+        .options(joinedload(TrainingSession.course)).order_by(TrainingSession.starts_at).limit(200)
+    ).all()
+    form = None
+    if current_user.role is Role.ADMIN:
+        form = SessionForm(formdata=None)
+        _course_choices(form)
+    return render_template("certifications/training.html", rows=rows, form=form, now=utcnow())
+
+
+def _course_choices(form: SessionForm) -> None:
+    locale = _locale()
+    form.course.choices = choices([(str(c.id), f"{c.code} {c.name(locale)}") for c in db.session.scalars(
+        select(TrainingCourse).where(TrainingCourse.is_active.is_(True)).order_by(TrainingCourse.code))])
+
+
+@bp.route("/training/sessions", methods=["POST"])
+@role_required(Role.ADMIN)
+def new_session() -> Any:
+    """Schedule a session of a course."""
+    form = SessionForm()
+    _course_choices(form)
+    if not form.validate_on_submit():
+        flash(_("The session has errors: %(errors)s", errors="; ".join(
+            f"{getattr(form, name).label.text}: {' '.join(map(str, messages))}" for name, messages in form.errors.items())), "error")
+        return redirect(url_for("certifications.training"))
+    tz = zone()
+    starts = datetime.combine(form.day.data, form.starts.data, tzinfo=tz)
+    ends = datetime.combine(form.day.data, form.ends.data, tzinfo=tz)
+    session = TrainingSession(course_id=int(form.course.data), starts_at=starts, ends_at=ends,
+                              place=form.place.data.strip(), trainer=form.trainer.data.strip(),
+                              capacity=form.capacity.data)
+    db.session.add(session)
+    db.session.commit()
+    flash(_("Session scheduled."), "success")
+    return redirect(url_for("certifications.session_page", session_id=session.id))
+
+
+@bp.route("/training/sessions/<int:session_id>")
+@role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
+def session_page(session_id: int) -> Any:
+    """A session: its enrolments (a supervisor sees their teams', an installer their own) and,
+    for admins, the attendance and score of each."""
+    session = db.session.get(TrainingSession, session_id)
+    if session is None:
+        abort(404)
+    records = list(db.session.scalars(select(TrainingRecord).where(TrainingRecord.session_id == session.id)
+                                      .options(joinedload(TrainingRecord.user)).order_by(TrainingRecord.id)))
+    taken = len(records)
+    if current_user.role is Role.SUPERVISOR:
+        mine = {u.id for u in installers_in_scope(current_user)}
+        records = [r for r in records if r.user_id in mine]
+    elif current_user.role is Role.INSTALLER:
+        records = [r for r in records if r.user_id == current_user.id]
+    enrol_form = None
+    if current_user.role is not Role.INSTALLER:
+        enrol_form = EnrolForm(formdata=None, session_id=session.id)
+        enrol_form.username.choices = choices([(u.username, f"{u.display_name(_locale())} ({u.username})")
+                                               for u in installers_in_scope(current_user)])
+    return render_template("certifications/session.html", session=session, records=records, taken=taken,
+                           enrol_form=enrol_form, result_form=ResultForm(formdata=None), now=utcnow(),
+                           enrolled=TrainingResult.ENROLLED)
+
+
+@bp.route("/training/records/<int:record_id>/result", methods=["POST"])
+@role_required(Role.ADMIN)
+def result(record_id: int) -> Any:
+    """Record attendance and score; passing grants or renews the course's certification."""
+    record = db.session.get(TrainingRecord, record_id)
+    if record is None:
+        abort(404)
+    form = ResultForm()
+    if not form.validate_on_submit():
+        flash(_("Give a score from 0 to 100."), "error")
+        return redirect(url_for("certifications.session_page", session_id=record.session_id))
+    try:
+        outcome = record_result(record, current_user, form.attended.data, form.score.data, local_today(zone()))
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        if outcome.certification is not None:
+            flash(_("%(username)s passed; certificate valid until %(date)s.", username=record.user.username,
+                    date=outcome.certification.expires_on.isoformat()), "success")
+        else:
+            flash(_("Result recorded."), "success")
+    return redirect(url_for("certifications.session_page", session_id=record.session_id))

@@ -1,0 +1,284 @@
+"""Certificate status boundaries, training (capacity, double booking, results granting or renewing
+certificates), the dashboard, its exports, and the installer's own page."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from fieldsvc.auth.models import Role, User
+from fieldsvc.certifications.models import (
+    Certification,
+    CertificationStatus,
+    CertificationType,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingResult,
+    TrainingSession,
+)
+from fieldsvc.certifications.services import (
+    certificate_dates,
+    certification_status,
+    record_certification,
+)
+from fieldsvc.certifications.training import enrol, record_result
+from fieldsvc.db import local_today, utcnow
+from fieldsvc.errors import Conflict, Forbidden, InvalidInput, RuleViolation
+from fieldsvc.extensions import db
+from fieldsvc.workorders import lifecycle
+from tests import factories as f
+from tests.conftest import sign_in
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TODAY = date(2026, 11, 28)
+
+
+def user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def cert_type(code: str) -> CertificationType:
+    f.reference()
+    return db.session.scalar(select(CertificationType).where(CertificationType.code == code))
+
+
+# --- status boundaries -------------------------------------------------------------------------
+
+def test_dates_follow_the_type(app_ctx: Flask) -> None:
+    assert certificate_dates(cert_type("work_at_height"), date(2020, 3, 1)) == (date(2026, 2, 28), date(2023, 3, 1))
+    assert certificate_dates(cert_type("service_star"), date(2024, 1, 31)) == (date(2025, 1, 30), None)
+
+
+@pytest.mark.parametrize(
+    ("expires", "review", "revoked", "expected"),
+    [
+        (TODAY, None, False, CertificationStatus.EXPIRING),  # expiring today: still valid, in the window
+        (TODAY - timedelta(days=1), None, False, CertificationStatus.EXPIRED),  # expired yesterday
+        (TODAY + timedelta(days=400), TODAY, False, CertificationStatus.REVIEW_DUE),  # review due today
+        (TODAY + timedelta(days=400), TODAY + timedelta(days=1), False, CertificationStatus.VALID),
+        (TODAY + timedelta(days=89), None, False, CertificationStatus.EXPIRING),
+        (TODAY + timedelta(days=90), None, False, CertificationStatus.VALID),
+        (TODAY + timedelta(days=400), None, True, CertificationStatus.REVOKED),
+    ],
+)
+def test_status_boundaries(app_ctx: Flask, expires: date, review: date | None, revoked: bool, expected) -> None:
+    height = cert_type("work_at_height")  # renewal window 90 days
+    certificate = Certification(certification_type=height, issued_on=date(2021, 1, 1), expires_on=expires,
+                                next_review_on=review, revoked_at=utcnow() if revoked else None)
+    assert certification_status(certificate, TODAY, height.renewal_window_days) is expected
+
+
+def test_the_day_changes_at_midnight_in_shanghai(app_ctx: Flask) -> None:
+    """23:59 on the expiry day in Shanghai (15:59 UTC) is still that day; 00:00 is the next."""
+    from unittest.mock import patch
+
+    height = cert_type("work_at_height")
+    certificate = Certification(certification_type=height, issued_on=date(2021, 1, 1), expires_on=TODAY,
+                                next_review_on=None)
+    before = datetime(2026, 11, 28, 15, 59, tzinfo=timezone.utc)
+    after = datetime(2026, 11, 28, 16, 0, tzinfo=timezone.utc)
+    with patch("fieldsvc.db.utcnow", return_value=before):
+        assert certification_status(certificate, local_today(SHANGHAI), 90) is CertificationStatus.EXPIRING
+    with patch("fieldsvc.db.utcnow", return_value=after):
+        assert certification_status(certificate, local_today(SHANGHAI), 90) is CertificationStatus.EXPIRED
+
+
+def test_recording_refuses_bad_input(app_ctx: Flask) -> None:
+    installer = f.make_user(username="w1", team=f.make_team())
+    supervisor = f.make_user(Role.SUPERVISOR, username="s1")
+    for kwargs in ({"type_code": "nope"}, {"type_code": "service_star", "level": 9},
+                   {"type_code": "work_at_height", "level": 2}, {"type_code": "service_star"}):
+        with pytest.raises(InvalidInput):
+            record_certification(installer, issued_on=TODAY, today=TODAY, **kwargs)
+    with pytest.raises(InvalidInput):
+        record_certification(installer, "ftth", TODAY + timedelta(days=1), today=TODAY)
+    with pytest.raises(InvalidInput):
+        record_certification(supervisor, "ftth", TODAY, today=TODAY)
+    assert db.session.scalar(select(func.count()).select_from(Certification)) == 0
+
+
+# --- training ----------------------------------------------------------------------------------
+
+def _held(session: TrainingSession) -> None:
+    """Time passes: the session took place yesterday."""
+    session.starts_at = utcnow() - timedelta(days=1)
+    session.ends_at = session.starts_at + timedelta(hours=8)
+
+
+def _session(course_code: str = "SAF-01", capacity: int = 2, days_ahead: int = 3) -> TrainingSession:
+    course = db.session.scalar(select(TrainingCourse).where(TrainingCourse.code == course_code))
+    if course is None:
+        course = TrainingCourse(code=course_code, name_zh="安全生产", name_en="Safety", hours=8, pass_mark=60,
+                                grants_certification_type=cert_type("work_at_height"))
+        db.session.add(course)
+    start = utcnow() + timedelta(days=days_ahead)
+    session = TrainingSession(course=course, starts_at=start, ends_at=start + timedelta(hours=8),
+                              place="洪山培训中心", trainer="李老师", capacity=capacity)
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+@pytest.fixture
+def people(app_ctx: Flask) -> dict[str, User]:
+    hs, ja = f.make_team("HS01"), f.make_team("JA01", districts=("jiangan",))
+    found = {
+        "w1": f.make_user(username="w1", team=hs), "w2": f.make_user(username="w2", team=hs),
+        "w3": f.make_user(username="w3", team=hs), "w9": f.make_user(username="w9", team=ja),
+        "s1": f.make_user(Role.SUPERVISOR, username="s1", team=hs), "admin": f.make_user(Role.ADMIN, username="admin"),
+    }
+    db.session.commit()
+    return found
+
+
+def test_capacity_double_booking_and_overlap(people: dict[str, User]) -> None:
+    session = _session(capacity=2)
+    now = utcnow()
+    enrol(session.id, people["w1"], people["s1"], now)
+    with pytest.raises(Conflict, match="already booked"):
+        enrol(session.id, people["w1"], people["s1"], now)
+    enrol(session.id, people["w2"], people["w2"], now)  # an installer books themself
+    with pytest.raises(Conflict, match="full"):
+        enrol(session.id, people["w3"], people["admin"], now)
+    overlapping = _session("FTTH-01", capacity=5)
+    with pytest.raises(Conflict, match="another session"):
+        enrol(overlapping.id, people["w1"], people["admin"], now)
+    with pytest.raises(Forbidden):
+        enrol(overlapping.id, people["w9"], people["s1"], now)  # another team's installer
+    with pytest.raises(Forbidden):
+        enrol(overlapping.id, people["w3"], people["w1"], now)  # installers book only themselves
+    assert db.session.scalar(select(func.count()).select_from(TrainingRecord)) == 2
+
+
+def test_passing_renews_an_expired_height_certificate_and_assignment_works_again(people: dict[str, User]) -> None:
+    w1 = people["w1"]
+    f.make_certification(w1, "service_star", level=2)
+    f.make_certification(w1, "work_at_height", issued_on=date.today() - timedelta(days=2200))
+    old = f.make_certification(w1, "work_at_height", issued_on=date.today() - timedelta(days=3000),
+                               expires_on=date.today() - timedelta(days=1), next_review_on=None)
+    order = f.make_work_order(is_work_at_height=True)
+    db.session.commit()
+    with pytest.raises(RuleViolation) as refused:
+        lifecycle.assign(order, people["s1"], "w1", order.version, today=date.today())
+    assert refused.value.details["unmet"][0]["certification_type"] == "work_at_height"
+    db.session.rollback()
+    session = _session(days_ahead=1)
+    record = enrol(session.id, w1, people["s1"], utcnow())
+    with pytest.raises(Conflict, match="not taken place"):
+        record_result(record, people["admin"], True, 90, date.today())
+    _held(session)
+    with pytest.raises(Forbidden):
+        record_result(record, people["s1"], True, 90, date.today())
+    outcome = record_result(record, people["admin"], True, 85, date.today())
+    assert record.result is TrainingResult.PASSED and outcome.certification is not None
+    assert outcome.certification.training_record_id == record.id and "SAF-01" in outcome.certification.evidence
+    with pytest.raises(Conflict):
+        record_result(record, people["admin"], True, 99, date.today())
+    db.session.commit()
+    lifecycle.assign(order, people["s1"], "w1", order.version, today=date.today() + timedelta(days=2))
+    assert order.assignee == w1 and old.id != outcome.certification.id  # history kept
+
+
+def test_failing_or_absence_grants_nothing(people: dict[str, User]) -> None:
+    session = _session()
+    first, second = (enrol(session.id, people[u], people["admin"], utcnow()) for u in ("w1", "w2"))
+    _held(session)
+    failed = record_result(first, people["admin"], True, 40, date.today())
+    absent = record_result(second, people["admin"], False, None, date.today())
+    assert failed.record.result is TrainingResult.FAILED and absent.record.result is TrainingResult.ABSENT
+    assert failed.certification is None and absent.certification is None
+    assert db.session.scalar(select(func.count()).select_from(Certification)) == 0
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def branch(app: Flask) -> None:
+    with app.app_context():
+        hs, ja = f.make_team("HS01"), f.make_team("JA01", districts=("jiangan",))
+        f.certify_fully(f.make_user(username="w1", team=hs, name="张伟"))
+        rookie = f.make_user(username="w2", team=hs, name="李强")
+        f.make_certification(rookie, "service_star", level=1, issued_on=date.today() - timedelta(days=350))
+        f.certify_fully(f.make_user(username="w9", team=ja, name="王芳"))
+        f.make_user(Role.SUPERVISOR, username="s1", team=hs)
+        f.make_user(Role.ADMIN, username="admin")
+        f.make_user(Role.INSTALLER, username="w3", team=hs)
+        _session(days_ahead=5)
+        db.session.commit()
+
+
+def test_dashboard_shows_coverage_teams_due_and_blocked(client: FlaskClient, branch: None) -> None:
+    sign_in(client, "s1")
+    page = client.get("/certifications").get_data(as_text=True)
+    assert "<small>w1</small>" in page and "<small>w2</small>" in page and "<small>w9</small>" not in page
+    assert "1/3" in page  # HS01: only w1 is fully certified (w2 lacks ftth, w3 everything)
+    assert "Blocked from job types" in page and "install (ftth)" in page
+    assert "Expiring or due for review" in page and "Enrol: SAF-01" not in page  # w2's star is not height
+    assert "◔" in page or "✔" in page
+    filtered = client.get("/certifications?type=ftth").get_data(as_text=True)
+    assert "Special operations: work at height" not in filtered.split("Coverage")[1]
+
+
+def test_dashboard_permissions(client: FlaskClient, branch: None) -> None:
+    sign_in(client, "w1")
+    for path in ("/certifications", "/certifications/export.csv", "/certifications/export.xlsx"):
+        assert client.get(path).status_code == 403
+
+
+def test_exports_keep_chinese_text(client: FlaskClient, branch: None) -> None:
+    sign_in(client, "admin")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    response = client.get("/certifications/export.csv")
+    assert response.mimetype == "text/csv" and response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][0] == "工号" and any(row[1] == "张伟" for row in rows[1:])
+    assert any("特种作业操作证" in row[3] for row in rows[1:])
+    workbook = load_workbook(io.BytesIO(client.get("/certifications/export.xlsx").data))
+    values = [cell.value for row in workbook.active.iter_rows() for cell in row]
+    assert "张伟" in values and "王芳" in values
+
+
+def test_installer_sees_own_certificates_and_books_a_session(client: FlaskClient, branch: None, app: Flask) -> None:
+    sign_in(client, "w2")
+    page = client.get("/me/certifications").get_data(as_text=True)
+    assert "Job types I may not do" in page and "Book me" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    session_id = re.search(r'name="session_id" value="(\d+)"', page).group(1)
+    response = client.post("/certifications/enrol", data={"csrf_token": token, "username": "w2",
+                                                          "session_id": session_id, "next": "/me/certifications"})
+    assert response.status_code == 302
+    other = client.post("/certifications/enrol", data={"csrf_token": token, "username": "w1", "session_id": session_id})
+    assert other.status_code in (302, 404)
+    with app.app_context():
+        booked = db.session.scalars(select(TrainingRecord.user_id)).all()
+        assert booked == [user("w2").id]
+    assert client.get("/certifications").status_code == 403
+
+
+def test_training_pages_and_results(client: FlaskClient, branch: None, app: Flask) -> None:
+    sign_in(client, "admin")
+    page = client.get("/training").get_data(as_text=True)
+    assert "Schedule a session" in page
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    course = re.search(r'<option value="(\d+)"', page).group(1)
+    day = (date.today() + timedelta(days=10)).isoformat()
+    bad = client.post("/training/sessions", data={"csrf_token": token, "course": course, "day": day,
+                                                   "starts": "14:00", "ends": "09:00", "place": "x", "trainer": "y",
+                                                   "capacity": "10"}, follow_redirects=True)
+    assert "The session has errors" in bad.get_data(as_text=True)
+    made = client.post("/training/sessions", data={"csrf_token": token, "course": course, "day": day,
+                                                    "starts": "09:00", "ends": "17:00", "place": "江岸培训中心",
+                                                    "trainer": "陈老师", "capacity": "10"})
+    assert made.status_code == 302
+    session_page = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "江岸培训中心" in session_page and "0 of 10 seats taken" in session_page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TrainingSession)) == 2
