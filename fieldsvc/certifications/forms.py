@@ -58,3 +58,17 @@ class SessionForm(FlaskForm):
     def validate_ends(self, field: TimeField) -> None:
         if self.starts.data and field.data and field.data <= self.starts.data:
             raise ValidationError(_l("Must be after the start."))
+
+
+class RecordForm(FlaskForm):
+    """Record a certificate an installer obtained (a renewal is a new one)."""
+
+    type = SelectField(_l("Certification"), validators=[InputRequired()])
+    issued_on = DateField(_l("Issued on"), validators=[InputRequired()])
+    level = IntegerField(_l("Level (for types with levels)"), validators=[Optional(), NumberRange(0, 20)])
+    number = StringField(_l("Certificate number"), validators=[Optional(), Length(max=64)])
+    evidence = StringField(_l("Evidence (issuer, training record…)"), validators=[Optional(), Length(max=500)])
+
+
+class RevokeForm(FlaskForm):
+    reason = StringField(_l("Why is it revoked?"), validators=[DataRequired(message=_l("Say why.")), Length(max=255)])

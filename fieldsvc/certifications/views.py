@@ -38,15 +38,28 @@ from .dashboard import (
     job_type_access,
     status_names,
 )
-from .forms import DashboardFilterForm, EnrolForm, ResultForm, SessionForm
+from .forms import (
+    DashboardFilterForm,
+    EnrolForm,
+    RecordForm,
+    ResultForm,
+    RevokeForm,
+    SessionForm,
+)
 from .models import (
+    Certification,
     CertificationType,
     TrainingCourse,
     TrainingRecord,
     TrainingResult,
     TrainingSession,
 )
-from .services import current_certifications
+from .services import (
+    certification_status,
+    current_certifications,
+    record_certification,
+    revoke_certification,
+)
 from .training import enrol, record_result, upcoming_sessions_renewing
 
 bp = Blueprint("certifications", __name__)
@@ -261,3 +274,65 @@ def result(record_id: int) -> Any:
         else:
             flash(_("Result recorded."), "success")
     return redirect(url_for("certifications.session_page", session_id=record.session_id))
+
+
+@bp.route("/certifications/installers/<username>", methods=["GET", "POST"])
+@role_required(*DISPATCHERS)
+def installer_page(username: str) -> Any:
+    """One installer's certificates with their history; admins record new ones and revoke."""
+    installer = db.session.scalar(select(User).where(User.username == username, User.role == Role.INSTALLER))
+    if installer is None or (current_user.role is Role.SUPERVISOR and installer not in installers_in_scope(current_user)):
+        abort(404)
+    locale, today = _locale(), local_today(zone())
+    form = RecordForm()
+    form.type.choices = choices([(t.code, t.name(locale)) for t in db.session.scalars(
+        select(CertificationType).where(CertificationType.is_active.is_(True)).order_by(CertificationType.id))])
+    status = 200
+    if request.method == "POST":
+        if current_user.role is not Role.ADMIN:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                record_certification(installer, form.type.data, form.issued_on.data, level=form.level.data,
+                                     number=form.number.data, evidence=form.evidence.data, today=today)
+                db.session.commit()
+                flash(_("Certificate recorded."), "success")
+                return redirect(url_for("certifications.installer_page", username=username))
+            except DomainError as error:
+                db.session.rollback()
+                for field, messages in error.details.get("errors", {}).items():
+                    target = getattr(form, {"username": "type"}.get(field, field), None)
+                    if target is not None:
+                        target.errors = [str(m) for m in messages]
+                form.form_errors.append(str(error.message))
+        status = 400
+    history = list(db.session.scalars(select(Certification).where(Certification.user_id == installer.id)
+                                      .options(joinedload(Certification.certification_type))
+                                      .order_by(Certification.certification_type_id, Certification.issued_on.desc())))
+    windows = {c.certification_type_id: c.certification_type.renewal_window_days for c in history}
+    statuses = {c.id: certification_status(c, today, windows[c.certification_type_id]) for c in history}
+    return render_template("certifications/installer.html", installer=installer, history=history, statuses=statuses,
+                           form=form, revoke_form=RevokeForm(formdata=None), symbols=SYMBOLS,
+                           status_names=status_names()), status
+
+
+@bp.route("/certifications/<int:certification_id>/revoke", methods=["POST"])
+@role_required(Role.ADMIN)
+def revoke(certification_id: int) -> Any:
+    """Revoke a certificate with a reason; it stays in the history, marked revoked."""
+    certification = db.session.get(Certification, certification_id)
+    if certification is None:
+        abort(404)
+    form = RevokeForm()
+    username = certification.user.username
+    if not form.validate_on_submit():
+        flash(_("Say why the certificate is revoked."), "error")
+    else:
+        try:
+            revoke_certification(certification, current_user, form.reason.data, utcnow())
+            db.session.commit()
+            flash(_("Certificate revoked."), "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+    return redirect(url_for("certifications.installer_page", username=username))

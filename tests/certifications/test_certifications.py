@@ -282,3 +282,35 @@ def test_training_pages_and_results(client: FlaskClient, branch: None, app: Flas
     assert "江岸培训中心" in session_page and "0 of 10 seats taken" in session_page
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(TrainingSession)) == 2
+
+
+def test_admin_records_and_revokes_on_the_installer_page(client: FlaskClient, branch: None, app: Flask) -> None:
+    sign_in(client, "admin")
+    page = client.get("/certifications/installers/w2").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    bad = client.post("/certifications/installers/w2", data={"csrf_token": token, "type": "ftth",
+                                                             "issued_on": (date.today() + timedelta(days=3)).isoformat()})
+    assert bad.status_code == 400 and "future" in bad.get_data(as_text=True)
+    good = client.post("/certifications/installers/w2", data={"csrf_token": token, "type": "ftth",
+                                                              "issued_on": date.today().isoformat(), "number": "FT-001"})
+    assert good.status_code == 302
+    with app.app_context():
+        ftth = db.session.scalar(select(Certification).where(Certification.number == "FT-001"))
+        assert ftth.user.username == "w2" and ftth.expires_on > date.today()
+        certificate_id = ftth.id
+    assert client.post(f"/certifications/{certificate_id}/revoke", data={"csrf_token": token, "reason": ""}).status_code == 302
+    client.post(f"/certifications/{certificate_id}/revoke", data={"csrf_token": token, "reason": "伪造证书"})
+    with app.app_context():
+        assert db.session.get(Certification, certificate_id).revoked_reason == "伪造证书"
+
+
+def test_supervisors_see_only_their_installers_and_cannot_record(client: FlaskClient, branch: None) -> None:
+    sign_in(client, "s1")
+    assert client.get("/certifications/installers/w1").status_code == 200
+    assert client.get("/certifications/installers/w9").status_code == 404
+    page = client.get("/certifications/installers/w1").get_data(as_text=True)
+    assert "Record a certificate" not in page
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    assert client.post("/certifications/installers/w1", data={"csrf_token": token, "type": "ftth",
+                                                              "issued_on": date.today().isoformat()}).status_code == 403
+    assert client.post("/certifications/1/revoke", data={"csrf_token": token, "reason": "x"}).status_code == 403
