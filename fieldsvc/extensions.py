@@ -32,6 +32,13 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def current_locale() -> str:
+    """The request's language as a string ("zh_Hans_CN", "en"), for choosing bilingual names."""
+    from flask_babel import get_locale
+
+    return str(get_locale())
+
+
 def init_app(app: Flask) -> None:
     """Bind every extension to `app`."""
     from . import models  # noqa: F401  (every table registered before migrations look)

@@ -9,6 +9,9 @@ from flask_login import current_user, login_required
 
 from .models import Role
 
+# The roles that dispatch work and watch teams.
+DISPATCHERS = (Role.SUPERVISOR, Role.ADMIN)
+
 
 def role_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Sign-in required (else redirect), and one of `roles` (else 403)."""

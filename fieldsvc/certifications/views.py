@@ -17,17 +17,16 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
-from ..auth.permissions import role_required
+from ..auth.permissions import DISPATCHERS, role_required
 from ..db import local_today, utcnow, zone
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import current_locale, db
 from ..forms import choices
 from ..workforce.models import District, Team
 from .dashboard import (
@@ -63,16 +62,11 @@ from .services import (
 from .training import enrol, record_result, upcoming_sessions_renewing
 
 bp = Blueprint("certifications", __name__)
-DISPATCHERS = (Role.SUPERVISOR, Role.ADMIN)
-
-
-def _locale() -> str:
-    return str(get_locale())
 
 
 def _filter_form() -> DashboardFilterForm:
     form = DashboardFilterForm(request.args)
-    locale = _locale()
+    locale = current_locale()
     teams = db.session.scalars(select(Team).order_by(Team.code))
     if current_user.role is Role.SUPERVISOR:
         teams = [t for t in teams if t in current_user.supervised_teams]
@@ -108,7 +102,7 @@ def export(fmt: str) -> Any:
     """The matrix as CSV (UTF-8 with a BOM, so Excel shows Chinese) or as an Excel workbook."""
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    header, rows = export_rows(_dashboard(_filter_form()), _locale())
+    header, rows = export_rows(_dashboard(_filter_form()), current_locale())
     stamp = local_today(zone()).isoformat()
     if fmt == "csv":
         out = io.StringIO()
@@ -197,7 +191,7 @@ def training() -> Any:
 
 
 def _course_choices(form: SessionForm) -> None:
-    locale = _locale()
+    locale = current_locale()
     form.course.choices = choices([(str(c.id), f"{c.code} {c.name(locale)}") for c in db.session.scalars(
         select(TrainingCourse).where(TrainingCourse.is_active.is_(True)).order_by(TrainingCourse.code))])
 
@@ -243,7 +237,7 @@ def session_page(session_id: int) -> Any:
     enrol_form = None
     if current_user.role is not Role.INSTALLER:
         enrol_form = EnrolForm(formdata=None, session_id=session.id)
-        enrol_form.username.choices = choices([(u.username, f"{u.display_name(_locale())} ({u.username})")
+        enrol_form.username.choices = choices([(u.username, f"{u.display_name(current_locale())} ({u.username})")
                                                for u in installers_in_scope(current_user)])
     return render_template("certifications/session.html", session=session, records=records, taken=taken,
                            enrol_form=enrol_form, result_form=ResultForm(formdata=None), now=utcnow(),
@@ -283,7 +277,7 @@ def installer_page(username: str) -> Any:
     installer = db.session.scalar(select(User).where(User.username == username, User.role == Role.INSTALLER))
     if installer is None or (current_user.role is Role.SUPERVISOR and installer not in installers_in_scope(current_user)):
         abort(404)
-    locale, today = _locale(), local_today(zone())
+    locale, today = current_locale(), local_today(zone())
     form = RecordForm()
     form.type.choices = choices([(t.code, t.name(locale)) for t in db.session.scalars(
         select(CertificationType).where(CertificationType.is_active.is_(True)).order_by(CertificationType.id))])

@@ -6,16 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..auth.models import Role
-from ..auth.permissions import role_required
+from ..auth.permissions import DISPATCHERS, role_required
 from ..db import local_today, utcnow, zone
 from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
-from ..extensions import db
+from ..extensions import current_locale, db
 from ..forms import choices
 from ..metrics.settings import setting
 from ..workforce.models import Customer, District
@@ -37,16 +35,11 @@ from .queries import order_page
 from .services import NewOrder, OrderChanges, create_work_order, update_work_order
 
 bp = Blueprint("board", __name__)
-DISPATCHERS = (Role.SUPERVISOR, Role.ADMIN)
-
-
-def _locale() -> str:
-    return str(get_locale())
 
 
 def _reference_choices(form: Any, blank: bool) -> None:
     """Fill the district, job type, priority and status choices in the user's language."""
-    locale = _locale()
+    locale = current_locale()
     first = [("", "—")] if blank else []
     if getattr(form, "district", None) is not None:
         districts = db.session.scalars(select(District).order_by(District.id))
@@ -98,7 +91,7 @@ def board() -> Any:
 
 
 def _installer_choices() -> list[Any]:
-    locale = _locale()
+    locale = current_locale()
     return choices([("", "—"), *((u.username, f"{u.display_name(locale)} ({u.username})")
                                  for u in team_installers(current_user))])
 

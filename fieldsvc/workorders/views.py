@@ -26,7 +26,7 @@ from ..auth.models import Role, User
 from ..auth.permissions import role_required
 from ..db import local_day_range, local_today, utcnow, zone
 from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
-from ..extensions import db
+from ..extensions import current_locale, db
 from ..forms import choices
 from ..metrics.settings import setting
 from ..workforce.models import team_districts
@@ -107,13 +107,13 @@ def _forms(order: Any, actions: list[str]) -> dict[str, ActionForm]:
 
 def _choices(form: ActionForm, order: Any, action: str) -> None:
     if action == "leave_unresolved":
-        locale = _locale()
+        locale = current_locale()
         reasons = db.session.scalars(select(UnresolvedReason).where(UnresolvedReason.is_active.is_(True))
                                      .order_by(UnresolvedReason.sort_order))
         form.reason.choices = choices([("", "—"), *((r.code, r.name(locale)) for r in reasons)])  # type: ignore[attr-defined]
     elif action == "assign":
         form.installer.choices = choices([("", "—"), *(  # type: ignore[attr-defined]
-            (u.username, f"{u.display_name(_locale())} ({u.username})") for u in _assignable(order))])
+            (u.username, f"{u.display_name(current_locale())} ({u.username})") for u in _assignable(order))])
 
 
 def _assignable(order: Any) -> list[User]:
@@ -125,12 +125,6 @@ def _assignable(order: Any) -> list[User]:
     if current_user.role is Role.SUPERVISOR:
         query = query.where(User.team_id.in_([t.id for t in current_user.supervised_teams]))
     return list(db.session.scalars(query))
-
-
-def _locale() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale())
 
 
 def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: int = 200, error: str | None = None,
@@ -156,7 +150,7 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
         evidence_labels=EVIDENCE_FIELDS, fault_causes=FAULT_CAUSE_LABELS, material_rows=MATERIAL_ROWS,
         open_action=next(iter(forms)) if forms else None,
         due_in=order.due_by - now,
-        reason_names={r.code: r.name(_locale()) for r in db.session.scalars(select(UnresolvedReason))},
+        reason_names={r.code: r.name(current_locale()) for r in db.session.scalars(select(UnresolvedReason))},
     ), status
 
 
