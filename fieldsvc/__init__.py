@@ -17,7 +17,7 @@ def create_app(overrides: Mapping[str, Any] | None = None):
     """Build the Flask application: config, extensions, blueprints, CLI, error handlers."""
     from flask import Flask
 
-    from . import config, errors, extensions, templating, views
+    from . import config, errors, extensions, security, templating, views
 
     app = Flask(
         __name__,
@@ -28,6 +28,7 @@ def create_app(overrides: Mapping[str, Any] | None = None):
     config.load(app, overrides)
     extensions.init_app(app)
     templating.init_app(app)
+    security.init_app(app)
     views.register_blueprints(app)
     errors.register_error_handlers(app)
     from .cli import register_commands

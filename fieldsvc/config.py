@@ -37,6 +37,12 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     API_PAGE_SIZE = 100
+    # Sign-in throttling. Each gunicorn worker counts on its own with "memory://"; point several
+    # workers or hosts at one store (e.g. redis://127.0.0.1:6379) to count together.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
+    LOGIN_USERNAME_RATE_LIMIT = "5 per minute; 20 per hour"
     # Opens the address in the phone's map app (Amap's public URI works on Android and iOS).
     MAP_SEARCH_URL = "https://uri.amap.com/search?keyword={query}"
 
@@ -46,6 +52,7 @@ _ENVIRONMENT = {
     "FIELDSVC_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "FIELDSVC_SECRET_KEY": "SECRET_KEY",
     "FIELDSVC_TIMEZONE": "TIMEZONE",
+    "FIELDSVC_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
 }
 _BOOLEAN_ENVIRONMENT = {
     "FIELDSVC_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"),

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Flask, request, session
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -16,6 +18,7 @@ migrate = Migrate()  # `fieldsvc db …` over migrations/
 login_manager = LoginManager()  # browser sessions and remember-me cookies
 csrf = CSRFProtect()  # CSRF tokens on every state-changing form
 babel = Babel()  # zh-CN / en translations and locale selection
+limiter = Limiter(get_remote_address)  # throttles sign-in attempts (storage: RATELIMIT_STORAGE_URI)
 # flask-smorest's Api keeps one app and one spec per instance, so fieldsvc.api builds one per app.
 
 
@@ -47,6 +50,7 @@ def init_app(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(
         app,
         locale_selector=select_locale,

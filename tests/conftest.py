@@ -64,6 +64,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "SESSION_COOKIE_SECURE": False,
             "REMEMBER_COOKIE_SECURE": False,
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            "RATELIMIT_ENABLED": False,  # tests sign in many times; tests/auth turns it on
         }
     )
     application.instance_path = str(tmp_path / "instance")

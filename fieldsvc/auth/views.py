@@ -25,7 +25,7 @@ from flask_login import (
 )
 
 from ..db import UTC, utcnow
-from ..extensions import db, login_manager
+from ..extensions import db, limiter, login_manager
 from .forms import LoginForm
 from .models import Role, User
 from .services import authenticate
@@ -86,7 +86,21 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _username_limit() -> str:
+    return current_app.config["LOGIN_USERNAME_RATE_LIMIT"]
+
+
+def _attempted_username() -> str:
+    return "login:" + (request.form.get("username") or "").strip()[:64]
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])  # per client address
+@limiter.limit(_username_limit, methods=["POST"], key_func=_attempted_username)  # per account tried
 def login() -> Any:
     """The sign-in page."""
     if current_user.is_authenticated:

@@ -171,3 +171,34 @@ def test_language_switch_and_accept_language(client: FlaskClient, people: dict[s
     client.post("/language", data={"lang": "en", "csrf_token": csrf_token(client), "next": "/login"})
     switched = client.get("/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "Sign in" in switched
+
+
+def test_sign_in_attempts_are_throttled_per_account(app: Flask, people: dict[str, str]) -> None:
+    from fieldsvc import create_app
+    from fieldsvc.extensions import limiter
+
+    throttled = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                            "SECRET_KEY": "x", "SESSION_COOKIE_SECURE": False, "RATELIMIT_ENABLED": True,
+                            "RATELIMIT_STORAGE_URI": "memory://"})
+    limiter.reset()
+    try:
+        client = throttled.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        statuses = [sign_in(client, "w10001", "guess-%d" % i).status_code for i in range(6)]
+        assert statuses[:5] == [400] * 5 and statuses[5] == 429
+        # the right password does not get through either while the account is throttled
+        throttled_page = sign_in(client, "w10001")
+        assert throttled_page.status_code == 429 and "Too many attempts" in throttled_page.get_data(as_text=True)
+        assert sign_in(client, "s0001").status_code == 302  # another account is not affected
+    finally:
+        limiter.reset()
+        with throttled.app_context():
+            db.engine.dispose()
+
+
+def test_pages_carry_security_headers(client: FlaskClient) -> None:
+    response = client.get("/login")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
