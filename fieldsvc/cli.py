@@ -67,6 +67,30 @@ def create_user_command(username: str, role: str, team_code: str | None, name: s
     click.echo(f"created {user.role.value} {user.username}")
 
 
+@click.command("create-team")
+@click.argument("code")
+@click.option("--name-zh", required=True, help="Chinese name, e.g. 洪山光谷装维一班.")
+@click.option("--name-en", required=True, help="English name, e.g. Hongshan Guanggu Crew 1.")
+@click.option("--district", "districts", multiple=True, required=True,
+              help="District code it serves (repeat; the first is its home district).")
+@with_appcontext
+def create_team_command(code: str, name_zh: str, name_en: str, districts: tuple[str, ...]) -> None:
+    """Add a team and the districts it serves (run `fieldsvc seed-reference` first)."""
+    from .workforce.models import District, Team
+
+    if db.session.scalar(select(Team.id).where(Team.code == code)) is not None:
+        raise click.ClickException(f"the team code {code} is taken")
+    found = {d.code: d for d in db.session.scalars(select(District).where(District.code.in_(districts)))}
+    unknown = [c for c in districts if c not in found]
+    if unknown:
+        raise click.ClickException(f"unknown district codes: {', '.join(unknown)} (see `fieldsvc seed-reference`)")
+    team = Team(code=code, name_zh=name_zh, name_en=name_en, districts=[found[c] for c in districts],
+                home_district_id=found[districts[0]].id)
+    db.session.add(team)
+    db.session.commit()
+    click.echo(f"created team {code} serving {', '.join(districts)}")
+
+
 @click.command("create-token")
 @click.argument("username")
 @click.option("--name", help="What the token is for (shown to admins).")
@@ -186,6 +210,7 @@ def certification_alerts_command(on: object) -> None:
 COMMANDS = (
     run_command,
     create_user_command,
+    create_team_command,
     create_token_command,
     seed_demo_command,
     seed_reference_command,

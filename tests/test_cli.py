@@ -126,3 +126,24 @@ def test_seed_reference_adds_the_stable_codes_once(app: Flask) -> None:
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(District)) == 13
         assert db.session.scalar(select(JobType.deadline_hours).where(JobType.code == "repair")) == 12
+
+
+def test_create_team_then_its_installer(app: Flask) -> None:
+    from fieldsvc.workforce.models import Team
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-reference"]).exit_code == 0
+    made = runner.invoke(args=["create-team", "HS09", "--name-zh", "洪山光谷装维九班", "--name-en", "Guanggu Crew 9",
+                               "--district", "hongshan", "--district", "wuchang"])
+    assert made.exit_code == 0, made.output
+    assert runner.invoke(args=["create-team", "HS09", "--name-zh", "x", "--name-en", "x", "--district", "hongshan"]).exit_code == 1
+    assert runner.invoke(args=["create-team", "HS10", "--name-zh", "x", "--name-en", "x", "--district", "mars"]).exit_code == 1
+    assert runner.invoke(args=["create-user", "w1", "--role", "installer", "--team", "HS09",
+                               "--password", "long-enough-1"]).exit_code == 0
+    with app.app_context():
+        team = db.session.scalar(select(Team).where(Team.code == "HS09"))
+        from fieldsvc.workforce.models import District
+
+        assert {d.code for d in team.districts} == {"hongshan", "wuchang"}
+        assert team.home_district_id == db.session.scalar(select(District.id).where(District.code == "hongshan"))
+        assert db.session.scalar(select(func.count()).select_from(Team)) == 1
