@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -86,8 +86,13 @@ def board() -> Any:
     assign_form = BulkAssignForm()
     assign_form.installer.choices = _installer_choices()
     pages = max((counts[filters.queue] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    return render_template("board/board.html", form=form, filters=filters, counts=counts, orders=orders,
-                           queues=QUEUES, now=now, pages=pages, assign_form=assign_form)
+    # htmx (a filter, a queue tab, a page link) gets just the part it swaps in; a browser without
+    # JavaScript gets the whole page.
+    template = "board/_fragment.html" if request.headers.get("HX-Request") else "board/board.html"
+    response = make_response(render_template(template, form=form, filters=filters, counts=counts, orders=orders,
+                                             queues=QUEUES, now=now, pages=pages, assign_form=assign_form))
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 def _installer_choices() -> list[Any]:

@@ -211,3 +211,13 @@ def test_two_clicks_from_the_board_assign_a_suggested_installer(client: FlaskCli
     assert client.post("/orders/WO-UNASSIGNED/act", data=fields).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(WorkOrder).where(WorkOrder.number == "WO-UNASSIGNED")).assignee.username == "w1"
+
+
+def test_board_answers_htmx_with_just_the_results(client: FlaskClient, branch: None) -> None:
+    sign_in(client, "s1")
+    full = client.get("/board?queue=overdue").get_data(as_text=True)
+    assert "<html" in full and 'id="board"' in full and "htmx.min.js" in full
+    fragment = client.get("/board?queue=overdue", headers={"HX-Request": "true"})
+    text = fragment.get_data(as_text=True)
+    assert "<html" not in text and text.lstrip().startswith('<div id="board"')
+    assert numbers(text) == {"WO-LATE"} and "HX-Request" in fragment.headers["Vary"]

@@ -98,3 +98,33 @@ def test_installer_completes_a_job_on_a_phone(app: Flask, server: str, phone) ->
         stored = db.session.scalar(select(WorkOrder).where(WorkOrder.number == number))
         assert stored.status is OrderStatus.COMPLETED
         assert stored.evidence["signature"] is True and stored.evidence["rx_power_dbm"] == -19.5
+
+
+def test_board_filters_without_a_full_reload(app: Flask, server: str, phone) -> None:
+    """With JavaScript, a queue tab swaps the results in place (htmx); the page is not reloaded,
+    the URL follows, and the strict Content-Security-Policy raises no complaint."""
+    with app.app_context():
+        team = f.make_team()
+        f.make_user(Role.SUPERVISOR, username="s1", team=team)
+        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=team))
+        from fieldsvc.db import utcnow
+
+        f.make_work_order(number="WO-LATE", assignee=installer, status=OrderStatus.ASSIGNED,
+                          due_by=utcnow() - timedelta(hours=2))
+        f.make_work_order(number="WO-FINE", due_by=utcnow() + timedelta(hours=20))
+        db.session.commit()
+    page = phone
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(f"{server}/login")
+    page.fill("#username", "s1")
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
+    assert "WO-FINE" in page.inner_text("#board") and "WO-LATE" in page.inner_text("#board")
+    page.evaluate("window.notReloaded = true")
+    page.click("nav.queues a[href*='queue=overdue']")
+    page.wait_for_url("**queue=overdue**")
+    page.wait_for_function("!document.querySelector('#board').innerText.includes('WO-FINE')")
+    assert "WO-LATE" in page.inner_text("#board")
+    assert page.evaluate("window.notReloaded === true")
+    assert not problems, problems
