@@ -53,7 +53,7 @@ def main() -> None:
     from fieldsvc.workorders.queries import visible_orders
     from fieldsvc.workorders.suggestions import suggest
 
-    app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+    app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, "RATELIMIT_ENABLED": False})
     import gc
 
     gc.freeze()  # as fieldsvc.wsgi does in production

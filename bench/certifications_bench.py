@@ -34,7 +34,7 @@ def main() -> None:
     from fieldsvc.certifications.models import Certification, CertificationType
     from fieldsvc.extensions import db
 
-    app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+    app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, "RATELIMIT_ENABLED": False})
     gc.freeze()
     with app.app_context():
         installers = db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.INSTALLER,
