@@ -178,6 +178,8 @@ class WorkOrder(Base):
             name="appointment_window_order",
         ),
         Index("ix_work_orders_assignee_status_appt", "assignee_id", "status", "appointment_start"),
+        # the installer's "done today" (Today page, workload) without scanning the branch's day
+        Index("ix_work_orders_assignee_completed_at", "assignee_id", "completed_at"),
         Index("ix_work_orders_team_status", "team_id", "status"),
         Index("ix_work_orders_district_status", "district_id", "status"),
         Index("ix_work_orders_status_due_by", "status", "due_by"),
