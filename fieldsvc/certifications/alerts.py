@@ -83,6 +83,18 @@ class _Notice:
     dedupe_key: str
 
 
+def _link(notice: Any) -> str:
+    """Where the notice leads: the installer's own certificates, or for a supervisor, that
+    installer's certificate page. Built from the URL map, so it works outside a request."""
+    from flask import current_app
+
+    adapter = current_app.url_map.bind("localhost")
+    username = notice.data.get("username")
+    if notice.recipient.username == username:
+        return adapter.build("certifications.mine")
+    return adapter.build("certifications.installer_page", {"username": username})
+
+
 def certificate_alerts(today: date, sender: Sender | None = None) -> int:
     """Notify active installers and their teams' supervisors of certificates expiring or due for
     review within 30 and 7 days, and of those that have just expired; returns notices sent."""
@@ -109,7 +121,7 @@ def certificate_alerts(today: date, sender: Sender | None = None) -> int:
             if notice.dedupe_key in done:
                 continue
             message = describe(notice.kind, notice.data, notice.recipient)
-            if sender.send(notice.recipient, notice.kind, message, notice.data, None, notice.dedupe_key):
+            if sender.send(notice.recipient, notice.kind, message, notice.data, _link(notice), notice.dedupe_key):
                 sent += 1
     db.session.flush()
     log.info("certificate alerts for %s: %d notices sent", today.isoformat(), sent)

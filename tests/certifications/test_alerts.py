@@ -91,6 +91,7 @@ def test_30_days_out_one_notice_each_to_installer_and_supervisor(branch: Branch)
     assert own.read_at is None
     boss = db.session.scalar(select(Notification).where(Notification.user_id == branch.supervisor.id))
     assert boss.message.startswith("Zhang Wei (w1): the certificate “FTTH installation and commissioning”")
+    assert own.link == "/me/certifications" and boss.link == "/certifications/installers/w1"
 
 
 def test_7_days_out_the_7_day_notice_and_nothing_in_between(branch: Branch) -> None:
