@@ -32,7 +32,7 @@ class DashboardFilterForm(FlaskForm):
     team = SelectField(_l("Team"), validators=[Optional()])
     district = SelectField(_l("District"), validators=[Optional()])
     type = SelectField(_l("Certification"), validators=[Optional()])
-    horizon = SelectField(_l("Expiring or due within"), validators=[Optional()],
+    horizon = SelectField(_l("Expiring or due within"), validators=[Optional()], default="90",
                           choices=choices([("30", _l("30 days")), ("60", _l("60 days")), ("90", _l("90 days"))]))
 
 

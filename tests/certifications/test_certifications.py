@@ -314,3 +314,9 @@ def test_supervisors_see_only_their_installers_and_cannot_record(client: FlaskCl
     assert client.post("/certifications/installers/w1", data={"csrf_token": token, "type": "ftth",
                                                               "issued_on": date.today().isoformat()}).status_code == 403
     assert client.post("/certifications/1/revoke", data={"csrf_token": token, "reason": "x"}).status_code == 403
+
+
+def test_dashboard_horizon_defaults_to_90_days_and_says_so(client: FlaskClient, branch: None) -> None:
+    sign_in(client, "s1")
+    page = client.get("/certifications").get_data(as_text=True)
+    assert re.search(r'<option selected value="90">|<option value="90" selected>', page)
