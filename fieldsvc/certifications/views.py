@@ -223,9 +223,7 @@ def new_session() -> Any:
 def session_page(session_id: int) -> Any:
     """A session: its enrolments (a supervisor sees their teams', an installer their own) and,
     for admins, the attendance and score of each."""
-    session = db.session.get(TrainingSession, session_id)
-    if session is None:
-        abort(404)
+    session = db.get_or_404(TrainingSession, session_id)
     records = list(db.session.scalars(select(TrainingRecord).where(TrainingRecord.session_id == session.id)
                                       .options(joinedload(TrainingRecord.user)).order_by(TrainingRecord.id)))
     taken = len(records)
@@ -248,9 +246,7 @@ def session_page(session_id: int) -> Any:
 @role_required(Role.ADMIN)
 def result(record_id: int) -> Any:
     """Record attendance and score; passing grants or renews the course's certification."""
-    record = db.session.get(TrainingRecord, record_id)
-    if record is None:
-        abort(404)
+    record = db.get_or_404(TrainingRecord, record_id)
     form = ResultForm()
     if not form.validate_on_submit():
         flash(_("Give a score from 0 to 100."), "error")
@@ -314,9 +310,7 @@ def installer_page(username: str) -> Any:
 @role_required(Role.ADMIN)
 def revoke(certification_id: int) -> Any:
     """Revoke a certificate with a reason; it stays in the history, marked revoked."""
-    certification = db.session.get(Certification, certification_id)
-    if certification is None:
-        abort(404)
+    certification = db.get_or_404(Certification, certification_id)
     form = RevokeForm()
     username = certification.user.username
     if not form.validate_on_submit():
