@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEMO_PASSWORD = "demo-pass-2026"
+from bench.common import signed_in  # noqa: E402  (after the path is set)
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -108,13 +107,6 @@ def main() -> None:
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
 
-    def signed_in(username: str):
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token})
-        return client
-
     def measure(client, path: str) -> tuple[list[float], int]:
         times = []
         count = 0
@@ -142,8 +134,8 @@ def main() -> None:
         ("board: filtered by job type", "/board?job_type=repair&status=new"),
         ("workload view", "/board/workload"),
     ]
-    supervisor_client = signed_in(supervisor_name)
-    admin_client = signed_in(admin_name)
+    supervisor_client = signed_in(app, supervisor_name)
+    admin_client = signed_in(app, admin_name)
     print(f"supervisor {supervisor_name} sees {visible} open orders; suggestions pool: {pool} installers "
           f"({eligible} eligible, {ineligible} not)")
     print(f"{'scenario':<36}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'SQL':>6}")

@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-DEMO_PASSWORD = "demo-pass-2026"
+from bench.common import signed_in  # noqa: E402  (after the path is set)
 
 
 def main() -> None:
@@ -51,10 +50,7 @@ def main() -> None:
         engine = db.engine
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    client.post("/login", data={"username": "admin", "password": DEMO_PASSWORD, "csrf_token": token})
+    client = signed_in(app, "admin")
     print(f"{installers} active installers × {types} certification types, {certificates} certificates")
     print(f"{'scenario':<30}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'KB':>8}{'SQL':>6}")
     for name, path in (("dashboard, every team", "/certifications"), ("dashboard, 30-day horizon", "/certifications?horizon=30"),

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEMO_PASSWORD = "demo-pass-2026"
+from bench.common import DEMO_PASSWORD, csrf_token, signed_in  # noqa: E402  (after the path is set)
 
 
 @dataclass
@@ -81,10 +80,7 @@ def prepare(database_url: str, clients: int) -> tuple[list[Client], dict[str, in
     # Counted outside any app context, so each request loads its user as in production.
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    client.post("/login", data={"username": picked[0].username, "password": DEMO_PASSWORD, "csrf_token": token})
+    client = signed_in(app, picked[0].username)
     statements.clear()
     assert client.get("/today").status_code == 200
     today_count = len(statements)
@@ -160,7 +156,7 @@ async def run_scenario(name: str, clients: list[Client], port: int, seconds: flo
                 session = aiohttp.ClientSession(connector=connector, connector_owner=False,
                                                 cookie_jar=aiohttp.CookieJar(unsafe=True))
                 page = await (await session.get(f"{base}/login")).text()
-                token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+                token = csrf_token(page)
                 await session.post(f"{base}/login", data={"username": client.username, "password": DEMO_PASSWORD,
                                                           "csrf_token": token}, allow_redirects=False)
                 sessions.append(session)
