@@ -96,6 +96,22 @@ def prepare(database_url: str, clients: int) -> tuple[list[Client], dict[str, in
     return picked, {"today": today_count, "transition": transition_count}
 
 
+# In this order: Today before the transitions, which rebook the same orders thousands of times a
+# second and leave dead index entries that the installer's Today query would wade through.
+SCENARIOS = ("healthz", "floor-today", "today", "floor-transition", "transition")
+
+
+def vacuum(database_url: str) -> None:
+    """Start from a vacuumed work_orders table: earlier runs rebooked the same orders thousands of
+    times, and their dead rows would slow this run's Today queries (autovacuum runs when it likes)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("VACUUM (ANALYZE) work_orders"))
+    engine.dispose()
+
+
 def window(i: int) -> dict[str, str]:
     """Tomorrow's 09–11 or 14–16 slot, alternating, in the operator's zone (+08:00)."""
     from zoneinfo import ZoneInfo
@@ -104,6 +120,39 @@ def window(i: int) -> dict[str, str]:
     day = date.today() + timedelta(days=1)
     start = datetime.combine(day, clock(9 if i % 2 == 0 else 14), tzinfo=tz)
     return {"appointment_start": start.isoformat(), "appointment_end": (start + timedelta(hours=2)).isoformat()}
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def cpu_by_part(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server (gunicorn master and workers), of every PostgreSQL process
+    on this host, and of this load generator: where each request's CPU goes."""
+    server = postgres = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if int(entry.name) == server_pid or ppid == server_pid:
+            server += process_cpu(int(entry.name))
+        elif name.startswith("postgres"):
+            postgres += process_cpu(int(entry.name))
+    usage = os.times()
+    return {"server": server, "postgres": postgres, "loadgen": usage.user + usage.system}
 
 
 def free_port() -> int:
@@ -140,10 +189,15 @@ def wait_until_up(port: int, path: str) -> None:
     raise SystemExit(f"server on {port} did not start")
 
 
-async def run_scenario(name: str, clients: list[Client], port: int, seconds: float, max_requests: int) -> dict:
+async def run_scenario(name: str, clients: list[Client], port: int, seconds: float, max_requests: int,
+                       server_pid: int, app_port: int) -> dict:
+    """Drive scenario `name` against the server on `port` (whose master process is `server_pid`);
+    browser sessions sign in to fieldsvc on `app_port` (the floor reads the same session cookie)."""
     import aiohttp
 
     base = f"http://127.0.0.1:{port}"
+    app_base = f"http://127.0.0.1:{app_port}"
+    path = "/floor" if name.startswith("floor") else ""
     connector = aiohttp.TCPConnector(limit=0)
     errors = 0
     done = 0
@@ -151,16 +205,17 @@ async def run_scenario(name: str, clients: list[Client], port: int, seconds: flo
         client.latencies = []
     async with aiohttp.ClientSession(connector=connector) as shared:
         sessions: list[aiohttp.ClientSession] = []
-        if name == "today":  # each client signs in through the form and keeps its own cookies
+        if name.endswith("today"):  # each client signs in through the form and keeps its own cookies
             for client in clients:
                 session = aiohttp.ClientSession(connector=connector, connector_owner=False,
                                                 cookie_jar=aiohttp.CookieJar(unsafe=True))
-                page = await (await session.get(f"{base}/login")).text()
+                page = await (await session.get(f"{app_base}/login")).text()
                 token = csrf_token(page)
-                await session.post(f"{base}/login", data={"username": client.username, "password": DEMO_PASSWORD,
-                                                          "csrf_token": token}, allow_redirects=False)
+                await session.post(f"{app_base}/login", data={"username": client.username, "password": DEMO_PASSWORD,
+                                                              "csrf_token": token}, allow_redirects=False)
                 sessions.append(session)
         stop_at = time.monotonic() + seconds
+        windows = [window(0), window(1)]  # computed once: the load generator's CPU is shared with the server
 
         async def worker(index: int, client: Client) -> None:
             nonlocal errors, done
@@ -174,9 +229,9 @@ async def run_scenario(name: str, clients: list[Client], port: int, seconds: flo
                         ok = r.status == 200
                         if ok:
                             client.row_version = body["version"]
-                elif name == "transition":
-                    async with shared.post(f"{base}/api/v1/work-orders/{client.number}/transitions",
-                                           json={"action": "book", "version": client.version, **window(i)},
+                elif name.endswith("transition"):
+                    async with shared.post(f"{base}{path or '/api/v1'}/work-orders/{client.number}/transitions",
+                                           json={"action": "book", "version": client.version, **windows[i % 2]},
                                            headers={"Authorization": f"Bearer {client.token}"}) as r:
                         body = await r.json()
                         ok = r.status == 200
@@ -187,7 +242,7 @@ async def run_scenario(name: str, clients: list[Client], port: int, seconds: flo
                         await r.read()
                         ok = r.status == 200
                 else:
-                    async with sessions[index].get(f"{base}/today", allow_redirects=False) as r:
+                    async with sessions[index].get(f"{base}{path}/today", allow_redirects=False) as r:
                         await r.read()
                         ok = r.status == 200
                 client.latencies.append(time.perf_counter() - started)
@@ -195,9 +250,11 @@ async def run_scenario(name: str, clients: list[Client], port: int, seconds: flo
                 if not ok:
                     errors += 1
 
+        cpu_before = cpu_by_part(server_pid)
         started = time.monotonic()
         await asyncio.gather(*(worker(i, c) for i, c in enumerate(clients)))
         elapsed = time.monotonic() - started
+        cpu_after = cpu_by_part(server_pid)
         for session in sessions:
             await session.close()
     latencies = sorted(x for c in clients for x in c.latencies)
@@ -207,6 +264,9 @@ async def run_scenario(name: str, clients: list[Client], port: int, seconds: flo
         "rps": round(len(latencies) / elapsed, 1),
         "p50_ms": round(quantiles[49] * 1000, 1), "p95_ms": round(quantiles[94] * 1000, 1),
         "p99_ms": round(quantiles[98] * 1000, 1),
+        # CPU milliseconds per request, by part (the machine's cores are shared by all three)
+        "cpu_ms": {part: round((cpu_after[part] - cpu_before[part]) * 1000 / max(len(latencies), 1), 2)
+                   for part in cpu_after},
     }
 
 
@@ -217,6 +277,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--max-requests", type=int, default=200_000)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help="comma-separated, from: " + ", ".join(SCENARIOS) + " (the baseline always runs first and last)")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     args = parser.parse_args()
 
@@ -224,6 +286,7 @@ def main() -> None:
     from bench.baseline_app import setup  # noqa: E402  (needs the database URL in the environment)
 
     setup(args.clients)
+    vacuum(args.database_url)
     app_port, base_port = free_port(), free_port()
     servers = [start_gunicorn("fieldsvc.wsgi:app", app_port, args.workers, args.database_url),
                start_gunicorn("bench.baseline_app:app", base_port, args.workers, args.database_url)]
@@ -231,10 +294,13 @@ def main() -> None:
         wait_until_up(app_port, "/healthz")
         wait_until_up(base_port, "/bump/0")
         results = []
-        for name, port in (("baseline", base_port), ("healthz", app_port), ("transition", app_port),
-                           ("today", app_port), ("baseline", base_port)):
-            asyncio.run(run_scenario(name, clients, port, args.warmup, args.max_requests))
-            results.append(asyncio.run(run_scenario(name, clients, port, args.seconds, args.max_requests)))
+        pids = {app_port: servers[0].pid, base_port: servers[1].pid}
+        chosen = [name for name in SCENARIOS if name in args.scenarios.split(",")]
+        for name in ["baseline", *chosen, "baseline"]:
+            port = base_port if name == "baseline" or name.startswith("floor") else app_port
+            asyncio.run(run_scenario(name, clients, port, args.warmup, args.max_requests, pids[port], app_port))
+            results.append(asyncio.run(run_scenario(name, clients, port, args.seconds, args.max_requests,
+                                                    pids[port], app_port)))
     finally:
         for server in servers:
             server.terminate()
@@ -242,11 +308,12 @@ def main() -> None:
             server.wait(timeout=30)
     baseline = {"rps": statistics.mean(r["rps"] for r in results if r["scenario"] == "baseline"),
                 "p95_ms": statistics.mean(r["p95_ms"] for r in results if r["scenario"] == "baseline")}
-    print(f"{'scenario':<12}{'requests':>9}{'errors':>7}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
-          f"{'rps/base':>10}{'p95/base':>10}")
+    print(f"{'scenario':<17}{'requests':>9}{'errors':>7}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+          f"{'rps/base':>10}{'p95/base':>10}   CPU ms per request: server / postgres / loadgen")
     for r in results:
-        print(f"{r['scenario']:<12}{r['requests']:>9}{r['errors']:>7}{r['rps']:>8}{r['p50_ms']:>8}{r['p95_ms']:>8}"
-              f"{r['p99_ms']:>8}{r['rps'] / baseline['rps']:>10.2f}{r['p95_ms'] / baseline['p95_ms']:>10.2f}")
+        print(f"{r['scenario']:<17}{r['requests']:>9}{r['errors']:>7}{r['rps']:>8}{r['p50_ms']:>8}{r['p95_ms']:>8}"
+              f"{r['p99_ms']:>8}{r['rps'] / baseline['rps']:>10.2f}{r['p95_ms'] / baseline['p95_ms']:>10.2f}"
+              f"   {r['cpu_ms']['server']} / {r['cpu_ms']['postgres']} / {r['cpu_ms']['loadgen']}")
     print(f"SQL statements per request: Today page {statement_counts['today']}, "
           f"transition {statement_counts['transition']}")
     print(json.dumps({"clients": args.clients, "workers": args.workers, "seconds": args.seconds,
