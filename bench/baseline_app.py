@@ -94,6 +94,7 @@ def floor_today():
         if user is None or not user.is_active or user.role != "installer":
             abort(403)
         orders = connection.execute(TODAY_SQL, {"user": user.id, "start": start, "end": end}).all()
+        connection.commit()  # not a rollback: psycopg forgets its prepared statements at a ROLLBACK
     return TODAY_PAGE.render(name=user.name, orders=orders, tz=TZ)
 
 

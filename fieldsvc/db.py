@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -62,6 +63,33 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_begins(connection: Any) -> None:
+    connection.info["writes"] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":  # conservative: anything else may write
+        connection.info["writes"] = True
+
+
+def end_read_only_transaction(session: Any) -> None:
+    """Commit the session's transaction when it only read (no statement but SELECT, nothing
+    pending), else leave it to be rolled back. For PostgreSQL the two are the same, except that
+    psycopg forgets every prepared statement at a ROLLBACK: ending reads with COMMIT keeps the
+    hot queries prepared and planned once per connection rather than on every request."""
+    transaction = session.get_transaction()
+    if transaction is None or not transaction.is_active or session.new or session.dirty or session.deleted:
+        return  # nothing begun, a failed transaction, or changes not flushed: roll back
+    if session.connection().info.get("writes", True):
+        return
+    try:
+        session.commit()
+    except SQLAlchemyError:  # the rollback that follows ends it instead
+        session.rollback()
 
 
 @event.listens_for(Engine, "connect")

@@ -11,7 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from . import resource_dir
-from .db import Base
+from .db import Base, end_read_only_transaction
 
 db = SQLAlchemy(model_class=Base)  # the database session and engine
 migrate = Migrate()  # `fieldsvc db …` over migrations/
@@ -47,6 +47,12 @@ def init_app(app: Flask) -> None:
     from . import models  # noqa: F401  (every table registered before migrations look)
 
     db.init_app(app)
+
+    @app.teardown_appcontext  # runs before Flask-SQLAlchemy's own teardown (registered earlier)
+    def end_request_transaction(error: BaseException | None) -> None:
+        if error is None and db.session.registry.has():
+            end_read_only_transaction(db.session())
+
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -6,8 +6,11 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, current_app
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, get_locale, get_translations
 from flask_babel import gettext as _
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from .db import zone
 from .workorders.labels import action_label, priority_label, status_label
@@ -45,6 +48,29 @@ def map_url(order: Any) -> str:
     return current_app.config["MAP_SEARCH_URL"].format(query=quote(order.address))
 
 
+def _template_gettext(translations: Any) -> dict[str, Any]:
+    """`_`, `gettext` and `ngettext` for one rendering, bound to the request's translations.
+
+    They behave exactly as the ones Flask-Babel installs in Jinja (new-style: the result is
+    escaped, then %-formatted with the keyword arguments), but look the translations up once per
+    page instead of once per string: a list page calls them hundreds of times, and each lookup
+    through Flask-Babel walks several context-local proxies."""
+    translate, translate_plural = translations.ugettext, translations.ungettext
+
+    @pass_context
+    def gettext(context: Context, string: str, **variables: Any) -> str:
+        text = translate(string)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        text = translate_plural(singular, plural, num)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+
+
 def init_app(app: Flask) -> None:
     """Register the template helpers."""
     app.add_template_filter(localtime, "localtime")
@@ -57,4 +83,5 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def locale() -> dict[str, Any]:
-        return {"current_locale": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])}
+        return {"current_locale": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
+                **_template_gettext(get_translations())}

@@ -53,3 +53,19 @@ def test_compiled_catalogues_match_their_sources() -> None:
             compiled = {plain(m.id): plain(m.string) for m in read_mo(handle)
                         if m.id and plain(m.string) != plain(m.id)}
         assert compiled == source, f"recompile {locale}: pybabel compile -d fieldsvc/translations"
+
+
+def test_templates_translate_escape_and_format_like_flask_babel(app) -> None:
+    """Pages bind `_`/`ngettext` to the request's translations once (fieldsvc.templating); they
+    must still follow the language, escape what they insert, and fill the placeholders."""
+    from flask import render_template_string
+
+    page = ('{{ _("Today") }}|{{ _("done %(time)s", time="<b>09:00</b>") }}|'
+            '{{ ngettext("%(num)d unread", "%(num)d unread", 3) }}|{% trans %}Today{% endtrans %}')
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert render_template_string(page) == "Today|done &lt;b&gt;09:00&lt;/b&gt;|3 unread|Today"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        chinese = render_template_string(page)
+    today = _catalogue("zh_Hans_CN")["Today"].string
+    assert chinese.startswith(today + "|") and chinese.endswith("|" + today)
+    assert "&lt;b&gt;09:00&lt;/b&gt;" in chinese and "3" in chinese

@@ -54,8 +54,11 @@ def _load(number: str) -> WorkOrder:
     return order
 
 
+_ORDER_SCHEMA = WorkOrderSchema()  # dumping keeps no state: one instance serves every request
+
+
 def _dump(order: WorkOrder) -> dict[str, Any]:
-    return WorkOrderSchema().dump(order)
+    return _ORDER_SCHEMA.dump(order)
 
 
 @blp.route("/work-orders")

@@ -3,27 +3,35 @@ Each list loads its rows and their related rows in a constant number of queries 
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ..auth.models import Role, User
 from ..db import local_day_range
 from ..extensions import db
-from ..workforce.models import team_districts, team_supervisors
-from .models import OPEN_STATUSES, Visit, WorkOrder, WorkOrderEvent
+from ..workforce.models import Customer, District, team_districts, team_supervisors
+from .models import OPEN_STATUSES, JobType, Visit, WorkOrder, WorkOrderEvent
 
 
 def visible_orders(user: User) -> Select[tuple[WorkOrder]]:
     """A SELECT of the orders `user` may see: an installer their own, a supervisor their teams'
     (and unassigned orders in districts their teams serve), an admin all."""
+    return orders_visible_to(user.role, user.id)
+
+
+def orders_visible_to(role: Role, me: Any) -> Select[tuple[WorkOrder]]:
+    """`visible_orders` for a user of `role` whose id is `me`: a value, or a bound parameter for
+    statements built once and run for many users."""
     query = select(WorkOrder)
-    if user.role is Role.ADMIN:
+    if role is Role.ADMIN:
         return query
-    if user.role is Role.INSTALLER:
-        return query.where(WorkOrder.assignee_id == user.id)
-    my_teams = select(team_supervisors.c.team_id).where(team_supervisors.c.user_id == user.id)
+    if role is Role.INSTALLER:
+        return query.where(WorkOrder.assignee_id == me)
+    my_teams = select(team_supervisors.c.team_id).where(team_supervisors.c.user_id == me)
     served = select(team_districts.c.district_id).where(team_districts.c.team_id.in_(my_teams))
     return query.where(
         or_(
@@ -42,35 +50,61 @@ def _with_list_columns(query: Select[tuple[WorkOrder]]) -> Select[tuple[WorkOrde
     )
 
 
-def installer_day(user: User, day: date, tz: ZoneInfo) -> list[WorkOrder]:
+def _installer_list(query: Select[tuple[WorkOrder]]) -> Select[tuple[WorkOrder]]:
+    """An installer's own orders (`:me`) with only what their list shows (templates/workorders/
+    _order_row.html): the phone's most frequent pages read a few columns, not whole rows. The
+    assignee is the installer, already in the session, so it is not joined."""
+    return query.where(WorkOrder.assignee_id == bindparam("me")).options(
+        load_only(WorkOrder.number, WorkOrder.status, WorkOrder.address, WorkOrder.assignee_id,
+                  WorkOrder.appointment_start, WorkOrder.appointment_end, WorkOrder.due_by,
+                  WorkOrder.completed_at, WorkOrder.cancelled_at),
+        joinedload(WorkOrder.customer).load_only(Customer.name),
+        joinedload(WorkOrder.job_type).load_only(JobType.name_zh, JobType.name_en),
+        joinedload(WorkOrder.district).load_only(District.name_zh, District.name_en),
+    )
+
+
+# The installer's lists are built once (with bound parameters) rather than on every request.
+@cache
+def _day_statement() -> Select[tuple[WorkOrder]]:
+    return _installer_list(select(WorkOrder)).where(
+        or_(
+            WorkOrder.status.in_(OPEN_STATUSES)
+            & (WorkOrder.appointment_start.is_(None) | (WorkOrder.appointment_start < bindparam("end"))),
+            (WorkOrder.completed_at >= bindparam("start")) & (WorkOrder.completed_at < bindparam("end")),
+        )
+    ).order_by(WorkOrder.appointment_start.is_(None), WorkOrder.appointment_start, WorkOrder.due_by)
+
+
+@cache
+def _upcoming_statement() -> Select[tuple[WorkOrder]]:
+    return (_installer_list(select(WorkOrder))
+            .where(WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.appointment_start >= bindparam("after"))
+            .order_by(WorkOrder.appointment_start).limit(200))
+
+
+@cache
+def _done_statement() -> Select[tuple[WorkOrder]]:
+    return (_installer_list(select(WorkOrder))
+            .where(or_(WorkOrder.completed_at >= bindparam("since"), WorkOrder.cancelled_at >= bindparam("since")))
+            .order_by(WorkOrder.updated_at.desc()).limit(200))
+
+
+def installer_day(installer: User, day: date, tz: ZoneInfo) -> list[WorkOrder]:
     """The installer's open orders booked for `day` (or earlier, or unbooked), plus what they
     finished that day, in appointment order."""
     start, end = local_day_range(day, tz)
-    query = visible_orders(user).where(
-        or_(
-            WorkOrder.status.in_(OPEN_STATUSES) & (WorkOrder.appointment_start.is_(None) | (WorkOrder.appointment_start < end)),
-            (WorkOrder.completed_at >= start) & (WorkOrder.completed_at < end),
-        )
-    )
-    query = _with_list_columns(query).order_by(
-        WorkOrder.appointment_start.is_(None), WorkOrder.appointment_start, WorkOrder.due_by
-    )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(_day_statement(), {"me": installer.id, "start": start, "end": end}))
 
 
-def installer_upcoming(user: User, after: datetime) -> list[WorkOrder]:
-    """Open orders booked from `after` on, soonest first."""
-    query = visible_orders(user).where(WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.appointment_start >= after)
-    return list(db.session.scalars(_with_list_columns(query).order_by(WorkOrder.appointment_start).limit(200)))
+def installer_upcoming(installer: User, after: datetime) -> list[WorkOrder]:
+    """The installer's open orders booked from `after` on, soonest first."""
+    return list(db.session.scalars(_upcoming_statement(), {"me": installer.id, "after": after}))
 
 
-def installer_done(user: User, since: datetime) -> list[WorkOrder]:
-    """Orders completed or cancelled since `since`, newest first."""
-    query = visible_orders(user).where(
-        or_(WorkOrder.completed_at >= since, WorkOrder.cancelled_at >= since)
-    )
-    query = _with_list_columns(query).order_by(WorkOrder.updated_at.desc()).limit(200)
-    return list(db.session.scalars(query))
+def installer_done(installer: User, since: datetime) -> list[WorkOrder]:
+    """The installer's orders completed or cancelled since `since`, newest first."""
+    return list(db.session.scalars(_done_statement(), {"me": installer.id, "since": since}))
 
 
 def order_page(user: User, number: str) -> WorkOrder | None:
@@ -84,4 +118,4 @@ def order_page(user: User, number: str) -> WorkOrder | None:
 
 
 __all__ = ["installer_day", "installer_done", "installer_upcoming", "order_page",
-           "visible_orders"]
+           "orders_visible_to", "visible_orders"]

@@ -42,6 +42,10 @@ def add_orders(app: Flask, count: int) -> None:
         for i in range(count):
             order = f.make_work_order(OrderStatus.ACCEPTED if i % 2 else OrderStatus.ASSIGNED, assignee=installer,
                                       appointment_start=now + timedelta(minutes=i), appointment_end=now + timedelta(hours=2))
+            if i % 3 == 2:  # finished today: shown on Today and Done, with the columns only they show
+                order.status = OrderStatus.COMPLETED if i % 2 else OrderStatus.CANCELLED
+                order.completed_at = now if i % 2 else None
+                order.cancelled_at = None if i % 2 else now
             db.session.add(Visit(work_order=order, seq=1, installer=installer, arrived_at=now, left_at=now,
                                  outcome=VisitOutcome.NOT_RESOLVED, reason_code="customer_absent"))
         db.session.commit()

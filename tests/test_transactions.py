@@ -1,0 +1,117 @@
+"""How a request's database transaction ends: reads end with COMMIT (so PostgreSQL keeps the
+prepared statements, which psycopg drops at every ROLLBACK), anything that wrote or failed is
+rolled back unless the code committed it, as before."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, func, select, text, update
+
+from fieldsvc.auth.models import Role, User
+from fieldsvc.extensions import db
+from tests import factories as f
+from tests.conftest import sign_in
+
+
+@contextmanager
+def transaction_ends(app: Flask) -> Iterator[list[str]]:
+    """Record "commit" or "rollback" each time a connection's transaction ends."""
+    with app.app_context():
+        engine = db.engine
+    ends: list[str] = []
+
+    def commit(_conn) -> None:
+        ends.append("commit")
+
+    def rollback(_conn) -> None:
+        ends.append("rollback")
+
+    event.listen(engine, "commit", commit)
+    event.listen(engine, "rollback", rollback)
+    try:
+        yield ends
+    finally:
+        event.remove(engine, "commit", commit)
+        event.remove(engine, "rollback", rollback)
+
+
+@pytest.fixture
+def installer(app: Flask) -> int:
+    with app.app_context():
+        user = f.make_user(Role.INSTALLER, username="w1", team=f.make_team())
+        db.session.commit()
+        return user.id
+
+
+def phone(app: Flask, user_id: int) -> str | None:
+    with app.app_context():
+        return db.session.scalar(select(User.phone).where(User.id == user_id))
+
+
+def test_a_context_that_only_read_ends_with_a_commit(app: Flask, installer: int) -> None:
+    with transaction_ends(app) as ends:
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    assert ends == ["commit"]
+
+
+def test_a_page_that_only_read_ends_with_a_commit(app: Flask, client, installer: int) -> None:
+    sign_in(client, "w1")
+    with transaction_ends(app) as ends:
+        assert client.get("/today").status_code == 200
+    assert ends == ["commit"]
+
+
+def test_a_core_write_that_was_not_committed_is_rolled_back(app: Flask, installer: int) -> None:
+    with transaction_ends(app) as ends:
+        with app.app_context():
+            db.session.execute(update(User).where(User.id == installer).values(phone="13900000000"))
+    assert ends == ["rollback"]
+    assert phone(app, installer) != "13900000000"
+
+
+def test_a_flushed_change_that_was_not_committed_is_rolled_back(app: Flask, installer: int) -> None:
+    with app.app_context():
+        user = db.session.get(User, installer)
+        user.phone = "13900000001"
+        db.session.flush()
+    assert phone(app, installer) != "13900000001"
+
+
+def test_a_pending_change_is_not_committed_by_the_end_of_a_read(app: Flask, installer: int) -> None:
+    with app.app_context():
+        user = db.session.get(User, installer)  # a read...
+        user.phone = "13900000002"  # ...then a change nobody flushed or committed
+    assert phone(app, installer) != "13900000002"
+
+
+def test_a_context_ended_by_an_error_is_rolled_back(app: Flask, installer: int) -> None:
+    with transaction_ends(app) as ends, pytest.raises(RuntimeError):
+        with app.app_context():
+            db.session.scalar(select(User.id))
+            raise RuntimeError("the view failed")
+    assert ends == ["rollback"]
+
+
+def test_committed_work_is_untouched(app: Flask, installer: int) -> None:
+    with transaction_ends(app) as ends:
+        with app.app_context():
+            db.session.get(User, installer).phone = "13900000003"
+            db.session.commit()
+    assert ends == ["commit"]
+    assert phone(app, installer) == "13900000003"
+
+
+def test_postgresql_keeps_prepared_statements_across_requests(app: Flask, installer: int) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    query = select(User.username).where(User.id == installer)
+    for _ in range(7):  # psycopg prepares a statement from its fifth run on a connection
+        with app.app_context():
+            db.session.scalar(query)
+    with app.app_context():
+        prepared = db.session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+    assert any("FROM users" in statement for statement in prepared), prepared
