@@ -274,7 +274,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/fieldsvc_bench")
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
@@ -293,31 +294,57 @@ def main() -> None:
     try:
         wait_until_up(app_port, "/healthz")
         wait_until_up(base_port, "/bump/0")
-        results = []
         pids = {app_port: servers[0].pid, base_port: servers[1].pid}
         chosen = [name for name in SCENARIOS if name in args.scenarios.split(",")]
-        for name in ["baseline", *chosen, "baseline"]:
+
+        def run(name: str) -> dict:
             port = base_port if name == "baseline" or name.startswith("floor") else app_port
             asyncio.run(run_scenario(name, clients, port, args.warmup, args.max_requests, pids[port], app_port))
-            results.append(asyncio.run(run_scenario(name, clients, port, args.seconds, args.max_requests,
-                                                    pids[port], app_port)))
+            result = asyncio.run(run_scenario(name, clients, port, args.seconds, args.max_requests, pids[port],
+                                              app_port))
+            print(f"  {name:<17}{result['rps']:>8} req/s  p95 {result['p95_ms']:>6} ms", file=sys.stderr)
+            return result
+
+        # Baseline, scenario, baseline, scenario, …: each scenario is compared with the mean of the
+        # baseline runs just before and after it, so the machine's drift (other tenants on a
+        # virtual machine) cancels out; the rounds repeat it all and the medians are reported.
+        results: list[dict] = []
+        for round_number in range(args.rounds):
+            before = run("baseline")
+            before.update(round=round_number + 1, rps_ratio=1.0, p95_ratio=1.0)
+            results.append(before)
+            for name in chosen:
+                result = run(name)
+                after = run("baseline")
+                base_rps, base_p95 = (before["rps"] + after["rps"]) / 2, (before["p95_ms"] + after["p95_ms"]) / 2
+                result.update(round=round_number + 1, rps_ratio=round(result["rps"] / base_rps, 3),
+                              p95_ratio=round(result["p95_ms"] / base_p95, 3))
+                results.append(result)
+                before = after
+                after.update(round=round_number + 1, rps_ratio=1.0, p95_ratio=1.0)
+                results.append(after)
     finally:
         for server in servers:
             server.terminate()
         for server in servers:
             server.wait(timeout=30)
-    baseline = {"rps": statistics.mean(r["rps"] for r in results if r["scenario"] == "baseline"),
-                "p95_ms": statistics.mean(r["p95_ms"] for r in results if r["scenario"] == "baseline")}
-    print(f"{'scenario':<17}{'requests':>9}{'errors':>7}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+    print(f"median of {args.rounds} round(s), {args.clients} clients, {args.workers} workers, {args.seconds:g} s each:")
+    print(f"{'scenario':<17}{'errors':>7}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
           f"{'rps/base':>10}{'p95/base':>10}   CPU ms per request: server / postgres / loadgen")
-    for r in results:
-        print(f"{r['scenario']:<17}{r['requests']:>9}{r['errors']:>7}{r['rps']:>8}{r['p50_ms']:>8}{r['p95_ms']:>8}"
-              f"{r['p99_ms']:>8}{r['rps'] / baseline['rps']:>10.2f}{r['p95_ms'] / baseline['p95_ms']:>10.2f}"
-              f"   {r['cpu_ms']['server']} / {r['cpu_ms']['postgres']} / {r['cpu_ms']['loadgen']}")
+    for name in ["baseline", *chosen]:
+        runs = [r for r in results if r["scenario"] == name]
+
+        def median(key: str, runs: list[dict] = runs) -> float:
+            return round(statistics.median(r[key] for r in runs), 2)
+
+        cpu = {part: round(statistics.median(r["cpu_ms"][part] for r in runs), 2) for part in runs[0]["cpu_ms"]}
+        print(f"{name:<17}{sum(r['errors'] for r in runs):>7}{median('rps'):>8}{median('p50_ms'):>8}{median('p95_ms'):>8}{median('p99_ms'):>8}"
+              f"{median('rps_ratio'):>10.2f}{median('p95_ratio'):>10.2f}"
+              f"   {cpu['server']} / {cpu['postgres']} / {cpu['loadgen']}")
     print(f"SQL statements per request: Today page {statement_counts['today']}, "
           f"transition {statement_counts['transition']}")
     print(json.dumps({"clients": args.clients, "workers": args.workers, "seconds": args.seconds,
-                      "results": results, "statements": statement_counts}))
+                      "rounds": args.rounds, "results": results, "statements": statement_counts}))
 
 
 if __name__ == "__main__":
