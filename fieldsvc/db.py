@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry
 from sqlalchemy.types import TypeDecorator
 
 UTC = timezone.utc
@@ -76,6 +76,17 @@ def _note_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> 
         connection.info["writes"] = True
 
 
+@event.listens_for(Session, "after_begin")
+def _session_connects(session: Session, _transaction: Any, connection: Any) -> None:
+    session.info["connection"] = connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _session_transaction_ends(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop("connection", None)
+
+
 def end_read_only_transaction(session: Any) -> None:
     """Commit the session's transaction when it only read (no statement but SELECT, nothing
     pending), else leave it to be rolled back. For PostgreSQL the two are the same, except that
@@ -84,8 +95,9 @@ def end_read_only_transaction(session: Any) -> None:
     transaction = session.get_transaction()
     if transaction is None or not transaction.is_active or session.new or session.dirty or session.deleted:
         return  # nothing begun, a failed transaction, or changes not flushed: roll back
-    if session.connection().info.get("writes", True):
-        return
+    connection = session.info.get("connection")
+    if connection is None or connection.info.get("writes", True):
+        return  # no statement ran (nothing to end), or one may have written
     try:
         session.commit()
     except SQLAlchemyError:  # the rollback that follows ends it instead

@@ -115,3 +115,10 @@ def test_postgresql_keeps_prepared_statements_across_requests(app: Flask, instal
     with app.app_context():
         prepared = db.session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
     assert any("FROM users" in statement for statement in prepared), prepared
+
+
+def test_a_transaction_that_ran_no_statement_takes_no_connection_to_end(app: Flask, installer: int) -> None:
+    with transaction_ends(app) as ends:
+        with app.app_context():
+            db.session.begin()  # begun, but nothing asked of the database
+    assert ends == []

@@ -4,10 +4,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from ..db import utcnow
 from ..errors import Conflict, NotFound, RuleViolation
@@ -105,13 +106,17 @@ def create_token(user: User, name: str | None = None) -> str:
     return token
 
 
+@cache
+def _token_statement() -> Select[tuple[ApiToken, User]]:
+    """Built once: every API request runs it."""
+    return (select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None),
+                   User.is_active.is_(True)))
+
+
 def user_for_token(token: str) -> User | None:
     """The active user owning this unrevoked token, else None."""
-    row = db.session.execute(
-        select(ApiToken, User)
-        .join(User, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
-    ).first()
+    row = db.session.execute(_token_statement(), {"digest": _digest(token)}).first()
     if row is None:
         return None
     api_token, user = row

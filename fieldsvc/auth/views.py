@@ -58,9 +58,10 @@ login_manager.session_protection = "basic"  # "strong" signs phones out at every
 
 @bp.before_app_request
 def enforce_absolute_session_limit() -> Any:
-    """Sign out a browser session older than SESSION_ABSOLUTE_LIFETIME, however active."""
+    """Sign out a browser session older than SESSION_ABSOLUTE_LIFETIME, however active. The API
+    authenticates by token alone, so its requests do not load the browser session's user."""
     started = session.get("signed_in_at")
-    if started is None or not current_user.is_authenticated:
+    if started is None or request.path.startswith("/api/") or not current_user.is_authenticated:
         return None
     age = utcnow() - datetime.fromtimestamp(started, UTC)
     if age > current_app.config["SESSION_ABSOLUTE_LIFETIME"]:

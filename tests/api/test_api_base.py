@@ -169,3 +169,24 @@ def test_healthz(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_a_browser_session_plays_no_part_in_the_api(app: Flask, client: FlaskClient, world: dict) -> None:
+    """The API answers by token only: a signed-in browser's cookie is neither needed nor read
+    (the same statements with and without it), and it is no substitute for a token."""
+    from sqlalchemy import event
+
+    from tests.conftest import sign_in
+
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+    assert client.get("/api/v1/installers", headers=bearer(world["admin"])).status_code == 200  # touches the token
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert client.get("/api/v1/installers", headers=bearer(world["admin"])).status_code == 200
+    without_cookie = list(statements)
+    sign_in(client, "w10001")
+    assert client.get("/api/v1/installers").status_code == 401
+    statements.clear()
+    assert client.get("/api/v1/installers", headers=bearer(world["admin"])).status_code == 200
+    assert statements == without_cookie
