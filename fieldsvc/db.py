@@ -1,6 +1,7 @@
 """The declarative base, column types shared by every domain, and UTC / local-period helpers."""
 from __future__ import annotations
 
+import contextlib
 import enum
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -100,8 +101,9 @@ def end_read_only_transaction(session: Any) -> None:
         return  # no statement ran (nothing to end), or one may have written
     try:
         session.commit()
-    except SQLAlchemyError:  # the rollback that follows ends it instead
-        session.rollback()
+    except SQLAlchemyError:  # e.g. the connection broke: end it as before, by a rollback
+        with contextlib.suppress(SQLAlchemyError):
+            session.rollback()
 
 
 @event.listens_for(Engine, "connect")
