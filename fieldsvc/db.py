@@ -66,11 +66,6 @@ class Base(DeclarativeBase):
     )
 
 
-@event.listens_for(Engine, "begin")
-def _transaction_begins(connection: Any) -> None:
-    connection.info["writes"] = False
-
-
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     if statement.lstrip()[:6].upper() != "SELECT":  # conservative: anything else may write
@@ -80,6 +75,7 @@ def _note_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> 
 @event.listens_for(Session, "after_begin")
 def _session_connects(session: Session, _transaction: Any, connection: Any) -> None:
     session.info["connection"] = connection
+    connection.info["writes"] = False  # until a statement other than SELECT runs (_note_writes)
 
 
 @event.listens_for(Session, "after_transaction_end")

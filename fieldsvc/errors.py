@@ -65,8 +65,9 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
 
 
-def wants_problem_json() -> bool:
-    """API paths answer with problem+json; pages answer with HTML."""
+def is_api_request() -> bool:
+    """An API path: authenticated by token alone, answered with problem+json on errors (pages
+    answer with HTML)."""
     return request.path.startswith("/api/")
 
 
@@ -75,7 +76,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
-        if wants_problem_json():
+        if is_api_request():
             extra: dict[str, Any] = {}
             messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
             if messages:
@@ -88,7 +89,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Any:
-        if wants_problem_json():
+        if is_api_request():
             return problem(error.status, error.title, error.message, **error.details)
         return render_template("error.html", error=error), error.status
 
@@ -97,6 +98,6 @@ def register_error_handlers(app: Flask) -> None:
         if app.testing or app.debug:  # let tests and the debugger see the real error
             raise error
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        if wants_problem_json():
+        if is_api_request():
             return problem(500, "Internal Server Error", "The server failed; the error was logged.")
         return render_template("error.html", error=None), 500

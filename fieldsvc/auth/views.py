@@ -25,6 +25,7 @@ from flask_login import (
 )
 
 from ..db import UTC, utcnow
+from ..errors import is_api_request
 from ..extensions import db, limiter, login_manager
 from .forms import LoginForm
 from .models import Role, User
@@ -61,7 +62,7 @@ def enforce_absolute_session_limit() -> Any:
     """Sign out a browser session older than SESSION_ABSOLUTE_LIFETIME, however active. The API
     authenticates by token alone, so its requests do not load the browser session's user."""
     started = session.get("signed_in_at")
-    if started is None or request.path.startswith("/api/") or not current_user.is_authenticated:
+    if started is None or is_api_request() or not current_user.is_authenticated:
         return None
     age = utcnow() - datetime.fromtimestamp(started, UTC)
     if age > current_app.config["SESSION_ABSOLUTE_LIFETIME"]:

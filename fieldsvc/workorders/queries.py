@@ -50,11 +50,11 @@ def _with_list_columns(query: Select[tuple[WorkOrder]]) -> Select[tuple[WorkOrde
     )
 
 
-def _installer_list(query: Select[tuple[WorkOrder]]) -> Select[tuple[WorkOrder]]:
+def _installer_list() -> Select[tuple[WorkOrder]]:
     """An installer's own orders (`:me`) with only what their list shows (templates/workorders/
     _order_row.html): the phone's most frequent pages read a few columns, not whole rows. The
     assignee is the installer, already in the session, so it is not joined."""
-    return query.where(WorkOrder.assignee_id == bindparam("me")).options(
+    return orders_visible_to(Role.INSTALLER, bindparam("me")).options(
         load_only(WorkOrder.number, WorkOrder.status, WorkOrder.address, WorkOrder.assignee_id,
                   WorkOrder.appointment_start, WorkOrder.appointment_end, WorkOrder.due_by,
                   WorkOrder.completed_at, WorkOrder.cancelled_at),
@@ -67,7 +67,7 @@ def _installer_list(query: Select[tuple[WorkOrder]]) -> Select[tuple[WorkOrder]]
 # The installer's lists are built once (with bound parameters) rather than on every request.
 @cache
 def _day_statement() -> Select[tuple[WorkOrder]]:
-    return _installer_list(select(WorkOrder)).where(
+    return _installer_list().where(
         or_(
             WorkOrder.status.in_(OPEN_STATUSES)
             & (WorkOrder.appointment_start.is_(None) | (WorkOrder.appointment_start < bindparam("end"))),
@@ -78,14 +78,14 @@ def _day_statement() -> Select[tuple[WorkOrder]]:
 
 @cache
 def _upcoming_statement() -> Select[tuple[WorkOrder]]:
-    return (_installer_list(select(WorkOrder))
+    return (_installer_list()
             .where(WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.appointment_start >= bindparam("after"))
             .order_by(WorkOrder.appointment_start).limit(200))
 
 
 @cache
 def _done_statement() -> Select[tuple[WorkOrder]]:
-    return (_installer_list(select(WorkOrder))
+    return (_installer_list()
             .where(or_(WorkOrder.completed_at >= bindparam("since"), WorkOrder.cancelled_at >= bindparam("since")))
             .order_by(WorkOrder.updated_at.desc()).limit(200))
 
