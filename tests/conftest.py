@@ -1,13 +1,16 @@
-"""Fixtures: an app on a test database (SQLite, or PostgreSQL when FIELDSVC_TEST_DATABASE_URL is
-set), the schema made once per run, every table emptied after each test."""
+"""Fixtures: one clock for every test, an app on a test database (SQLite, or PostgreSQL when
+FIELDSVC_TEST_DATABASE_URL is set), the schema made once per run, every table emptied after each
+test."""
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -17,6 +20,30 @@ from fieldsvc import create_app
 from fieldsvc.db import Base
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import APPEND_ONLY_DDL
+
+# The instant every test starts at, unless FIELDSVC_TEST_NOW (ISO 8601 with an offset) moves it:
+# a Monday morning in Wuhan. `.ci/run` runs the suite again at the awkward instants too.
+DEFAULT_TEST_NOW = "2026-03-16T10:30:00+08:00"
+
+
+def suite_now() -> datetime:
+    """The instant the suite's clock starts each test at."""
+    value = datetime.fromisoformat(os.environ.get("FIELDSVC_TEST_NOW") or DEFAULT_TEST_NOW)
+    if value.tzinfo is None:
+        raise pytest.UsageError("FIELDSVC_TEST_NOW needs an offset, e.g. 2026-12-31T23:55:00+08:00")
+    return value
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates]:
+    """The one clock of the suite: every test starts at `suite_now()` and time runs on from there,
+    so nothing depends on the day or the hour the suite happens to run. `clock.move_to(instant)`
+    moves it within a test; a test marked `real_clock` keeps the machine's time."""
+    if request.node.get_closest_marker("real_clock"):
+        yield None  # type: ignore[misc]
+        return
+    with time_machine.travel(suite_now(), tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,8 @@ from tests import factories as f
 
 CHROMIUM = shutil.which("chromium")
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
+pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium"),
+              pytest.mark.real_clock]  # the browser judges cookie expiry by the machine's own clock
 
 
 @pytest.fixture
