@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
+from ..auth.scope import may_see
 from ..certifications.models import Certification
 from ..certifications.services import certification_status, record_certification
 from ..db import local_today, zone
 from ..extensions import db
-from ..workforce.models import team_supervisors
 from . import api_blueprint, current_api_user
 
 # "certifications" is the name of the HTML pages' blueprint; Flask names must be unique per app.
@@ -60,16 +60,6 @@ def _installer(username: str) -> User:
     return installer
 
 
-def _may_read(user: User, installer: User) -> bool:
-    """The installer themself, a supervisor of their team, or an admin."""
-    if user.role is Role.ADMIN or user.id == installer.id:
-        return True
-    if user.role is not Role.SUPERVISOR or installer.team_id is None:
-        return False
-    return db.session.scalar(select(team_supervisors.c.team_id).where(
-        team_supervisors.c.team_id == installer.team_id, team_supervisors.c.user_id == user.id)) is not None
-
-
 def _dump(certification: Certification, today: date) -> dict[str, Any]:
     certification_type = certification.certification_type
     return {
@@ -94,7 +84,7 @@ def list_certifications(username: str) -> list[dict[str, Any]]:
     """The installer's certificates, renewals and revoked ones included, newest first (404 when
     the installer does not exist or is not the caller's to see)."""
     installer = _installer(username)
-    if not _may_read(current_api_user(), installer):
+    if not may_see(current_api_user(), installer):
         abort(404, description=f"No installer {username} whose certificates you may see.")
     today = local_today(zone())
     certifications = db.session.scalars(

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..auth.models import Role, User
+from ..auth.models import User
+from ..auth.scope import managed_installers, teams_serving
 from ..extensions import db
-from ..workforce.models import Team, team_districts, team_supervisors
+from ..workforce.models import District, Team
 from ..workorders.models import JobType
 from .models import Certification, CertificationStatus, CertificationType
 from .services import current_certifications, is_usable, meets_level
@@ -62,19 +63,12 @@ class Dashboard:
 
 def installers_in_scope(user: User, team_code: str = "", district_code: str = "") -> list[User]:
     """Active installers a supervisor runs (an admin: all), narrowed by team and district."""
-    from ..workforce.models import District
-
-    query = (select(User).where(User.role == Role.INSTALLER, User.is_active.is_(True))
-             .options(joinedload(User.team)).order_by(User.team_id, User.username))
-    if user.role is Role.SUPERVISOR:
-        query = query.where(User.team_id.in_(select(team_supervisors.c.team_id)
-                                             .where(team_supervisors.c.user_id == user.id)))
+    query = managed_installers(user).options(joinedload(User.team))
     if team_code:
         query = query.where(User.team_id == select(Team.id).where(Team.code == team_code).scalar_subquery())
     if district_code:
-        serving = (select(team_districts.c.team_id).join(District, District.id == team_districts.c.district_id)
-                   .where(District.code == district_code))
-        query = query.where(User.team_id.in_(serving))
+        query = query.where(User.team_id.in_(teams_serving(
+            select(District.id).where(District.code == district_code).scalar_subquery())))
     return list(db.session.scalars(query))
 
 

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 
 from ..auth.models import Role, User
+from ..auth.scope import may_see
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from .models import (
@@ -22,21 +23,12 @@ from .models import (
 from .services import record_certification
 
 
-def may_enrol(actor: User, installer: User) -> bool:
-    """Admins enrol anyone; supervisors their teams' installers; installers themselves."""
-    if actor.role is Role.ADMIN:
-        return True
-    if actor.role is Role.SUPERVISOR:
-        return installer.team_id in {team.id for team in actor.supervised_teams}
-    return actor.id == installer.id
-
-
 def enrol(session_id: int, installer: User, actor: User, now: datetime) -> TrainingRecord:
     """Book `installer` into a future session: refused when it is full, already booked, or
     overlaps another session they are booked on."""
     if installer.role is not Role.INSTALLER or not installer.is_active:
         raise InvalidInput(_l("Only active installers take training."), errors={"installer": [_l("Not an active installer.")]})
-    if not may_enrol(actor, installer):
+    if not may_see(actor, installer):  # admins anyone, supervisors their teams', installers themselves
         raise Forbidden(_l("You may not enrol this installer."))
     # Lock the session row (PostgreSQL), so two enrolments at once cannot both take the last seat.
     session = db.session.scalar(select(TrainingSession).where(TrainingSession.id == session_id).with_for_update())

@@ -24,11 +24,12 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
 from ..auth.permissions import DISPATCHERS, role_required
+from ..auth.scope import managed_installers, managed_teams, may_see
 from ..db import local_today, utcnow, zone
 from ..errors import DomainError
 from ..extensions import current_locale, db
 from ..forms import choices
-from ..workforce.models import District, Team
+from ..workforce.models import District
 from .dashboard import (
     SYMBOLS,
     build,
@@ -67,9 +68,7 @@ bp = Blueprint("certifications", __name__)
 def _filter_form() -> DashboardFilterForm:
     form = DashboardFilterForm(request.args)
     locale = current_locale()
-    teams = db.session.scalars(select(Team).order_by(Team.code))
-    if current_user.role is Role.SUPERVISOR:
-        teams = [t for t in teams if t in current_user.supervised_teams]
+    teams = managed_teams(current_user)
     form.team.choices = choices([("", "—"), *((t.code, f"{t.code} {t.name(locale)}") for t in teams)])
     form.district.choices = choices([("", "—"), *((d.code, d.name(locale)) for d in
                                                   db.session.scalars(select(District).order_by(District.id)))])
@@ -140,7 +139,7 @@ def enrol_installer() -> Any:
         flash(_("Choose a session and an installer."), "error")
         return redirect(back)
     installer = db.session.scalar(select(User).where(User.username == form.username.data))
-    if installer is None or (current_user.role is Role.SUPERVISOR and installer not in installers_in_scope(current_user)):
+    if installer is None or not may_see(current_user, installer):
         abort(404)
     try:
         enrol(form.session_id.data, installer, current_user, utcnow())
@@ -228,7 +227,8 @@ def session_page(session_id: int) -> Any:
                                       .options(joinedload(TrainingRecord.user)).order_by(TrainingRecord.id)))
     taken = len(records)
     if current_user.role is Role.SUPERVISOR:
-        mine = {u.id for u in installers_in_scope(current_user)}
+        mine = set(db.session.scalars(managed_installers(current_user, active_only=False)
+                                      .with_only_columns(User.id)))
         records = [r for r in records if r.user_id in mine]
     elif current_user.role is Role.INSTALLER:
         records = [r for r in records if r.user_id == current_user.id]
@@ -271,7 +271,7 @@ def result(record_id: int) -> Any:
 def installer_page(username: str) -> Any:
     """One installer's certificates with their history; admins record new ones and revoke."""
     installer = db.session.scalar(select(User).where(User.username == username, User.role == Role.INSTALLER))
-    if installer is None or (current_user.role is Role.SUPERVISOR and installer not in installers_in_scope(current_user)):
+    if installer is None or not may_see(current_user, installer):
         abort(404)
     locale, today = current_locale(), local_today(zone())
     form = RecordForm()

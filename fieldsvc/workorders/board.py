@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from ..auth.models import Role, User
+from ..auth.models import User
+from ..auth.scope import managed_installers
 from ..db import local_day_range
 from ..extensions import db
-from ..workforce.models import Customer, District, team_supervisors
+from ..workforce.models import Customer, District
 from .models import OPEN_STATUSES, JobType, OrderStatus, Priority, WorkOrder
 from .queries import visible_orders
 
@@ -114,11 +115,7 @@ def board_page(user: User, filters: BoardFilters, now: datetime, tz: ZoneInfo, d
 
 def team_installers(user: User) -> list[User]:
     """Active installers a dispatcher may give work to: their teams' (an admin: everyone's)."""
-    query = select(User).where(User.role == Role.INSTALLER, User.is_active.is_(True))
-    if user.role is Role.SUPERVISOR:
-        query = query.where(User.team_id.in_(select(team_supervisors.c.team_id)
-                                             .where(team_supervisors.c.user_id == user.id)))
-    return list(db.session.scalars(query.order_by(User.team_id, User.username)))
+    return list(db.session.scalars(managed_installers(user)))
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..auth.models import Role, User
+from ..auth.scope import teams_serving
 from ..certifications.models import (
     Certification,
     CertificationStatus,
@@ -17,7 +18,7 @@ from ..certifications.models import (
 )
 from ..certifications.services import certification_status, is_usable, meets_level
 from ..extensions import db
-from ..workforce.models import District, team_districts
+from ..workforce.models import District
 from .models import JobTypeRequirement, WorkOrder
 
 
@@ -93,9 +94,7 @@ def _certificate_verdicts(
 def check_eligibility(order: WorkOrder, installers: list[User], today: date) -> list[Eligibility]:
     """The verdict for each installer, in the order given, computed with a constant number of queries."""
     needed = required_types(order)
-    served_team_ids = set(db.session.scalars(
-        select(team_districts.c.team_id).where(team_districts.c.district_id == order.district_id)
-    ))
+    served_team_ids = set(db.session.scalars(teams_serving(order.district_id)))
     district_code = db.session.scalar(select(District.code).where(District.id == order.district_id))
     verdicts = _certificate_verdicts([u.id for u in installers], needed, today)
     results = []

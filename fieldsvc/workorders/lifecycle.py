@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import Role, User
+from ..auth.scope import manages
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from ..extensions import db
@@ -327,7 +328,7 @@ def assign(order: WorkOrder, actor: User, installer_username: str | None, versio
                                 unmet=[{"installer": installer_username, "reason": "unknown"}])
         (verdict,) = check_eligibility(order, [installer], today)
         unmet = list(verdict.unmet)
-        if actor.role is Role.SUPERVISOR and installer.team_id not in {t.id for t in actor.supervised_teams}:
+        if not manages(actor, installer):
             unmet.insert(0, {"installer": installer.username, "reason": "not_your_team"})
         if unmet:
             raise RuleViolation(_l("%(username)s may not take %(number)s.", username=installer.username, number=order.number),

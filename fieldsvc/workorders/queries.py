@@ -11,9 +11,10 @@ from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ..auth.models import Role, User
+from ..auth.scope import in_managed_team, served_district_ids
 from ..db import local_day_range
 from ..extensions import db
-from ..workforce.models import Customer, District, team_districts, team_supervisors
+from ..workforce.models import Customer, District
 from .models import OPEN_STATUSES, JobType, Visit, WorkOrder, WorkOrderEvent
 
 
@@ -31,12 +32,10 @@ def orders_visible_to(role: Role, me: Any) -> Select[tuple[WorkOrder]]:
         return query
     if role is Role.INSTALLER:
         return query.where(WorkOrder.assignee_id == me)
-    my_teams = select(team_supervisors.c.team_id).where(team_supervisors.c.user_id == me)
-    served = select(team_districts.c.district_id).where(team_districts.c.team_id.in_(my_teams))
     return query.where(
         or_(
-            WorkOrder.team_id.in_(my_teams),
-            (WorkOrder.team_id.is_(None)) & WorkOrder.district_id.in_(served),
+            in_managed_team(WorkOrder.team_id, role, me),
+            (WorkOrder.team_id.is_(None)) & WorkOrder.district_id.in_(served_district_ids(role, me)),
         )
     )
 

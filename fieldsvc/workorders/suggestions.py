@@ -13,11 +13,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, or_, select
 
 from ..auth.models import Role, User
+from ..auth.scope import in_managed_team, teams_serving
 from ..certifications.models import Certification, CertificationType
 from ..db import local_day_range
 from ..extensions import db
 from ..ratings.models import SurveyResponse
-from ..workforce.models import Team, team_districts, team_supervisors
+from ..workforce.models import Team
 from .dispatch import Eligibility, check_eligibility
 from .models import OPEN_STATUSES, Visit, WorkOrder
 
@@ -46,10 +47,8 @@ def _pool_ids(order: WorkOrder, user: User) -> Select[tuple[int]]:
     subquery rather than a list of a thousand ids (cheaper to send and to plan)."""
     query = select(User.id).where(User.role == Role.INSTALLER)
     if user.role is Role.SUPERVISOR:
-        mine = select(team_supervisors.c.team_id).where(team_supervisors.c.user_id == user.id)
-        return query.where(User.team_id.in_(mine))
-    serving = select(team_districts.c.team_id).where(team_districts.c.district_id == order.district_id)
-    return query.where(User.team_id.in_(serving))
+        return query.where(in_managed_team(User.team_id, user.role, user.id))
+    return query.where(User.team_id.in_(teams_serving(order.district_id)))
 
 
 def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:

@@ -24,12 +24,12 @@ from werkzeug.datastructures import FileStorage
 
 from ..auth.models import Role, User
 from ..auth.permissions import role_required
+from ..auth.scope import managed_installers, teams_serving
 from ..db import local_day_range, local_today, utcnow, zone
 from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
 from ..forms import choices
 from ..metrics.settings import setting
-from ..workforce.models import team_districts
 from . import lifecycle
 from .dispatch import describe_each, describe_unmet
 from .evidence import EVIDENCE_FIELDS, FAULT_CAUSE_LABELS
@@ -118,13 +118,8 @@ def _choices(form: ActionForm, order: Any, action: str) -> None:
 
 def _assignable(order: Any) -> list[User]:
     """Active installers of teams serving the order's district (a supervisor's own teams only)."""
-    query = (select(User).where(User.role == Role.INSTALLER, User.is_active.is_(True),
-                                User.team_id.in_(select(team_districts.c.team_id)
-                                                 .where(team_districts.c.district_id == order.district_id)))
-             .order_by(User.username))
-    if current_user.role is Role.SUPERVISOR:
-        query = query.where(User.team_id.in_([t.id for t in current_user.supervised_teams]))
-    return list(db.session.scalars(query))
+    query = managed_installers(current_user).where(User.team_id.in_(teams_serving(order.district_id)))
+    return list(db.session.scalars(query.order_by(None).order_by(User.username)))
 
 
 def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: int = 200, error: str | None = None,
