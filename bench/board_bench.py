@@ -42,13 +42,8 @@ def main() -> None:
     from fieldsvc.auth.models import Role, User
     from fieldsvc.db import utcnow, zone
     from fieldsvc.extensions import db
-    from fieldsvc.workforce.models import Customer, Team, team_districts
-    from fieldsvc.workorders.models import (
-        OPEN_STATUSES,
-        JobType,
-        OrderStatus,
-        WorkOrder,
-    )
+    from fieldsvc.workforce.models import Customer, JobType, Team, team_districts
+    from fieldsvc.workorders.models import OPEN_STATUSES, OrderStatus, WorkOrder
     from fieldsvc.workorders.queries import visible_orders
     from fieldsvc.workorders.suggestions import suggest
 

@@ -46,10 +46,10 @@ from .certifications.models import (
 from .certifications.services import add_months, certificate_dates
 from .db import UTC, local_today, zone
 from .extensions import db
-from .metrics.settings import setting
+from .rules.services import setting
 from .reference import ensure_reference_data
-from .workforce.models import District, Team, team_districts, team_supervisors
-from .workorders.models import JobType, OrderStatus, WorkOrder
+from .workforce.models import District, JobType, Team, team_districts, team_supervisors
+from .workorders.models import OrderStatus, WorkOrder
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_CLOCK = time(14, 10)  # the demo's "now" on `today`, local time (see the module docstring)

@@ -5,6 +5,7 @@ from .certifications.models import (  # noqa: F401
     CertificationCategory,
     CertificationStatus,
     CertificationType,
+    JobTypeRequirement,
     Notification,
     TrainingCourse,
     TrainingRecord,
@@ -14,18 +15,16 @@ from .certifications.models import (  # noqa: F401
 from .metrics.models import (  # noqa: F401
     JobRun,
     JobRunStatus,
-    MetricSetting,
     MetricSnapshot,
     PeriodType,
     ScopeType,
 )
 from .ratings.models import SurveyInvitation, SurveyResponse  # noqa: F401
-from .workforce.models import Customer, District, Team, team_districts, team_supervisors  # noqa: F401
+from .rules.models import MetricSetting  # noqa: F401
+from .workforce.models import Customer, District, JobType, Team, team_districts, team_supervisors  # noqa: F401
 from .workorders.models import (  # noqa: F401
     OPEN_STATUSES,
     IdempotencyRecord,
-    JobType,
-    JobTypeRequirement,
     OrderStatus,
     PhotoKind,
     Priority,

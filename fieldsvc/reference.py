@@ -1,17 +1,18 @@
 """The stable reference data every branch starts with (PRODUCT.md §5): districts, job types,
-certification types and requirements, reasons for leaving unresolved, default metric rules."""
+certification types and requirements, reasons for leaving unresolved, and rows for the default
+rules (fieldsvc.rules)."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
-from .certifications.models import CertificationCategory, CertificationType
+from .certifications.models import CertificationCategory, CertificationType, JobTypeRequirement
 from .extensions import db
-from .metrics.models import MetricSetting
-from .workforce.models import District
-from .workorders.models import JobType, JobTypeRequirement, UnresolvedReason
+from .rules.models import MetricSetting
+from .rules.services import DEFAULT_RULES, RULES_EFFECTIVE_FROM
+from .workforce.models import District, JobType
+from .workorders.models import UnresolvedReason
 
 # code, 中文, English, central district?
 DISTRICTS = [
@@ -78,25 +79,6 @@ UNRESOLVED_REASONS = [
     ("other", "其他", "Other"),
 ]
 
-# The metric rules of PRODUCT.md §4, in force from this date unless an admin adds a later row.
-RULES_EFFECTIVE_FROM = date(2020, 1, 1)
-METRIC_SETTINGS: dict[str, Any] = {
-    "not_installer_fault_reasons": [
-        "customer_absent", "customer_reschedule", "customer_cancel", "no_port", "no_coverage",
-        "line_fault", "property_access", "weather", "customer_device",
-    ],
-    "repeat_repair_window_days": 30,
-    "install_early_fault_window_days": 15,
-    "ranking_min_completed_orders": 30,
-    "ranking_min_ratings": 20,
-    "onsite_resolution_target": 0.90,
-    "satisfaction_target": 0.99,
-    "rx_power_band_dbm": [-27.0, -8.0],
-    "survey_link_days": 7,
-    "installer_daily_capacity": 8,
-}
-
-
 def ensure_reference_data() -> None:
     """Add whatever reference rows are missing (by code); existing rows are left as admins set them."""
     _ensure(District, "code", [
@@ -123,7 +105,7 @@ def ensure_reference_data() -> None:
                 db.session.add(JobTypeRequirement(
                     job_type_id=added[code], certification_type_id=cert_ids[cert_code], min_level=min_level))
     existing = set(db.session.scalars(select(MetricSetting.key)))
-    for key, value in METRIC_SETTINGS.items():
+    for key, value in DEFAULT_RULES.items():
         if key not in existing:
             db.session.add(MetricSetting(key=key, value=value, effective_from=RULES_EFFECTIVE_FROM))
     db.session.flush()

@@ -12,8 +12,8 @@ from fieldsvc.auth.services import hash_password
 from fieldsvc.db import utcnow
 from fieldsvc.extensions import db
 from fieldsvc.reference import ensure_reference_data
-from fieldsvc.workforce.models import Customer, District, Team
-from fieldsvc.workorders.models import JobType, OrderStatus, WorkOrder
+from fieldsvc.workforce.models import Customer, District, JobType, Team
+from fieldsvc.workorders.models import OrderStatus, WorkOrder
 
 PASSWORD = "correct-horse-9"
 _counter = itertools.count(1)

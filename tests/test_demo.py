@@ -24,9 +24,8 @@ from fieldsvc.db import Base, local_today, zone
 from fieldsvc.demo import DEMO_CLOCK, DEMO_PASSWORD, demo_sign_ins, seed_demo
 from fieldsvc.extensions import db
 from fieldsvc.ratings.models import SurveyInvitation, SurveyResponse
-from fieldsvc.workforce.models import Customer, Team, team_districts, team_supervisors
+from fieldsvc.workforce.models import Customer, JobType, Team, team_districts, team_supervisors
 from fieldsvc.workorders.models import (
-    JobType,
     OrderStatus,
     Visit,
     VisitOutcome,

@@ -11,15 +11,15 @@ from sqlalchemy import delete, func, select
 
 from ..auth.models import Role, User
 from ..auth.permissions import role_required
-from ..certifications.models import CertificationCategory, CertificationType
+from ..certifications.models import CertificationCategory, CertificationType, JobTypeRequirement
 from ..db import local_today, zone
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..metrics.models import JobRun
-from ..metrics.settings import set_setting, setting
-from ..workforce.models import District, Team
+from ..rules.services import set_setting, setting
+from ..workforce.models import District, JobType, Team
 from ..workorders.evidence import EVIDENCE_FIELDS
-from ..workorders.models import OPEN_STATUSES, JobType, JobTypeRequirement, WorkOrder
+from ..workorders.models import OPEN_STATUSES, WorkOrder
 from .forms import CertificationTypeForm, JobTypeForm, RxBandForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

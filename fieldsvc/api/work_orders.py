@@ -11,10 +11,10 @@ from sqlalchemy.orm import selectinload
 from ..auth.models import User
 from ..db import local_today, zone
 from ..extensions import db
-from ..workforce.models import District, Team
+from ..workforce.models import District, JobType, Team
 from ..workorders import lifecycle
 from ..workorders.idempotency import once
-from ..workorders.models import JobType, OrderStatus, Visit, WorkOrder, WorkOrderEvent
+from ..workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
 from ..workorders.queries import visible_orders
 from ..workorders.services import NewOrder, create_work_order, request_digest
 from . import api_blueprint, current_api_user

@@ -13,8 +13,7 @@ from sqlalchemy.orm import joinedload
 from ..auth.models import User
 from ..auth.scope import managed_installers, teams_serving
 from ..extensions import db
-from ..workforce.models import District, Team
-from ..workorders.models import JobType
+from ..workforce.models import District, JobType, Team
 from .models import Certification, CertificationStatus, CertificationType
 from .services import current_certifications, is_usable, meets_level
 

@@ -20,6 +20,7 @@ from ..db import Base, enum_column, utcnow
 
 if TYPE_CHECKING:
     from ..auth.models import User
+    from ..workforce.models import JobType
 
 
 class CertificationCategory(enum.Enum):
@@ -66,6 +67,21 @@ class CertificationType(Base):
 
     def name(self, locale: str) -> str:
         return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+class JobTypeRequirement(Base):
+    """A certification type (at a minimum level, if any) that a job type requires."""
+
+    __tablename__ = "job_type_requirements"
+
+    job_type_id: Mapped[int] = mapped_column(ForeignKey("job_types.id", ondelete="CASCADE"), primary_key=True)
+    certification_type_id: Mapped[int] = mapped_column(
+        ForeignKey("certification_types.id", ondelete="CASCADE"), primary_key=True
+    )
+    min_level: Mapped[int | None]
+
+    job_type: Mapped[JobType] = relationship(back_populates="requirements")
+    certification_type: Mapped[CertificationType] = relationship()
 
 
 class Certification(Base):

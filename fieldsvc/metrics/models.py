@@ -1,11 +1,11 @@
-"""Metric snapshots, the dated metric rules admins change, and the record of each job run."""
+"""Metric snapshots and the record of each scheduled job run (the dated rules they follow are in
+fieldsvc.rules)."""
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, enum_column, utcnow
@@ -51,22 +51,6 @@ class MetricSnapshot(Base):
         UniqueConstraint("metric", "scope_type", "scope_id", "period_type", "period_start"),
         Index("ix_metric_snapshots_scope_period", "scope_type", "period_type", "period_start"),
     )
-
-
-class MetricSetting(Base):
-    """A metric rule (window, threshold, excluded reasons…) and the date it took effect."""
-
-    __tablename__ = "metric_settings"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64))
-    value: Mapped[Any] = mapped_column(JSON)
-    effective_from: Mapped[date]
-    note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-    __table_args__ = (UniqueConstraint("key", "effective_from"),)
 
 
 class JobRun(Base):

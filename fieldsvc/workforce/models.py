@@ -1,16 +1,18 @@
-"""Districts, teams (and the districts they serve, and who supervises them), customers."""
+"""Districts, teams (and the districts they serve, and who supervises them), customers, and the
+kinds of job the crews do."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
 
 if TYPE_CHECKING:
     from ..auth.models import User
+    from ..certifications.models import JobTypeRequirement
 
 team_districts = Table(
     "team_districts",
@@ -85,3 +87,39 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     district: Mapped[District] = relationship()
+
+
+class JobType(Base):
+    """A kind of job crews do (install, repair…): its deadline rule, what completing it requires,
+    and (certifications.models.JobTypeRequirement) the certificates it needs."""
+
+    __tablename__ = "job_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    # Deadline: created before the cut-off hour (local) → end of that day; later → within N hours.
+    same_day_cutoff_hour: Mapped[int | None] = mapped_column(default=16)
+    deadline_hours: Mapped[int] = mapped_column(default=24)
+    is_repair: Mapped[bool] = mapped_column(default=False)
+    is_install: Mapped[bool] = mapped_column(default=False)
+    required_evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    photos_required: Mapped[int] = mapped_column(default=0, server_default="0")
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    requirements: Mapped[list[JobTypeRequirement]] = relationship(
+        back_populates="job_type", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("deadline_hours > 0", name="deadline_hours_positive"),
+        CheckConstraint("photos_required >= 0", name="photos_required_nonnegative"),
+        CheckConstraint(
+            "same_day_cutoff_hour IS NULL OR (same_day_cutoff_hour >= 0 AND same_day_cutoff_hour <= 23)",
+            name="cutoff_hour_range",
+        ),
+    )
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if locale.startswith("zh") else self.name_en

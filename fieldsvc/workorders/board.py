@@ -14,8 +14,8 @@ from ..auth.models import User
 from ..auth.scope import managed_installers
 from ..db import local_day_range
 from ..extensions import db
-from ..workforce.models import Customer, District
-from .models import OPEN_STATUSES, JobType, OrderStatus, Priority, WorkOrder
+from ..workforce.models import Customer, District, JobType
+from .models import OPEN_STATUSES, OrderStatus, Priority, WorkOrder
 from .queries import visible_orders
 
 QUEUES = ("unassigned", "at_risk", "overdue", "today", "open")

@@ -24,8 +24,8 @@ from ..db import local_today, utcnow, zone
 from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
 from ..forms import choices
-from ..metrics.settings import setting
-from ..workforce.models import Customer, District
+from ..rules.services import setting
+from ..workforce.models import Customer, District, JobType
 from . import lifecycle
 from .board import (
     PAGE_SIZE,
@@ -39,7 +39,7 @@ from .board import (
 from .dispatch import describe_unmet
 from .forms import SLOTS, BoardFilterForm, BulkAssignForm, OrderForm, slot_window
 from .labels import priority_label, status_label
-from .models import OPEN_STATUSES, JobType, Priority
+from .models import OPEN_STATUSES, Priority
 from .queries import order_page
 from .services import NewOrder, OrderChanges, create_work_order, update_work_order
 

@@ -15,11 +15,12 @@ from ..certifications.models import (
     Certification,
     CertificationStatus,
     CertificationType,
+    JobTypeRequirement,
 )
 from ..certifications.services import certification_status, is_usable, meets_level
 from ..extensions import db
 from ..workforce.models import District
-from .models import JobTypeRequirement, WorkOrder
+from .models import WorkOrder
 
 
 @dataclass

@@ -21,7 +21,7 @@ from ..auth.scope import manages
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from ..extensions import db
-from ..metrics.settings import setting
+from ..rules.services import setting
 from ..ratings.models import SurveyInvitation
 from .dispatch import check_eligibility
 from .evidence import EVIDENCE_FIELDS, clean_evidence, missing_evidence

@@ -21,8 +21,7 @@ from ..db import Base, enum_column, utcnow
 
 if TYPE_CHECKING:
     from ..auth.models import User
-    from ..certifications.models import CertificationType
-    from ..workforce.models import Customer, District, Team
+    from ..workforce.models import Customer, District, JobType, Team
 
 
 class OrderStatus(enum.Enum):
@@ -54,56 +53,6 @@ class Priority(enum.Enum):
 class VisitOutcome(enum.Enum):
     RESOLVED = "resolved"
     NOT_RESOLVED = "not_resolved"
-
-
-class JobType(Base):
-    """A kind of job (install, repair…): its deadline rule and what completing it requires."""
-
-    __tablename__ = "job_types"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name_zh: Mapped[str] = mapped_column(String(64))
-    name_en: Mapped[str] = mapped_column(String(64))
-    # Deadline: created before the cut-off hour (local) → end of that day; later → within N hours.
-    same_day_cutoff_hour: Mapped[int | None] = mapped_column(default=16)
-    deadline_hours: Mapped[int] = mapped_column(default=24)
-    is_repair: Mapped[bool] = mapped_column(default=False)
-    is_install: Mapped[bool] = mapped_column(default=False)
-    required_evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
-    photos_required: Mapped[int] = mapped_column(default=0, server_default="0")
-    is_active: Mapped[bool] = mapped_column(default=True)
-
-    requirements: Mapped[list[JobTypeRequirement]] = relationship(
-        back_populates="job_type", cascade="all, delete-orphan"
-    )
-
-    __table_args__ = (
-        CheckConstraint("deadline_hours > 0", name="deadline_hours_positive"),
-        CheckConstraint("photos_required >= 0", name="photos_required_nonnegative"),
-        CheckConstraint(
-            "same_day_cutoff_hour IS NULL OR (same_day_cutoff_hour >= 0 AND same_day_cutoff_hour <= 23)",
-            name="cutoff_hour_range",
-        ),
-    )
-
-    def name(self, locale: str) -> str:
-        return self.name_zh if locale.startswith("zh") else self.name_en
-
-
-class JobTypeRequirement(Base):
-    """A certification type (at a minimum level, if any) that a job type requires."""
-
-    __tablename__ = "job_type_requirements"
-
-    job_type_id: Mapped[int] = mapped_column(ForeignKey("job_types.id", ondelete="CASCADE"), primary_key=True)
-    certification_type_id: Mapped[int] = mapped_column(
-        ForeignKey("certification_types.id", ondelete="CASCADE"), primary_key=True
-    )
-    min_level: Mapped[int | None]
-
-    job_type: Mapped[JobType] = relationship(back_populates="requirements")
-    certification_type: Mapped[CertificationType] = relationship()
 
 
 class UnresolvedReason(Base):

@@ -14,8 +14,8 @@ from ..auth.models import Role, User
 from ..auth.scope import in_managed_team, served_district_ids
 from ..db import local_day_range
 from ..extensions import db
-from ..workforce.models import Customer, District
-from .models import OPEN_STATUSES, JobType, Visit, WorkOrder, WorkOrderEvent
+from ..workforce.models import Customer, District, JobType
+from .models import OPEN_STATUSES, Visit, WorkOrder, WorkOrderEvent
 
 
 def visible_orders(user: User) -> Select[tuple[WorkOrder]]:

@@ -17,8 +17,8 @@ from ..auth.models import Role, User
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, RuleViolation
 from ..extensions import db
-from ..workforce.models import Customer, District
-from .models import JobType, Priority, WorkOrder, WorkOrderEvent
+from ..workforce.models import Customer, District, JobType
+from .models import Priority, WorkOrder, WorkOrderEvent
 
 
 def compute_due_by(job_type: JobType, created_at: datetime, appointment_end: datetime | None, tz: ZoneInfo) -> datetime:

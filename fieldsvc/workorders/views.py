@@ -29,7 +29,7 @@ from ..db import local_day_range, local_today, utcnow, zone
 from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
 from ..forms import choices
-from ..metrics.settings import setting
+from ..rules.services import setting
 from . import lifecycle
 from .dispatch import describe_each, describe_unmet
 from .evidence import EVIDENCE_FIELDS, FAULT_CAUSE_LABELS

@@ -1,4 +1,5 @@
-"""The metric rules in force: the latest MetricSetting row for a key that took effect by a date."""
+"""The rules in force: the latest MetricSetting row for a key that took effect by a date, else the
+built-in default. Services flush; the caller commits."""
 from __future__ import annotations
 
 from datetime import date
@@ -7,8 +8,26 @@ from typing import Any
 from sqlalchemy import select
 
 from ..extensions import db
-from ..reference import METRIC_SETTINGS
 from .models import MetricSetting
+
+# The rules of PRODUCT.md §4 and their defaults, in force from this date unless an admin adds a
+# later row (`fieldsvc seed-reference` writes these rows; a key with no row uses its default here).
+RULES_EFFECTIVE_FROM = date(2020, 1, 1)
+DEFAULT_RULES: dict[str, Any] = {
+    "not_installer_fault_reasons": [
+        "customer_absent", "customer_reschedule", "customer_cancel", "no_port", "no_coverage",
+        "line_fault", "property_access", "weather", "customer_device",
+    ],
+    "repeat_repair_window_days": 30,
+    "install_early_fault_window_days": 15,
+    "ranking_min_completed_orders": 30,
+    "ranking_min_ratings": 20,
+    "onsite_resolution_target": 0.90,
+    "satisfaction_target": 0.99,
+    "rx_power_band_dbm": [-27.0, -8.0],
+    "survey_link_days": 7,
+    "installer_daily_capacity": 8,
+}
 
 
 def setting(key: str, on: date) -> Any:
@@ -19,12 +38,12 @@ def setting(key: str, on: date) -> Any:
         .order_by(MetricSetting.effective_from.desc())
         .limit(1)
     )
-    return METRIC_SETTINGS[key] if value is None else value
+    return DEFAULT_RULES[key] if value is None else value
 
 
 def set_setting(key: str, value: Any, effective_from: date, actor_id: int | None, note: str | None = None) -> MetricSetting:
     """Put a rule in force from `effective_from` (a row for that date is replaced; history stays)."""
-    if key not in METRIC_SETTINGS:
+    if key not in DEFAULT_RULES:
         raise KeyError(key)
     row = db.session.scalar(select(MetricSetting).where(MetricSetting.key == key, MetricSetting.effective_from == effective_from))
     if row is None:
