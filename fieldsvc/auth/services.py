@@ -1,7 +1,6 @@
 """Passwords, sign-in checks, users and API tokens. Services flush; the caller commits."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from functools import cache
@@ -13,6 +12,7 @@ from sqlalchemy import Select, bindparam, select
 from ..db import utcnow
 from ..errors import Conflict, NotFound, RuleViolation
 from ..extensions import db
+from ..security import token_digest
 from ..workforce.models import Team
 from .models import ApiToken, Role, User
 
@@ -94,14 +94,10 @@ def create_user(
     return user
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create_token(user: User, name: str | None = None) -> str:
     """Issue a new API token for `user`; returns the token, of which only a digest is stored."""
     token = "fsv_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, token_hash=_digest(token), prefix=token[:10], name=name))
+    db.session.add(ApiToken(user=user, token_hash=token_digest(token), prefix=token[:10], name=name))
     db.session.flush()
     return token
 
@@ -116,7 +112,7 @@ def _token_statement() -> Select[tuple[ApiToken, User]]:
 
 def user_for_token(token: str) -> User | None:
     """The active user owning this unrevoked token, else None."""
-    row = db.session.execute(_token_statement(), {"digest": _digest(token)}).first()
+    row = db.session.execute(_token_statement(), {"digest": token_digest(token)}).first()
     if row is None:
         return None
     api_token, user = row

@@ -29,6 +29,11 @@ class SurveyInvitation(Base):
     response: Mapped[SurveyResponse | None] = relationship(back_populates="invitation")
 
 
+# The city's dual-review scale (PRODUCT.md §4): 5 satisfied, 4–3 fairly satisfied, 2–1 dissatisfied.
+# "Satisfied" in the broad touchpoint figure means this many stars or more.
+SATISFIED_MIN_SCORE = 3
+
+
 def _score_check(column: str) -> CheckConstraint:
     return CheckConstraint(f"{column} IS NULL OR ({column} >= 1 AND {column} <= 5)", name=f"{column}_range")
 

@@ -1,25 +1,61 @@
-"""The customer's rating: find an invitation by its token, record the single response."""
+"""The customer's rating: the single-use link issued when an order is completed, finding an
+invitation by its token, recording the single response; and the satisfaction figure dispatch
+suggestions weigh. Services flush; the edge commits."""
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
 from ..errors import Conflict, NotFound
 from ..extensions import db
+from ..rules.services import setting
+from ..security import token_digest
+from ..workorders.lifecycle import Outcome, order_completed
 from ..workorders.models import WorkOrder
-from .models import SurveyInvitation, SurveyResponse
+from ..workorders.suggestions import provide_satisfaction
+from .models import SATISFIED_MIN_SCORE, SurveyInvitation, SurveyResponse
+
+
+def invite(order: WorkOrder, now: datetime) -> str:
+    """Issue the customer's single-use rating link for a completed order, valid for the
+    `survey_link_days` rule; returns the token, of which only the digest is stored."""
+    token = secrets.token_urlsafe(24)
+    days = int(setting("survey_link_days", now.date()))
+    db.session.add(SurveyInvitation(work_order=order, token_hash=token_digest(token), created_at=now,
+                                    expires_at=now + timedelta(days=days)))
+    return token
+
+
+@order_completed.connect
+def _invite_on_completion(outcome: Outcome, **kwargs: Any) -> None:
+    """Every completed order gets its rating link, handed back on the lifecycle's outcome."""
+    outcome.survey_token = invite(outcome.order, kwargs["now"])
+
+
+@provide_satisfaction
+def satisfaction_by_installer(installers: Select[tuple[int]], since: datetime) -> dict[int, tuple[int, int]]:
+    """(ratings, of which satisfied: the city's broad figure) per installer of the subquery
+    `installers`, submitted since `since`: one range scan of the (installer, submitted) index."""
+    rows = db.session.execute(
+        select(SurveyResponse.installer_id, func.count(),
+               func.sum(case((SurveyResponse.score >= SATISFIED_MIN_SCORE, 1), else_=0)))
+        .where(SurveyResponse.installer_id.in_(installers), SurveyResponse.submitted_at >= since)
+        .group_by(SurveyResponse.installer_id)
+    ).all()
+    return {installer: (int(total), int(good or 0)) for installer, total, good in rows}
 
 
 def invitation_for(token: str) -> SurveyInvitation:
     """The invitation behind a rating link (NotFound for an unknown token)."""
     invitation = db.session.scalar(
         select(SurveyInvitation)
-        .where(SurveyInvitation.token_hash == hashlib.sha256(token.encode()).hexdigest())
+        .where(SurveyInvitation.token_hash == token_digest(token))
         .options(joinedload(SurveyInvitation.work_order).joinedload(WorkOrder.job_type),
                  joinedload(SurveyInvitation.work_order).joinedload(WorkOrder.completed_by))
     )

@@ -3,14 +3,13 @@ allowed, who may make it, and what it records. The HTML views and the API both c
 and `assign`. Services flush; the edge commits."""
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from blinker import Namespace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
@@ -22,7 +21,6 @@ from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from ..extensions import db
 from ..rules.services import setting
-from ..ratings.models import SurveyInvitation
 from .dispatch import check_eligibility
 from .evidence import EVIDENCE_FIELDS, clean_evidence, missing_evidence
 from .labels import action_label, status_label
@@ -62,10 +60,18 @@ MAX_NOTE = 2000
 
 @dataclass
 class Outcome:
-    """What a transition did; `survey_token` is set once, by `complete` (only its digest is stored)."""
+    """What a transition did. `survey_token` is the customer's rating link, set once by `complete`
+    (by the ratings package, listening to `order_completed`; only its digest is stored)."""
 
     order: WorkOrder
     survey_token: str | None = None
+
+
+_signals = Namespace()
+# Sent with the Outcome (and `now=`) once a completion is written, in the same transaction: the
+# layers above work orders react here (ratings issues the customer's rating link) without the
+# lifecycle importing them.
+order_completed = _signals.signal("order-completed")
 
 
 def allowed_actions(order: WorkOrder, user: User) -> list[str]:
@@ -225,7 +231,6 @@ def transition(
             visit.outcome = VisitOutcome.RESOLVED
             order.completed_at = now
             order.completed_by_id = visit.installer_id
-            outcome.survey_token = _invite(order, now)
         else:
             code = _reason_code(reason)
             visit.outcome, visit.reason_code = VisitOutcome.NOT_RESOLVED, code
@@ -247,6 +252,9 @@ def transition(
     order.updated_at = now
     _event(order, actor, action, before, now, note=note, lat=lat, lon=lon, data=data)
     _flush(order)
+    if action == "complete":  # after the flush: only a completion that holds is announced
+        order_completed.send(outcome, now=now)
+        db.session.flush()
     return outcome
 
 
@@ -291,15 +299,6 @@ def _complete(order: WorkOrder, visit: Visit, evidence: dict[str, Any] | None, n
     clean["signature"] = counts.get(PhotoKind.SIGNATURE, 0) > 0
     order.evidence = clean
     return {"evidence": clean}
-
-
-def _invite(order: WorkOrder, now: datetime) -> str:
-    """The customer's single-use rating link: a random token, of which only the digest is stored."""
-    token = secrets.token_urlsafe(24)
-    days = int(setting("survey_link_days", now.date()))
-    db.session.add(SurveyInvitation(work_order=order, token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                                    created_at=now, expires_at=now + timedelta(days=days)))
-    return token
 
 
 def assign(order: WorkOrder, actor: User, installer_username: str | None, version: int | None, *,

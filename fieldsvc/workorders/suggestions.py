@@ -4,6 +4,7 @@ whatever the number of installers."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,7 +18,6 @@ from ..auth.scope import in_managed_team, teams_serving
 from ..certifications.models import Certification, CertificationType
 from ..db import local_day_range
 from ..extensions import db
-from ..ratings.models import SurveyResponse
 from ..workforce.models import Team
 from .dispatch import Eligibility, check_eligibility
 from .models import OPEN_STATUSES, Visit, WorkOrder
@@ -25,6 +25,25 @@ from .models import OPEN_STATUSES, Visit, WorkOrder
 WINDOW_DAYS = 30
 MIN_JOBS, MIN_RATINGS = 5, 3  # below these, a figure is shown but scored as the branch norm
 NORM_RESOLUTION, NORM_SATISFACTION = 0.9, 0.99
+
+
+# Customer satisfaction per installer: (ratings, of which satisfied) since an instant, for the
+# installers of a subquery. The ratings package, which sits above work orders, provides it when it
+# loads (`provide_satisfaction`), so dispatch reads ratings without importing them.
+SatisfactionQuery = Callable[[Select[tuple[int]], datetime], dict[int, tuple[int, int]]]
+_satisfaction_queries: list[SatisfactionQuery] = []
+
+
+def provide_satisfaction(query: SatisfactionQuery) -> SatisfactionQuery:
+    """Register the satisfaction figure suggestions weigh (a decorator; the last one wins)."""
+    _satisfaction_queries.append(query)
+    return query
+
+
+def _satisfaction_source() -> SatisfactionQuery:
+    if not _satisfaction_queries:
+        raise RuntimeError("no satisfaction figures: the ratings package was not loaded (create_app loads it)")
+    return _satisfaction_queries[-1]
 
 
 @dataclass
@@ -77,7 +96,7 @@ def suggest(order: WorkOrder, user: User, now: datetime, tz: ZoneInfo, capacity:
     ids = pool_ids
     loads = _loads(ids, today, tz)
     resolution = _resolution(ids, now)
-    satisfaction = _satisfaction(ids, now)
+    satisfaction = _satisfaction_source()(ids, now - timedelta(days=WINDOW_DAYS))
     stars = _service_stars(ids, today)
     positions = _last_positions(ids, today, tz)
     target = _order_position(order)
@@ -163,17 +182,6 @@ def _resolution(ids: Select[tuple[int]], now: datetime) -> dict[int, tuple[int, 
         .group_by(WorkOrder.completed_by_id)
     ).all()
     return {installer: (int(total), int(first or 0)) for installer, total, first in rows}
-
-
-def _satisfaction(ids: Select[tuple[int]], now: datetime) -> dict[int, tuple[int, int]]:
-    """(ratings, of which 3–5 stars: the city's broad satisfaction) per installer, 30 days."""
-    rows = db.session.execute(
-        select(SurveyResponse.installer_id, func.count(),
-               func.sum(case((SurveyResponse.score >= 3, 1), else_=0)))
-        .where(SurveyResponse.installer_id.in_(ids), SurveyResponse.submitted_at >= now - timedelta(days=WINDOW_DAYS))
-        .group_by(SurveyResponse.installer_id)
-    ).all()
-    return {installer: (int(total), int(good or 0)) for installer, total, good in rows}
 
 
 def _service_stars(ids: Select[tuple[int]], today: date) -> dict[int, int]:

@@ -208,7 +208,7 @@ def act(number: str) -> Any:
     else:
         flash(_("Saved."), "success")
     if body.get("survey_token"):
-        return redirect(url_for("workorders.rating_code", number=number, token=body["survey_token"]))
+        return redirect(url_for("ratings.rating_code", number=number, token=body["survey_token"]))
     return redirect(url_for("workorders.detail", number=number))
 
 
@@ -247,34 +247,6 @@ def _rule_errors(form: Any, error: DomainError) -> None:
         target = getattr(form, {"photos": "photos", "signature": "photos"}.get(field, field), None)
         if target is not None:
             target.errors = [*target.errors, _("Required for this job type.")]
-
-
-@bp.route("/orders/<number>/rating-code")
-@role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
-def rating_code(number: str) -> Any:
-    """After completing: the customer's rating QR code and link, shown on the installer's phone."""
-    order = order_page(current_user, number)
-    token = request.args.get("token", "")
-    if order is None or order.completed_at is None or not token:
-        abort(404)
-    from ..errors import NotFound
-    from ..ratings.services import invitation_for
-
-    try:
-        invitation = invitation_for(token)
-    except NotFound:
-        abort(404)
-    if invitation.work_order_id != order.id:
-        abort(404)
-    link = url_for("ratings.survey", token=token, _external=True)
-    return render_template("workorders/rating_code.html", order=order, link=link, qr_svg=_qr_svg(link))
-
-
-def _qr_svg(link: str) -> str:
-    """The link as an inline SVG QR code (no image request: one page, fast on a weak signal)."""
-    import segno
-
-    return segno.make(link, error="m").svg_inline(scale=6, border=2)
 
 
 @bp.route("/photos/<int:photo_id>")
