@@ -1,16 +1,11 @@
 """fieldsvc: the installer field-service tracker."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+from .config import resource_dir
 
-
-def resource_dir(name: str) -> Path:
-    """The bundled copy of a top-level folder in a wheel, else the one beside the package."""
-    bundled = _PACKAGE_DIR / name
-    return bundled if bundled.is_dir() else _PACKAGE_DIR.parent / name
+__all__ = ["create_app", "resource_dir"]
 
 
 def create_app(overrides: Mapping[str, Any] | None = None):
@@ -18,6 +13,7 @@ def create_app(overrides: Mapping[str, Any] | None = None):
     from flask import Flask
 
     from . import config, errors, extensions, security, templating, views
+    from . import models  # noqa: F401  (every domain's tables on the metadata before anything looks)
 
     app = Flask(
         __name__,

@@ -151,7 +151,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Migrate, seed demo data if the database is empty, then serve the app and print the sign-ins."""
     from flask_migrate import upgrade
 
-    from . import resource_dir
+    from .config import resource_dir
     from .demo import demo_sign_ins, seed_demo
 
     upgrade(directory=str(resource_dir("migrations")))

@@ -9,6 +9,15 @@ from typing import Any, Mapping
 
 from flask import Flask
 
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """The bundled copy of a top-level folder (templates, static, migrations, translations) in a
+    wheel, else the one beside the package (a checkout, an editable install)."""
+    bundled = _PACKAGE_DIR / name
+    return bundled if bundled.is_dir() else _PACKAGE_DIR.parent / name
+
 
 class Config:
     """Defaults. No secret has a default here: see `_secret_key`."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 import contextlib
 import enum
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy import DateTime, Enum, MetaData, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Session, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
 UTC = timezone.utc
@@ -66,19 +66,58 @@ class Base(DeclarativeBase):
     )
 
 
-@event.listens_for(Engine, "before_cursor_execute")
+class BilingualName:
+    """Reference data named in both languages: a stable code, a Chinese and an English name, and
+    `name(locale)` for the reader's. A model sets `name_length` (and `name_en_length` when the
+    English one is longer) to its columns' sizes; a model whose code is its key declares `code`."""
+
+    name_length: ClassVar[int] = 64
+    name_en_length: ClassVar[int | None] = None
+
+    @declared_attr
+    def code(cls) -> Mapped[str]:
+        return mapped_column(String(32), unique=True)
+
+    @declared_attr
+    def name_zh(cls) -> Mapped[str]:
+        return mapped_column(String(cls.name_length))
+
+    @declared_attr
+    def name_en(cls) -> Mapped[str]:
+        return mapped_column(String(cls.name_en_length or cls.name_length))
+
+    def name(self, locale: str) -> str:
+        """The name in `locale` ("zh…" is Chinese, anything else English)."""
+        return self.name_zh if locale.startswith("zh") else self.name_en  # type: ignore[attr-defined]
+
+
+def watch_engine(engine: Engine) -> None:
+    """Attach fieldsvc's listeners to one of the app's engines (not to every engine in the
+    process): SQLite's pragmas on each new connection, and the write detection that lets a read
+    end with COMMIT (`end_read_only_transaction`)."""
+    if not event.contains(engine, "connect", _sqlite_pragmas):
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "before_cursor_execute", _note_writes)
+
+
+def watch_sessions(sessions: Any) -> None:
+    """Attach the transaction bookkeeping to the sessions of one session factory (a
+    `sessionmaker` or `scoped_session`; SQLAlchemy scopes the listeners to its own Session class)."""
+    if not event.contains(sessions, "after_begin", _session_connects):
+        event.listen(sessions, "after_begin", _session_connects)
+        event.listen(sessions, "after_transaction_end", _session_transaction_ends)
+
+
 def _note_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     if statement.lstrip()[:6].upper() != "SELECT":  # conservative: anything else may write
         connection.info["writes"] = True
 
 
-@event.listens_for(Session, "after_begin")
 def _session_connects(session: Session, _transaction: Any, connection: Any) -> None:
     session.info["connection"] = connection
     connection.info["writes"] = False  # until a statement other than SELECT runs (_note_writes)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _session_transaction_ends(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop("connection", None)
@@ -102,7 +141,6 @@ def end_read_only_transaction(session: Any) -> None:
             session.rollback()
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL, a busy timeout and enforced foreign keys on every SQLite connection."""
     import sqlite3

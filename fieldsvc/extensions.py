@@ -10,8 +10,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from . import resource_dir
-from .db import Base, end_read_only_transaction
+from .config import resource_dir
+from .db import Base, end_read_only_transaction, watch_engine, watch_sessions
 
 db = SQLAlchemy(model_class=Base)  # the database session and engine
 migrate = Migrate()  # `fieldsvc db …` over migrations/
@@ -44,9 +44,11 @@ def current_locale() -> str:
 
 def init_app(app: Flask) -> None:
     """Bind every extension to `app`."""
-    from . import models  # noqa: F401  (every table registered before migrations look)
-
     db.init_app(app)
+    watch_sessions(db.session)
+    with app.app_context():
+        for engine in db.engines.values():
+            watch_engine(engine)
 
     @app.teardown_appcontext  # runs before Flask-SQLAlchemy's own teardown (registered earlier)
     def end_request_transaction(error: BaseException | None) -> None:

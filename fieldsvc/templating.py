@@ -1,11 +1,12 @@
-"""Jinja globals and filters: the current locale, local times, durations, translated labels."""
+"""Jinja filters and globals every area uses: the current locale, local times, durations, and
+gettext bound once per page. Each area registers its own globals with its blueprint
+(`bp.add_app_template_global`), so this module knows no domain."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_babel import format_datetime, get_locale, get_translations
 from flask_babel import gettext as _
 from jinja2 import pass_context
@@ -13,7 +14,6 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .db import zone
-from .workorders.labels import action_label, priority_label, status_label
 
 # The numeric patterns the pages use, as strftime formats: the same in every language, and much
 # cheaper than Babel's pattern engine on list pages that show hundreds of times.
@@ -43,11 +43,6 @@ def duration(value: timedelta) -> str:
     return _("%(m)d min", m=minutes)
 
 
-def map_url(order: Any) -> str:
-    """A link that opens the customer's address in a map app."""
-    return current_app.config["MAP_SEARCH_URL"].format(query=quote(order.address))
-
-
 def _template_gettext(translations: Any) -> dict[str, Any]:
     """`_`, `gettext` and `ngettext` for one rendering, bound to the request's translations.
 
@@ -75,11 +70,6 @@ def init_app(app: Flask) -> None:
     """Register the template helpers."""
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(duration, "duration")
-    from .certifications.dashboard import record_label
-    from .workorders.dispatch import describe_unmet
-
-    for helper in (status_label, action_label, priority_label, map_url, describe_unmet, record_label):
-        app.add_template_global(helper)
 
     @app.context_processor
     def locale() -> dict[str, Any]:

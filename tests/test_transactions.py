@@ -122,3 +122,23 @@ def test_a_transaction_that_ran_no_statement_takes_no_connection_to_end(app: Fla
         with app.app_context():
             db.session.begin()  # begun, but nothing asked of the database
     assert ends == []
+
+
+def test_fieldsvc_listens_to_its_own_engine_and_sessions_only(app_ctx) -> None:
+    """The write detection and SQLite pragmas are attached to the app's engine and session
+    factory, not to every engine and Session in the process (a bench or a migration's engine)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from fieldsvc.db import _note_writes, _session_connects, _sqlite_pragmas
+
+    assert event.contains(db.engine, "connect", _sqlite_pragmas)
+    assert event.contains(db.engine, "before_cursor_execute", _note_writes)
+    other = create_engine("sqlite://")
+    assert not event.contains(other, "connect", _sqlite_pragmas)
+    assert not event.contains(other, "before_cursor_execute", _note_writes)
+    assert not event.contains(Session, "after_begin", _session_connects)
+    with sessionmaker(other)() as session:  # a plain session is left as SQLAlchemy made it
+        session.execute(text("SELECT 1"))
+        assert "connection" not in session.info
+    other.dispose()

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, enum_column, utcnow
+from ..db import Base, BilingualName, enum_column, utcnow
 
 if TYPE_CHECKING:
     from ..auth.models import User
@@ -39,15 +39,13 @@ class CertificationStatus(enum.Enum):
     REVOKED = "revoked"
 
 
-class CertificationType(Base):
+class CertificationType(BilingualName, Base):
     """A kind of certificate: legal, skill or service; its levels, validity and review cycle."""
 
+    name_length = 128
     __tablename__ = "certification_types"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name_zh: Mapped[str] = mapped_column(String(128))
-    name_en: Mapped[str] = mapped_column(String(128))
     category: Mapped[CertificationCategory] = mapped_column(enum_column(CertificationCategory, "cert_category"))
     validity_months: Mapped[int]
     review_months: Mapped[int | None]
@@ -64,9 +62,6 @@ class CertificationType(Base):
         CheckConstraint("review_months IS NULL OR review_months > 0", name="review_positive"),
         CheckConstraint("renewal_window_days >= 0", name="renewal_window_nonnegative"),
     )
-
-    def name(self, locale: str) -> str:
-        return self.name_zh if locale.startswith("zh") else self.name_en
 
 
 class JobTypeRequirement(Base):
@@ -114,15 +109,13 @@ class Certification(Base):
     )
 
 
-class TrainingCourse(Base):
+class TrainingCourse(BilingualName, Base):
     """A course: hours, pass mark, and the certification (level) that passing it grants or renews."""
 
+    name_length = 128
     __tablename__ = "training_courses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name_zh: Mapped[str] = mapped_column(String(128))
-    name_en: Mapped[str] = mapped_column(String(128))
     hours: Mapped[int]
     pass_mark: Mapped[int] = mapped_column(default=60)
     grants_certification_type_id: Mapped[int | None] = mapped_column(ForeignKey("certification_types.id"))
@@ -135,9 +128,6 @@ class TrainingCourse(Base):
         CheckConstraint("hours > 0", name="hours_positive"),
         CheckConstraint("pass_mark >= 0 AND pass_mark <= 100", name="pass_mark_range"),
     )
-
-    def name(self, locale: str) -> str:
-        return self.name_zh if locale.startswith("zh") else self.name_en
 
 
 class TrainingSession(Base):

@@ -36,6 +36,7 @@ from .dashboard import (
     export_rows,
     installers_in_scope,
     job_type_access,
+    record_label,
     status_names,
 )
 from .forms import (
@@ -63,6 +64,7 @@ from .services import (
 from .training import enrol, record_result, upcoming_sessions_renewing
 
 bp = Blueprint("certifications", __name__)
+bp.add_app_template_global(record_label)
 
 
 def _filter_form() -> DashboardFilterForm:

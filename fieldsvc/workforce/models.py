@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, utcnow
+from ..db import Base, BilingualName, utcnow
 
 if TYPE_CHECKING:
     from ..auth.models import User
@@ -31,32 +31,25 @@ team_supervisors = Table(
 )
 
 
-class District(Base):
+class District(BilingualName, Base):
     """An administrative area served (Wuhan has 13)."""
 
+    name_length = 64
     __tablename__ = "districts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name_zh: Mapped[str] = mapped_column(String(64))
-    name_en: Mapped[str] = mapped_column(String(64))
     is_central: Mapped[bool] = mapped_column(default=True)
 
     teams: Mapped[list[Team]] = relationship(secondary=team_districts, back_populates="districts")
 
-    def name(self, locale: str) -> str:
-        return self.name_zh if locale.startswith("zh") else self.name_en
 
-
-class Team(Base):
+class Team(BilingualName, Base):
     """A crew of about 8–15 installers serving one or more districts."""
 
+    name_length = 128
     __tablename__ = "teams"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name_zh: Mapped[str] = mapped_column(String(128))
-    name_en: Mapped[str] = mapped_column(String(128))
     # Where the crew is based (its service centre); it may serve neighbouring districts too.
     home_district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -68,9 +61,6 @@ class Team(Base):
         secondary=team_supervisors, back_populates="supervised_teams"
     )
     members: Mapped[list[User]] = relationship(back_populates="team", foreign_keys="User.team_id")
-
-    def name(self, locale: str) -> str:
-        return self.name_zh if locale.startswith("zh") else self.name_en
 
 
 class Customer(Base):
@@ -89,16 +79,14 @@ class Customer(Base):
     district: Mapped[District] = relationship()
 
 
-class JobType(Base):
+class JobType(BilingualName, Base):
     """A kind of job crews do (install, repair…): its deadline rule, what completing it requires,
     and (certifications.models.JobTypeRequirement) the certificates it needs."""
 
+    name_length = 64
     __tablename__ = "job_types"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name_zh: Mapped[str] = mapped_column(String(64))
-    name_en: Mapped[str] = mapped_column(String(64))
     # Deadline: created before the cut-off hour (local) → end of that day; later → within N hours.
     same_day_cutoff_hour: Mapped[int | None] = mapped_column(default=16)
     deadline_hours: Mapped[int] = mapped_column(default=24)
@@ -120,6 +108,3 @@ class JobType(Base):
             name="cutoff_hour_range",
         ),
     )
-
-    def name(self, locale: str) -> str:
-        return self.name_zh if locale.startswith("zh") else self.name_en

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, enum_column, utcnow
+from ..db import Base, BilingualName, enum_column, utcnow
 
 if TYPE_CHECKING:
     from ..auth.models import User
@@ -55,19 +55,16 @@ class VisitOutcome(enum.Enum):
     NOT_RESOLVED = "not_resolved"
 
 
-class UnresolvedReason(Base):
+class UnresolvedReason(BilingualName, Base):
     """Why a visit ended without resolving the order (stable codes; admins may add more)."""
 
+    name_length = 64
+    name_en_length = 128
     __tablename__ = "unresolved_reasons"
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name_zh: Mapped[str] = mapped_column(String(64))
-    name_en: Mapped[str] = mapped_column(String(128))
     sort_order: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
-
-    def name(self, locale: str) -> str:
-        return self.name_zh if locale.startswith("zh") else self.name_en
 
 
 class WorkOrder(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -35,6 +36,7 @@ from .dispatch import describe_each, describe_unmet
 from .evidence import EVIDENCE_FIELDS, FAULT_CAUSE_LABELS
 from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, slot_window
 from .idempotency import once
+from .labels import action_label, priority_label, status_label
 from .models import OrderStatus, PhotoKind, UnresolvedReason, WorkOrder, WorkOrderPhoto
 from .photos import signature_bytes, store_photo
 from .queries import (
@@ -48,6 +50,16 @@ from .services import request_digest
 from .suggestions import suggest
 
 bp = Blueprint("workorders", __name__)
+
+
+def map_url(order: Any) -> str:
+    """A link that opens the customer's address in a map app."""
+    return current_app.config["MAP_SEARCH_URL"].format(query=quote(order.address))
+
+
+# The work-order words and links every page may show (the board's and certifications' pages too).
+for _helper in (status_label, action_label, priority_label, map_url, describe_unmet):
+    bp.add_app_template_global(_helper)
 
 
 def _upload_folder() -> Path:
