@@ -5,7 +5,6 @@ from .certifications.models import (  # noqa: F401
     CertificationCategory,
     CertificationStatus,
     CertificationType,
-    Notification,
     TrainingCourse,
     TrainingRecord,
     TrainingResult,
@@ -19,6 +18,7 @@ from .metrics.models import (  # noqa: F401
     PeriodType,
     ScopeType,
 )
+from .notifications.models import Notification  # noqa: F401
 from .ratings.models import SurveyInvitation, SurveyResponse  # noqa: F401
 from .workforce.models import Customer, District, Team, team_districts, team_supervisors  # noqa: F401
 from .workorders.models import (  # noqa: F401

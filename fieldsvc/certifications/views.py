@@ -29,6 +29,7 @@ from ..errors import DomainError
 from ..extensions import current_locale, db
 from ..forms import choices
 from ..workforce.models import District, Team
+from .alerts import register_notice_kinds
 from .dashboard import (
     SYMBOLS,
     build,
@@ -62,6 +63,8 @@ from .services import (
 from .training import enrol, record_result, upcoming_sessions_renewing
 
 bp = Blueprint("certifications", __name__)
+# The app that has these pages words their notices too: in every inbox and in what it sends.
+bp.record_once(lambda state: register_notice_kinds(state.app))
 
 
 def _filter_form() -> DashboardFilterForm:
