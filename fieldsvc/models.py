@@ -6,7 +6,6 @@ from .certifications.models import (  # noqa: F401
     CertificationStatus,
     CertificationType,
     JobTypeRequirement,
-    Notification,
     TrainingCourse,
     TrainingRecord,
     TrainingResult,
@@ -19,6 +18,7 @@ from .metrics.models import (  # noqa: F401
     PeriodType,
     ScopeType,
 )
+from .notifications.models import Notification  # noqa: F401
 from .ratings.models import SurveyInvitation, SurveyResponse  # noqa: F401
 from .rules.models import MetricSetting  # noqa: F401
 from .workforce.models import Customer, District, JobType, Team, team_districts, team_supervisors  # noqa: F401

@@ -38,8 +38,8 @@ def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api import register_api
     from .auth.views import bp as auth_bp
-    from .certifications.notification_views import bp as notifications_bp
     from .certifications.views import bp as certifications_bp
+    from .notifications.views import bp as notifications_bp
     from .ratings.views import bp as ratings_bp
     from .workorders.board_views import bp as board_bp
     from .workorders.views import bp as workorders_bp

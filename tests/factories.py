@@ -11,6 +11,7 @@ from fieldsvc.auth.models import Role, User
 from fieldsvc.auth.services import hash_password
 from fieldsvc.db import utcnow
 from fieldsvc.extensions import db
+from fieldsvc.notifications.models import Notification
 from fieldsvc.reference import ensure_reference_data
 from fieldsvc.workforce.models import Customer, District, JobType, Team
 from fieldsvc.workorders.models import OrderStatus, WorkOrder
@@ -141,3 +142,13 @@ def certify_fully(user: User) -> User:
     make_certification(user, "ftth")
     make_certification(user, "work_at_height")
     return user
+
+
+def make_notification(user: User, kind: str = "note", message: str | None = None, **overrides: Any) -> Notification:
+    """A notification already in `user`'s list (unread, no data: shown as its stored message)."""
+    n = next(_counter)
+    notification = Notification(user_id=user.id, kind=kind, message=message or f"Note {n}.",
+                                dedupe_key=overrides.pop("dedupe_key", f"test:{n}"), **overrides)
+    db.session.add(notification)
+    db.session.flush()
+    return notification

@@ -1,24 +1,27 @@
 """Certificate alerts: the daily job that tells installers and their supervisors 30 and 7 days
-before a certificate expires or is due for review, and once when it has expired; and the small
-sender interface it speaks through (the in-app list and the log today, SMS or e-mail later).
+before a certificate expires or is due for review, and once when it has expired, through the
+notifications package's senders; and the wording of those notices, registered as their kinds.
 
 Services flush; the edge (CLI command, scheduler wrapper, test) commits."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
-from flask_babel import force_locale, get_locale, ngettext
+from flask import Flask
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..auth.models import Role, User
+from ..auth.scope import supervisors_by_team
 from ..extensions import db
-from ..workforce.models import team_supervisors
-from .models import Certification, CertificationStatus, Notification
+from ..notifications import kinds
+from ..notifications.services import Notice, Sender, deliver
+from .models import Certification, CertificationStatus
 from .services import current_certifications
 
 log = logging.getLogger(__name__)
@@ -31,52 +34,20 @@ EXPIRED_NOTICE_DAYS = 30
 CERT_EXPIRING = "cert_expiring"
 CERT_REVIEW_DUE = "cert_review_due"
 CERT_EXPIRED = "cert_expired"
-
-_KEY_CHUNK = 500  # dedupe keys per IN (…) look-up
-
-
-class Sender(Protocol):
-    """Delivers notices to people; never the same `dedupe_key` twice."""
-
-    def sent_keys(self, keys: Collection[str]) -> set[str]:
-        """Which of `keys` were already sent (one look-up for many, before sending)."""
-
-    def send(self, user: User, kind: str, message: str, data: dict[str, Any], link: str | None,
-             dedupe_key: str) -> bool:
-        """Deliver one notice unless its key was sent before; whether it was delivered."""
+NOTICE_KINDS = (CERT_EXPIRING, CERT_REVIEW_DUE, CERT_EXPIRED)
 
 
-class InAppSender:
-    """The default sender: a row in the user's notification list, and a line in the log."""
-
-    def __init__(self) -> None:
-        self._checked: set[str] = set()  # keys looked up already
-        self._sent: set[str] = set()  # of those, the ones that exist
-
-    def sent_keys(self, keys: Collection[str]) -> set[str]:
-        """Which of `keys` already have a notification (remembered for later `send`s)."""
-        wanted = [key for key in dict.fromkeys(keys) if key not in self._checked]
-        for start in range(0, len(wanted), _KEY_CHUNK):
-            chunk = wanted[start:start + _KEY_CHUNK]
-            self._sent.update(db.session.scalars(select(Notification.dedupe_key)
-                                                 .where(Notification.dedupe_key.in_(chunk))))
-            self._checked.update(chunk)
-        return self._sent.intersection(keys)
-
-    def send(self, user: User, kind: str, message: str, data: dict[str, Any], link: str | None,
-             dedupe_key: str) -> bool:
-        """Add the notification and log it, unless `dedupe_key` was used before."""
-        if dedupe_key in self.sent_keys([dedupe_key]):
-            return False
-        db.session.add(Notification(user_id=user.id, kind=kind, message=message, data=data, link=link,
-                                    dedupe_key=dedupe_key))
-        self._sent.add(dedupe_key)
-        log.info("notice to %s [%s]: %s", user.username, dedupe_key, message)
-        return True
+def register_notice_kinds(app: Flask) -> None:
+    """Teach `app` to word certificate notices (done when the certifications blueprint is
+    registered, so every app the factory builds knows them)."""
+    for kind in NOTICE_KINDS:
+        kinds.register(app, kind, describe)
 
 
 @dataclass(frozen=True)
 class _Notice:
+    """Who is told what, collected before the links are built and it becomes a `Notice`."""
+
     recipient: User
     kind: str
     data: dict[str, Any]
@@ -98,11 +69,10 @@ def _link(notice: Any) -> str:
 def certificate_alerts(today: date, sender: Sender | None = None) -> int:
     """Notify active installers and their teams' supervisors of certificates expiring or due for
     review within 30 and 7 days, and of those that have just expired; returns notices sent."""
-    sender = sender or InAppSender()
     active_installers = select(User.id).where(User.role == Role.INSTALLER, User.is_active.is_(True))
     installers = {user.id: user for user in db.session.scalars(
         select(User).where(User.id.in_(active_installers)))}
-    supervisors = _supervisors_by_team()
+    supervisors = supervisors_by_team()
     notices: list[_Notice] = []
     # The certificate that counts for each installer and type: a renewed one hides the old one.
     for (user_id, _type_id), (certification, status) in current_certifications(active_installers, today).items():
@@ -114,16 +84,8 @@ def certificate_alerts(today: date, sender: Sender | None = None) -> int:
             for recipient in (installer, *supervisors.get(installer.team_id, ())):
                 notices.append(_Notice(recipient, kind, data,
                                        f"cert:{certification.id}:{event}:{threshold}:{recipient.id}"))
-    done = sender.sent_keys([notice.dedupe_key for notice in notices])
-    sent = 0
-    with force_locale("en"):  # the stored message and the log are English; pages reword it
-        for notice in notices:
-            if notice.dedupe_key in done:
-                continue
-            message = describe(notice.kind, notice.data, notice.recipient)
-            if sender.send(notice.recipient, notice.kind, message, notice.data, _link(notice), notice.dedupe_key):
-                sent += 1
-    db.session.flush()
+    sent = deliver([Notice(notice.recipient, notice.kind, notice.data, notice.dedupe_key, _link(notice))
+                    for notice in notices], sender)
     log.info("certificate alerts for %s: %d notices sent", today.isoformat(), sent)
     return sent
 
@@ -143,17 +105,6 @@ def _due(certification: Certification, today: date) -> Iterable[tuple[str, str, 
             yield kind, event, min(reached), on
 
 
-def _supervisors_by_team() -> dict[int, list[User]]:
-    """Active supervisors of each team, in one query."""
-    found: dict[int, list[User]] = {}
-    rows = db.session.execute(
-        select(team_supervisors.c.team_id, User).join(User, User.id == team_supervisors.c.user_id)
-        .where(User.is_active.is_(True), User.role == Role.SUPERVISOR).order_by(User.id))
-    for team_id, supervisor in rows:
-        found.setdefault(team_id, []).append(supervisor)
-    return found
-
-
 def _data(certification: Certification, installer: User, on: date, days_left: int, threshold: int) -> dict[str, Any]:
     certification_type = certification.certification_type
     return {
@@ -170,11 +121,9 @@ def _data(certification: Certification, installer: User, on: date, days_left: in
     }
 
 
-def describe(kind: str, data: dict[str, Any] | None, reader: User, fallback: str = "") -> str:
+def describe(kind: str, data: Mapping[str, Any], reader: User) -> str:
     """A certificate notice worded for `reader` in the current language: "your certificate" to
-    the installer, the installer's name to a supervisor. Unknown kinds give `fallback`."""
-    if kind not in (CERT_EXPIRING, CERT_REVIEW_DUE, CERT_EXPIRED) or not data:
-        return fallback
+    the installer, the installer's name to a supervisor (the registered wording of its kinds)."""
     chinese = str(get_locale() or "en").startswith("zh")
     values = {
         "type": data.get("type_name_zh" if chinese else "type_name_en") or data.get("type", ""),

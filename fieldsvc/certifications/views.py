@@ -30,6 +30,7 @@ from ..errors import DomainError
 from ..extensions import current_locale, db
 from ..forms import choices
 from ..workforce.models import District
+from .alerts import register_notice_kinds
 from .dashboard import (
     SYMBOLS,
     build,
@@ -65,6 +66,8 @@ from .training import enrol, record_result, upcoming_sessions_renewing
 
 bp = Blueprint("certifications", __name__)
 bp.add_app_template_global(record_label)
+# The app that has these pages words their notices too: in every inbox and in what it sends.
+bp.record_once(lambda state: register_notice_kinds(state.app))
 
 
 def _filter_form() -> DashboardFilterForm:

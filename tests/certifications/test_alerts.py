@@ -1,8 +1,8 @@
 """Certificate alerts (30 and 7 days before an expiry or review, once on expiry; never twice),
-the `fieldsvc certifications alerts` command, and the in-app notification list."""
+the `fieldsvc certifications alerts` command, and each reader's wording of them in the inbox
+(the inbox itself: tests/notifications)."""
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,12 +15,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
 from fieldsvc.auth.models import Role, User
-from fieldsvc.certifications.alerts import InAppSender, certificate_alerts
-from fieldsvc.certifications.models import Certification, Notification
+from fieldsvc.certifications.alerts import certificate_alerts
+from fieldsvc.certifications.models import Certification
 from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
+from fieldsvc.notifications.models import Notification
+from fieldsvc.notifications.services import InAppSender
 from tests import factories as f
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import sign_in
 
 TODAY = date(2026, 11, 28)
 
@@ -211,16 +213,6 @@ def test_the_sender_is_pluggable(branch: Branch) -> None:
     assert notices() == []  # that sender does not write the in-app list
 
 
-def test_in_app_sender_never_sends_a_key_twice(branch: Branch) -> None:
-    sender = InAppSender()
-    assert sender.send(branch.installer, "cert_expired", "once", {}, None, "k:1") is True
-    assert sender.send(branch.installer, "cert_expired", "twice", {}, None, "k:1") is False
-    db.session.flush()
-    assert InAppSender().send(branch.installer, "cert_expired", "again", {}, None, "k:1") is False
-    assert InAppSender().sent_keys(["k:1", "k:2"]) == {"k:1"}
-    assert db.session.scalars(select(Notification.message)).all() == ["once"]
-
-
 @contextmanager
 def counting_statements() -> Iterator[list[str]]:
     statements: list[str] = []
@@ -301,7 +293,7 @@ def test_cli_command_defaults_to_the_local_date(app: Flask, monkeypatch: pytest.
         assert set(db.session.scalars(select(Notification.kind))) == {"cert_expired"}
 
 
-# --- the notification list -----------------------------------------------------------------------
+# --- in the inbox: each reader's wording ---------------------------------------------------------
 
 @pytest.fixture
 def told(app: Flask) -> None:
@@ -311,17 +303,6 @@ def told(app: Flask) -> None:
         certificate(branch.installer, expires_on=TODAY + timedelta(days=30))
         assert certificate_alerts(TODAY) == 2
         db.session.commit()
-
-
-def unread_count(app: Flask, username: str) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Notification).join(
-            User, User.id == Notification.user_id).where(User.username == username, Notification.read_at.is_(None)))
-
-
-def test_anonymous_is_sent_to_sign_in(client: FlaskClient, told: None) -> None:
-    response = client.get("/notifications")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_installer_sees_own_notice_in_own_words(client: FlaskClient, told: None) -> None:
@@ -345,59 +326,3 @@ def test_others_see_nothing_of_it(client: FlaskClient, told: None, username: str
     page = client.get("/notifications").get_data(as_text=True)
     assert "FTTH" not in page and "No notifications yet." in page
     assert "Mark all as read" not in page
-
-
-def test_the_page_speaks_the_readers_language(client: FlaskClient, told: None) -> None:
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
-    sign_in(client, "s1")
-    page = client.get("/notifications").get_data(as_text=True)
-    assert "光纤到户(FTTH)安装调试专项能力" in page and "张伟" in page
-    assert "FTTH installation and commissioning" not in page
-
-
-def test_marking_read_needs_csrf(app: Flask, client: FlaskClient, told: None) -> None:
-    sign_in(client, "w1")
-    assert client.post("/notifications/read").status_code == 400
-    assert client.post("/notifications/read", data={"csrf_token": "forged"}).status_code == 400
-    assert unread_count(app, "w1") == 1
-
-
-def test_marking_read_marks_only_own_and_goes_back(app: Flask, client: FlaskClient, told: None) -> None:
-    sign_in(client, "w1")
-    page = client.get("/notifications").get_data(as_text=True)
-    up_to = re.search(r'name="up_to" value="(\d+)"', page).group(1)
-    response = client.post("/notifications/read", data={"csrf_token": csrf_token(client, "/notifications"),
-                                                         "up_to": up_to})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/notifications")
-    assert unread_count(app, "w1") == 0
-    assert unread_count(app, "s1") == 1
-    page = client.get("/notifications").get_data(as_text=True)
-    assert "Notifications marked as read." in page
-    assert "Mark all as read" not in page and "expires on 2026-12-28" in page
-
-
-def test_a_notice_arriving_after_the_page_stays_unread(app: Flask, client: FlaskClient, told: None) -> None:
-    sign_in(client, "w1")
-    page = client.get("/notifications").get_data(as_text=True)
-    up_to = re.search(r'name="up_to" value="(\d+)"', page).group(1)
-    with app.app_context():
-        w1 = db.session.scalar(select(User).where(User.username == "w1"))
-        InAppSender().send(w1, "cert_expired", "A later notice.", {}, None, "later")
-        db.session.commit()
-    client.post("/notifications/read", data={"csrf_token": csrf_token(client, "/notifications"), "up_to": up_to})
-    assert unread_count(app, "w1") == 1
-
-
-def test_newest_first_and_at_most_100(app: Flask, client: FlaskClient) -> None:
-    with app.app_context():
-        w1 = build_branch().installer
-        start = utcnow() - timedelta(days=1)
-        db.session.add_all(Notification(user_id=w1.id, kind="note", message=f"message number {i:03d}.",
-                                        created_at=start + timedelta(minutes=i)) for i in range(105))
-        db.session.commit()
-    sign_in(client, "w1")
-    page = client.get("/notifications").get_data(as_text=True)
-    shown = re.findall(r"message number (\d{3})\.", page)
-    assert shown == [f"{i:03d}" for i in range(104, 4, -1)]
-    assert "Only the latest 100 notifications are shown." in page
-    assert "100 unread" in page

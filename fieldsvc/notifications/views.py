@@ -2,43 +2,18 @@
 in the reader's language; one button marks them read."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select, update
 
-from ..auth.models import User
 from ..db import utcnow
 from ..extensions import db
-from .alerts import describe
-from .models import Notification
+from .kinds import describe
+from .services import latest_notifications, mark_read
 
 bp = Blueprint("notifications", __name__)
-
-PAGE_SIZE = 100
-
-
-def latest_notifications(user: User, limit: int = PAGE_SIZE) -> tuple[list[Notification], bool]:
-    """The user's newest `limit` notifications, and whether older ones exist beyond them."""
-    rows = list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
-    ))
-    return rows[:limit], len(rows) > limit
-
-
-def mark_read(user: User, now: datetime, up_to: int | None = None) -> int:
-    """Mark the user's unread notifications read (only those up to id `up_to` when given, so one
-    that arrived after the page was shown stays unread); returns how many."""
-    statement = (update(Notification)
-                 .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-                 .values(read_at=now))
-    if up_to is not None:
-        statement = statement.where(Notification.id <= up_to)
-    return db.session.execute(statement, execution_options={"synchronize_session": False}).rowcount
 
 
 @bp.route("/notifications")
