@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from fieldsvc.auth.models import Role, User
 from fieldsvc.auth.services import hash_password
-from fieldsvc.db import utcnow
+from fieldsvc.config import Config
+from fieldsvc.db import local_today, utcnow, zone
 from fieldsvc.extensions import db
 from fieldsvc.notifications.models import Notification
 from fieldsvc.reference import ensure_reference_data
@@ -19,6 +20,12 @@ from fieldsvc.workorders.models import OrderStatus, WorkOrder
 PASSWORD = "correct-horse-9"
 _counter = itertools.count(1)
 _password_hash: str | None = None
+
+
+def today() -> date:
+    """Today in the operator's time zone by the suite's clock, as the app reckons it (not the
+    machine's `date.today()`, which is a day behind Wuhan from 00:00 to 08:00)."""
+    return local_today(zone(Config.TIMEZONE))
 
 
 def _hash() -> str:
@@ -116,14 +123,12 @@ def make_work_order(
 def make_certification(user: User, type_code: str, issued_on: Any = None, level: int | None = None,
                        **overrides: Any) -> Any:
     """A certificate of `type_code` for `user`, dated from its type unless overridden."""
-    from datetime import date as date_type
-
     from fieldsvc.certifications.models import Certification, CertificationType
     from fieldsvc.certifications.services import certificate_dates
 
     reference()
     cert_type = db.session.scalar(select(CertificationType).where(CertificationType.code == type_code))
-    issued_on = issued_on or (date_type.today() - timedelta(days=30))
+    issued_on = issued_on or (today() - timedelta(days=30))
     expires_on, next_review_on = certificate_dates(cert_type, issued_on)
     certification = Certification(
         user=user, certification_type=cert_type, issued_on=issued_on, level=level,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
@@ -63,15 +64,17 @@ class Outcome:
     certification: Certification | None
 
 
-def record_result(record: TrainingRecord, actor: User, attended: bool, score: int | None, today: date) -> Outcome:
+def record_result(record: TrainingRecord, actor: User, attended: bool, score: int | None, today: date,
+                  tz: ZoneInfo) -> Outcome:
     """Record attendance and score (admin). At or above the pass mark: passed, and the course's
-    certification is issued or renewed from the session's day; otherwise failed (or absent)."""
+    certification is issued or renewed from the session's (local) day; otherwise failed (or absent)."""
     if actor.role is not Role.ADMIN:
         raise Forbidden(_l("Only admins record training results."))
     if record.result is not TrainingResult.ENROLLED:
         raise Conflict(_l("The result of this enrolment is already recorded."))
     session, course = record.session, record.session.course
-    if session.starts_at.date() > today:
+    session_day = session.starts_at.astimezone(tz).date()
+    if session_day > today:
         raise Conflict(_l("This session has not taken place yet."))
     if score is not None and not 0 <= score <= 100:
         raise InvalidInput(_l("A score is from 0 to 100."), errors={"score": [_l("A score is from 0 to 100.")]})
@@ -88,7 +91,7 @@ def record_result(record: TrainingRecord, actor: User, attended: bool, score: in
     certification = None
     if record.result is TrainingResult.PASSED and course.grants_certification_type is not None:
         certification = record_certification(
-            record.user, course.grants_certification_type.code, session.starts_at.date(),
+            record.user, course.grants_certification_type.code, session_day,
             level=_granted_level(course, record.user_id), evidence=_evidence(course, session),
             training_record_id=record.id, today=today,
         )

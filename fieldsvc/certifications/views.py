@@ -257,7 +257,8 @@ def result(record_id: int) -> Any:
         flash(_("Give a score from 0 to 100."), "error")
         return redirect(url_for("certifications.session_page", session_id=record.session_id))
     try:
-        outcome = record_result(record, current_user, form.attended.data, form.score.data, local_today(zone()))
+        tz = zone()
+        outcome = record_result(record, current_user, form.attended.data, form.score.data, local_today(tz), tz)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()

@@ -3,7 +3,7 @@ orders, suggestions; and that a supervisor never sees or touches another team's 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from fieldsvc.auth.models import Role, User
-from fieldsvc.db import utcnow
+from fieldsvc.db import local_day_range, local_today, utcnow, zone
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import OrderStatus, WorkOrder, WorkOrderEvent
 from tests import factories as f
@@ -41,8 +41,9 @@ def branch(app: Flask) -> None:
         f.make_work_order(number="WO-RISK", due_by=now + timedelta(hours=1), assignee=w1, status=OrderStatus.ACCEPTED)
         f.make_work_order(number="WO-LATE", due_by=now - timedelta(hours=3), assignee=w1, status=OrderStatus.ASSIGNED,
                           customer=f.make_customer(address="武昌区中南路99号"))
+        midday = local_day_range(local_today(zone()), zone())[0] + timedelta(hours=12)  # today, at any hour
         f.make_work_order(number="WO-TODAY", due_by=now + timedelta(hours=20), assignee=w1, status=OrderStatus.ACCEPTED,
-                          appointment_start=now + timedelta(minutes=5), appointment_end=now + timedelta(hours=2, minutes=5))
+                          appointment_start=midday, appointment_end=midday + timedelta(hours=2))
         f.make_work_order(number="WO-JIANGAN", customer=f.make_customer("jiangan"), due_by=now + timedelta(hours=5))
         f.make_work_order(number="WO-DONE", status=OrderStatus.COMPLETED, assignee=w1, completed_at=now)
         db.session.commit()
@@ -81,7 +82,7 @@ def test_filters_and_search(client: FlaskClient, branch: None, query: str, expec
 
 def test_day_filter(client: FlaskClient, branch: None) -> None:
     sign_in(client, "s1")
-    tomorrow = (date.today() + timedelta(days=3)).isoformat()
+    tomorrow = (f.today() + timedelta(days=3)).isoformat()
     assert numbers(client.get(f"/board?day={tomorrow}").get_data(as_text=True)) == set()
 
 
@@ -145,7 +146,7 @@ def test_create_an_order_from_a_phone_call(client: FlaskClient, branch: None, ap
     found = client.get("/orders/new?find=13911112222").get_data(as_text=True)
     assert 'value="02700000001"' in found
     page = client.get("/orders/new").get_data(as_text=True)
-    day = (date.today() + timedelta(days=1)).isoformat()
+    day = (f.today() + timedelta(days=1)).isoformat()
     bad = client.post("/orders/new", data={"csrf_token": token(page), "job_type": "install", "priority": "normal",
                                            "account_no": "", "customer_name": "王芳", "phone": "139",
                                            "address": "珞喻路1号", "district": "hongshan", "day": day, "slot": ""})
@@ -168,7 +169,7 @@ def test_create_an_order_from_a_phone_call(client: FlaskClient, branch: None, ap
 def test_edit_reschedule_and_stale_edit(client: FlaskClient, branch: None, app: Flask) -> None:
     sign_in(client, "s1")
     page = client.get("/orders/WO-RISK/edit").get_data(as_text=True)
-    day = (date.today() + timedelta(days=2)).isoformat()
+    day = (f.today() + timedelta(days=2)).isoformat()
     data = {"csrf_token": token(page), "version": re.search(r'name="version" value="(\d+)"', page).group(1),
             "priority": "urgent", "day": day, "slot": "09-11", "notes": "客户改约"}
     assert client.post("/orders/WO-RISK/edit", data=data).status_code == 302

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -161,38 +161,51 @@ def test_capacity_double_booking_and_overlap(people: dict[str, User]) -> None:
 def test_passing_renews_an_expired_height_certificate_and_assignment_works_again(people: dict[str, User]) -> None:
     w1 = people["w1"]
     f.make_certification(w1, "service_star", level=2)
-    f.make_certification(w1, "work_at_height", issued_on=date.today() - timedelta(days=2200))
-    old = f.make_certification(w1, "work_at_height", issued_on=date.today() - timedelta(days=3000),
-                               expires_on=date.today() - timedelta(days=1), next_review_on=None)
+    f.make_certification(w1, "work_at_height", issued_on=f.today() - timedelta(days=2200))
+    old = f.make_certification(w1, "work_at_height", issued_on=f.today() - timedelta(days=3000),
+                               expires_on=f.today() - timedelta(days=1), next_review_on=None)
     order = f.make_work_order(is_work_at_height=True)
     db.session.commit()
     with pytest.raises(RuleViolation) as refused:
-        lifecycle.assign(order, people["s1"], "w1", order.version, today=date.today())
+        lifecycle.assign(order, people["s1"], "w1", order.version, today=f.today())
     assert refused.value.details["unmet"][0]["certification_type"] == "work_at_height"
     db.session.rollback()
     session = _session(days_ahead=1)
     record = enrol(session.id, w1, people["s1"], utcnow())
     with pytest.raises(Conflict, match="not taken place"):
-        record_result(record, people["admin"], True, 90, date.today())
+        record_result(record, people["admin"], True, 90, f.today(), SHANGHAI)
     _held(session)
     with pytest.raises(Forbidden):
-        record_result(record, people["s1"], True, 90, date.today())
-    outcome = record_result(record, people["admin"], True, 85, date.today())
+        record_result(record, people["s1"], True, 90, f.today(), SHANGHAI)
+    outcome = record_result(record, people["admin"], True, 85, f.today(), SHANGHAI)
     assert record.result is TrainingResult.PASSED and outcome.certification is not None
     assert outcome.certification.training_record_id == record.id and "SAF-01" in outcome.certification.evidence
     with pytest.raises(Conflict):
-        record_result(record, people["admin"], True, 99, date.today())
+        record_result(record, people["admin"], True, 99, f.today(), SHANGHAI)
     db.session.commit()
-    lifecycle.assign(order, people["s1"], "w1", order.version, today=date.today() + timedelta(days=2))
+    lifecycle.assign(order, people["s1"], "w1", order.version, today=f.today() + timedelta(days=2))
     assert order.assignee == w1 and old.id != outcome.certification.id  # history kept
+
+
+def test_a_certificate_is_dated_by_the_session_s_local_day(people: dict[str, User]) -> None:
+    """A session at 07:00 in Wuhan starts at 23:00 UTC the day before: the certificate carries
+    the local day, and the result can be recorded on that day."""
+    session = _session()
+    record = enrol(session.id, people["w1"], people["admin"], utcnow())
+    day = f.today() - timedelta(days=1)
+    session.starts_at = datetime.combine(day, time(7, 0), tzinfo=SHANGHAI).astimezone(timezone.utc)
+    session.ends_at = session.starts_at + timedelta(hours=8)
+    assert session.starts_at.date() == day - timedelta(days=1)
+    outcome = record_result(record, people["admin"], True, 90, day, SHANGHAI)
+    assert outcome.certification is not None and outcome.certification.issued_on == day
 
 
 def test_failing_or_absence_grants_nothing(people: dict[str, User]) -> None:
     session = _session()
     first, second = (enrol(session.id, people[u], people["admin"], utcnow()) for u in ("w1", "w2"))
     _held(session)
-    failed = record_result(first, people["admin"], True, 40, date.today())
-    absent = record_result(second, people["admin"], False, None, date.today())
+    failed = record_result(first, people["admin"], True, 40, f.today(), SHANGHAI)
+    absent = record_result(second, people["admin"], False, None, f.today(), SHANGHAI)
     assert failed.record.result is TrainingResult.FAILED and absent.record.result is TrainingResult.ABSENT
     assert failed.certification is None and absent.certification is None
     assert db.session.scalar(select(func.count()).select_from(Certification)) == 0
@@ -206,7 +219,7 @@ def branch(app: Flask) -> None:
         hs, ja = f.make_team("HS01"), f.make_team("JA01", districts=("jiangan",))
         f.certify_fully(f.make_user(username="w1", team=hs, name="张伟"))
         rookie = f.make_user(username="w2", team=hs, name="李强")
-        f.make_certification(rookie, "service_star", level=1, issued_on=date.today() - timedelta(days=350))
+        f.make_certification(rookie, "service_star", level=1, issued_on=f.today() - timedelta(days=350))
         f.certify_fully(f.make_user(username="w9", team=ja, name="王芳"))
         f.make_user(Role.SUPERVISOR, username="s1", team=hs)
         f.make_user(Role.ADMIN, username="admin")
@@ -269,7 +282,7 @@ def test_training_pages_and_results(client: FlaskClient, branch: None, app: Flas
     assert "Schedule a session" in page
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     course = re.search(r'<option value="(\d+)"', page).group(1)
-    day = (date.today() + timedelta(days=10)).isoformat()
+    day = (f.today() + timedelta(days=10)).isoformat()
     bad = client.post("/training/sessions", data={"csrf_token": token, "course": course, "day": day,
                                                    "starts": "14:00", "ends": "09:00", "place": "x", "trainer": "y",
                                                    "capacity": "10"}, follow_redirects=True)
@@ -289,14 +302,14 @@ def test_admin_records_and_revokes_on_the_installer_page(client: FlaskClient, br
     page = client.get("/certifications/installers/w2").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     bad = client.post("/certifications/installers/w2", data={"csrf_token": token, "type": "ftth",
-                                                             "issued_on": (date.today() + timedelta(days=3)).isoformat()})
+                                                             "issued_on": (f.today() + timedelta(days=3)).isoformat()})
     assert bad.status_code == 400 and "future" in bad.get_data(as_text=True)
     good = client.post("/certifications/installers/w2", data={"csrf_token": token, "type": "ftth",
-                                                              "issued_on": date.today().isoformat(), "number": "FT-001"})
+                                                              "issued_on": f.today().isoformat(), "number": "FT-001"})
     assert good.status_code == 302
     with app.app_context():
         ftth = db.session.scalar(select(Certification).where(Certification.number == "FT-001"))
-        assert ftth.user.username == "w2" and ftth.expires_on > date.today()
+        assert ftth.user.username == "w2" and ftth.expires_on > f.today()
         certificate_id = ftth.id
     assert client.post(f"/certifications/{certificate_id}/revoke", data={"csrf_token": token, "reason": ""}).status_code == 302
     client.post(f"/certifications/{certificate_id}/revoke", data={"csrf_token": token, "reason": "伪造证书"})
@@ -312,7 +325,7 @@ def test_supervisors_see_only_their_installers_and_cannot_record(client: FlaskCl
     assert "Record a certificate" not in page
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     assert client.post("/certifications/installers/w1", data={"csrf_token": token, "type": "ftth",
-                                                              "issued_on": date.today().isoformat()}).status_code == 403
+                                                              "issued_on": f.today().isoformat()}).status_code == 403
     assert client.post("/certifications/1/revoke", data={"csrf_token": token, "reason": "x"}).status_code == 403
 
 

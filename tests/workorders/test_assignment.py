@@ -2,19 +2,21 @@
 level, work at height) and the refusal listing every unmet requirement."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from fieldsvc.db import utcnow
+from fieldsvc.config import Config
+from fieldsvc.db import utcnow, zone
 from fieldsvc.errors import Conflict, RuleViolation
 from fieldsvc.extensions import db
 from fieldsvc.workorders import lifecycle
 from fieldsvc.workorders.models import OrderStatus
 from tests import factories as f
+from tests.conftest import suite_now
 from tests.workorders.conftest import Crew
 
-TODAY = date.today()
+TODAY = suite_now().astimezone(zone(Config.TIMEZONE)).date()  # the date every test starts on
 
 
 def refused(order, actor, username) -> list[dict]:

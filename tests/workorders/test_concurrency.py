@@ -3,7 +3,6 @@ conflict, and nothing is overwritten. Real threads on real connections (SQLite o
 from __future__ import annotations
 
 import threading
-from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -33,7 +32,7 @@ def race(app: Flask, number: str, actions: list[tuple[str, str]]) -> list[str]:
             barrier.wait()
             try:
                 if action.startswith("assign:"):
-                    lifecycle.assign(order, user, action.split(":", 1)[1], version, today=date.today())
+                    lifecycle.assign(order, user, action.split(":", 1)[1], version, today=f.today())
                 else:
                     lifecycle.transition(order, user, action, version, tz=TZ, reason="busy")
                 db.session.commit()

@@ -1,7 +1,7 @@
 """The state machine: every legal step, every refusal (which changes nothing), the event trail."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,7 +48,7 @@ def window(hours_from_now: int = 2) -> dict:
 def test_full_happy_path_from_new_to_completed(crew: Crew) -> None:
     order = f.make_work_order(job_type="repair")
     db.session.commit()
-    lifecycle.assign(order, crew.supervisor, "w1", 1, today=date.today())
+    lifecycle.assign(order, crew.supervisor, "w1", 1, today=f.today())
     db.session.commit()
     assert (order.status, order.assignee, order.team_id, order.version) == (S.ASSIGNED, crew.installer, crew.installer.team_id, 2)
     step(order, crew.installer, "accept")
@@ -151,9 +151,9 @@ def test_installers_may_not_cancel_assign_or_unassign(crew: Crew, action: str) -
     with pytest.raises(Forbidden):
         lifecycle.transition(order, crew.installer, action, order.version, tz=TZ, reason="no")
     with pytest.raises(Forbidden):
-        lifecycle.assign(order, crew.installer, "w1", order.version, today=date.today())
+        lifecycle.assign(order, crew.installer, "w1", order.version, today=f.today())
     with pytest.raises(Forbidden):
-        lifecycle.assign(order, crew.installer, None, order.version, today=date.today())
+        lifecycle.assign(order, crew.installer, None, order.version, today=f.today())
 
 
 def test_cancel_needs_a_reason_and_closes_an_open_visit(crew: Crew) -> None:

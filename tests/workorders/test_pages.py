@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -87,7 +87,7 @@ def test_installer_takes_a_job_from_assigned_to_completed(client: FlaskClient, w
     page = client.get(f"/orders/{order.number}").get_data(as_text=True)
     assert 'href="tel:13900001111"' in page and "uri.amap.com" in page
     assert do(client, order.number, "accept").status_code == 302
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (f.today() + timedelta(days=1)).isoformat()
     assert do(client, order.number, "book", day=tomorrow, slot="14-16").status_code == 302
     assert do(client, order.number, "depart").status_code == 302
     assert do(client, order.number, "arrive", lat="30.5", lon="114.3").status_code == 302
