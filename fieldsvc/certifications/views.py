@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
@@ -228,15 +228,14 @@ def session_page(session_id: int) -> Any:
     """A session: its enrolments (a supervisor sees their teams', an installer their own) and,
     for admins, the attendance and score of each."""
     session = db.get_or_404(TrainingSession, session_id)
-    records = list(db.session.scalars(select(TrainingRecord).where(TrainingRecord.session_id == session.id)
-                                      .options(joinedload(TrainingRecord.user)).order_by(TrainingRecord.id)))
-    taken = len(records)
-    if current_user.role is Role.SUPERVISOR:
-        mine = set(db.session.scalars(managed_installers(current_user, active_only=False)
-                                      .with_only_columns(User.id)))
-        records = [r for r in records if r.user_id in mine]
-    elif current_user.role is Role.INSTALLER:
-        records = [r for r in records if r.user_id == current_user.id]
+    taken = db.session.scalar(select(func.count()).select_from(TrainingRecord)
+                              .where(TrainingRecord.session_id == session.id))
+    managed = managed_installers(current_user, active_only=False).with_only_columns(User.id).order_by(None)
+    records = list(db.session.scalars(
+        select(TrainingRecord)
+        .where(TrainingRecord.session_id == session.id,
+               or_(TrainingRecord.user_id == current_user.id, TrainingRecord.user_id.in_(managed)))
+        .options(joinedload(TrainingRecord.user)).order_by(TrainingRecord.id)))
     enrol_form = None
     if current_user.role is not Role.INSTALLER:
         enrol_form = EnrolForm(formdata=None, session_id=session.id)

@@ -333,3 +333,23 @@ def test_dashboard_horizon_defaults_to_90_days_and_says_so(client: FlaskClient, 
     sign_in(client, "s1")
     page = client.get("/certifications").get_data(as_text=True)
     assert re.search(r'<option selected value="90">|<option value="90" selected>', page)
+
+
+@pytest.mark.parametrize("reader, sees", [("admin", {"w1", "w9"}), ("s1", {"w1"}), ("w1", {"w1"}), ("w9", {"w9"})])
+def test_a_session_page_lists_the_enrolments_its_reader_may_see(client: FlaskClient, app: Flask, reader: str,
+                                                              sees: set[str]) -> None:
+    with app.app_context():
+        hs, ja = f.make_team("HS01"), f.make_team("JA01", districts=("jiangan",))
+        w1, w9 = f.make_user(username="w1", team=hs), f.make_user(username="w9", team=ja)
+        f.make_user(Role.SUPERVISOR, username="s1", team=hs)
+        admin = f.make_user(Role.ADMIN, username="admin")
+        f.make_user(username="w2", team=hs)
+        session = _session()
+        enrol(session.id, w1, admin, utcnow())
+        enrol(session.id, w9, admin, utcnow())
+        session_id = session.id
+        db.session.commit()
+    sign_in(client, reader)
+    page = client.get(f"/training/sessions/{session_id}").get_data(as_text=True)
+    assert {name for name in ("w1", "w9") if f"<small>{name}</small>" in page} == sees
+    assert "2 of 2 seats taken" in page  # the seats count every enrolment, seen or not
