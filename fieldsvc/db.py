@@ -44,6 +44,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def column_length(attribute: Any) -> int:
+    """The length of a mapped String column (`column_length(Customer.address)`): the one limit that
+    the model, and every form and schema taking that value, check against."""
+    return attribute.property.columns[0].type.length
+
+
 def enum_column(enum_class: type[enum.Enum], name: str) -> Enum:
     """A portable enumeration: VARCHAR plus a named CHECK constraint holding the values."""
     return Enum(

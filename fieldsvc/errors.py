@@ -9,6 +9,11 @@ from werkzeug.exceptions import HTTPException
 PROBLEM_JSON = "application/problem+json"
 
 
+def number_text(value: float) -> str:
+    """A limit as refusal messages print it: 100000, 0.1, −60 (with a true minus sign)."""
+    return f"{value:g}".replace("-", "\N{MINUS SIGN}")
+
+
 class DomainError(Exception):
     """A rule refused an action. `status` is the HTTP status the API answers with."""
 

@@ -23,8 +23,17 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..certifications.models import CertificationCategory, CertificationType
+from ..db import column_length
 from ..forms import choices
-from ..workorders.evidence import EVIDENCE_FIELDS
+from ..workforce.models import JobType
+from ..workorders.evidence import EVIDENCE_FIELDS, PHOTOS_REQUIRED, RX_BAND_SETTABLE_DBM
+
+CATEGORY_LABELS = {
+    CertificationCategory.LEGAL: _l("legal"),
+    CertificationCategory.SKILL: _l("skill"),
+    CertificationCategory.SERVICE: _l("service"),
+}
 
 
 class CheckboxesField(SelectMultipleField):
@@ -33,20 +42,21 @@ class CheckboxesField(SelectMultipleField):
 
 
 class JobTypeForm(FlaskForm):
-    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=64)])
-    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=64)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=column_length(JobType.name_zh))])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=column_length(JobType.name_en))])
     same_day_cutoff_hour = IntegerField(
         _l("Same-day cut-off hour (empty: no same-day promise)"), validators=[Optional(), NumberRange(0, 23)])
     deadline_hours = IntegerField(_l("Deadline after the cut-off (hours)"), validators=[InputRequired(), NumberRange(1, 720)])
     required_evidence = CheckboxesField(_l("Evidence required to complete"),
                                         choices=choices(EVIDENCE_FIELDS.items()), validators=[Optional()])
-    photos_required = IntegerField(_l("Photos required"), validators=[InputRequired(), NumberRange(0, 10)])
+    photos_required = IntegerField(_l("Photos required"), validators=[InputRequired(), NumberRange(*PHOTOS_REQUIRED)])
     is_active = BooleanField(_l("Active"))
 
 
 class RxBandForm(FlaskForm):
-    low = FloatField(_l("Lowest accepted receive power (dBm)"), validators=[InputRequired(), NumberRange(-40, 0)])
-    high = FloatField(_l("Highest accepted receive power (dBm)"), validators=[InputRequired(), NumberRange(-40, 0)])
+    low = FloatField(_l("Lowest accepted receive power (dBm)"), validators=[InputRequired(), NumberRange(*RX_BAND_SETTABLE_DBM)])
+    high = FloatField(_l("Highest accepted receive power (dBm)"),
+                      validators=[InputRequired(), NumberRange(*RX_BAND_SETTABLE_DBM)])
 
     def validate_high(self, field: FloatField) -> None:
         if self.low.data is not None and field.data is not None and field.data <= self.low.data:
@@ -54,11 +64,12 @@ class RxBandForm(FlaskForm):
 
 
 class CertificationTypeForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
-    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=128)])
-    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=128)])
-    category = SelectField(_l("Category"), choices=choices([("legal", _l("legal")), ("skill", _l("skill")),
-                                                           ("service", _l("service"))]))
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=column_length(CertificationType.code))])
+    name_zh = StringField(_l("Name (Chinese)"),
+                          validators=[DataRequired(), Length(max=column_length(CertificationType.name_zh))])
+    name_en = StringField(_l("Name (English)"),
+                          validators=[DataRequired(), Length(max=column_length(CertificationType.name_en))])
+    category = SelectField(_l("Category"), choices=choices((c.value, CATEGORY_LABELS[c]) for c in CertificationCategory))
     validity_months = IntegerField(_l("Valid for (months)"), validators=[InputRequired(), NumberRange(1, 600)])
     review_months = IntegerField(_l("Reviewed every (months, empty: no review)"), validators=[Optional(), NumberRange(1, 600)])
     renewal_window_days = IntegerField(_l("Renewal window (days before expiry)"), validators=[InputRequired(), NumberRange(0, 730)])

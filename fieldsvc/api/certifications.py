@@ -12,16 +12,22 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
 from ..auth.scope import may_see
-from ..certifications.models import Certification
-from ..certifications.services import certification_status, record_certification
-from ..db import local_today, zone
+from ..certifications.models import (
+    Certification,
+    CertificationStatus,
+    CertificationType,
+)
+from ..certifications.services import (
+    MAX_EVIDENCE,
+    certification_status,
+    record_certification,
+)
+from ..db import column_length, local_today, zone
 from ..extensions import db
 from . import api_blueprint, current_api_user
 
 # "certifications" is the name of the HTML pages' blueprint; Flask names must be unique per app.
 blp = api_blueprint("installer-certifications", __name__, "Installers' certificates: read and record")
-
-_STATUSES = ("valid", "expiring", "review_due", "expired", "revoked")
 
 
 class CertificationSchema(ma.Schema):
@@ -36,20 +42,21 @@ class CertificationSchema(ma.Schema):
     issued_on = ma.fields.Date()
     expires_on = ma.fields.Date(metadata={"description": "valid through this day inclusive"})
     next_review_on = ma.fields.Date(allow_none=True)
-    status = ma.fields.String(validate=ma.validate.OneOf(_STATUSES),
+    status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in CertificationStatus]),
                               metadata={"description": "derived from the dates in the operator's time zone"})
     revoked_reason = ma.fields.String(allow_none=True)
     training_record_id = ma.fields.Integer(allow_none=True, metadata={"description": "the passed training that granted it"})
 
 
 class NewCertificationSchema(ma.Schema):
-    type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32),
+    type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=column_length(CertificationType.code)),
                             metadata={"description": "certification type code"})
     issued_on = ma.fields.Date(required=True, metadata={"description": "not in the future"})
     level = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
                               metadata={"description": "within the type's levels; omit for types without levels"})
-    number = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=64))
-    evidence = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=2000))
+    number = ma.fields.String(load_default=None, allow_none=True,
+                              validate=ma.validate.Length(max=column_length(Certification.number)))
+    evidence = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=MAX_EVIDENCE))
 
 
 def _installer(username: str) -> User:

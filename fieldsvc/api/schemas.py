@@ -9,7 +9,25 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 
-from ..db import zone
+from ..db import column_length, zone
+from ..workforce.models import Customer
+from ..workorders.evidence import (
+    FAULT_CAUSES,
+    MATERIAL_ITEM_LENGTH,
+    MAX_MATERIAL_QUANTITY,
+    MAX_MATERIALS,
+    ONU_SERIAL_LENGTH,
+    RX_POWER_PLAUSIBLE_DBM,
+    SPEED_MBPS,
+)
+from ..workorders.lifecycle import (
+    ACTIONS,
+    LATITUDE,
+    LONGITUDE,
+    MAX_CANCEL_REASON,
+    MAX_NOTE,
+)
+from ..workorders.models import OrderStatus, Priority, VisitOutcome, WorkOrder
 
 
 class LocalDateTime(ma.fields.DateTime):
@@ -79,17 +97,17 @@ class VisitSchema(ma.Schema):
     seq = ma.fields.Integer()
     arrived_at = LocalDateTime()
     left_at = LocalDateTime(allow_none=True)
-    outcome = ma.fields.Function(lambda visit: visit.outcome.value if visit.outcome else None)
+    outcome = ma.fields.Enum(VisitOutcome, by_value=True, allow_none=True)
     reason = ma.fields.String(attribute="reason_code", allow_none=True)
 
 
 class WorkOrderSchema(ma.Schema):
     number = ma.fields.String()
     external_ref = ma.fields.String(allow_none=True)
-    status = ma.fields.Function(lambda order: order.status.value)
+    status = ma.fields.Enum(OrderStatus, by_value=True)
     version = ma.fields.Integer()
     job_type = ma.fields.Function(lambda order: order.job_type.code)
-    priority = ma.fields.Function(lambda order: order.priority.value)
+    priority = ma.fields.Enum(Priority, by_value=True)
     assignee = ma.fields.Function(lambda order: order.assignee.username if order.assignee else None)
     team = ma.fields.Function(lambda order: order.team.code if order.team else None)
     customer = ma.fields.Nested(CustomerSchema)
@@ -113,11 +131,12 @@ class AwareDateTime(ma.fields.AwareDateTime):
         return None if value is None else value.astimezone(zone()).isoformat()
 
 
-_STATUSES = ("new", "assigned", "accepted", "en_route", "on_site", "completed", "cancelled")
+def _values(enum_class: type[Any]) -> list[str]:
+    return [member.value for member in enum_class]
 
 
 class WorkOrderListQuerySchema(PageQuerySchema):
-    status = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(_STATUSES)), load_default=None,
+    status = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(_values(OrderStatus))), load_default=None,
                             metadata={"description": "repeat for several"})
     assignee = ma.fields.String(load_default=None, metadata={"description": "installer username"})
     team = ma.fields.String(load_default=None, metadata={"description": "team code"})
@@ -132,22 +151,23 @@ class WorkOrderPageSchema(ma.Schema):
 
 
 class NewCustomerSchema(ma.Schema):
-    account_no = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+    account_no = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=column_length(Customer.account_no)))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=column_length(Customer.name)))
     phone = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\+?[0-9][0-9 -]{4,30}$"))
-    address = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    address = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=column_length(Customer.address)))
     district = ma.fields.String(required=True, metadata={"description": "district code"})
 
 
 class NewWorkOrderSchema(ma.Schema):
-    external_ref = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=64))
+    external_ref = ma.fields.String(load_default=None,
+                                    validate=ma.validate.Length(min=1, max=column_length(WorkOrder.external_ref)))
     job_type = ma.fields.String(required=True)
-    priority = ma.fields.String(load_default="normal", validate=ma.validate.OneOf(["low", "normal", "high", "urgent"]))
+    priority = ma.fields.String(load_default=Priority.NORMAL.value, validate=ma.validate.OneOf(_values(Priority)))
     customer = ma.fields.Nested(NewCustomerSchema, required=True)
     appointment_start = AwareDateTime(load_default=None)
     appointment_end = AwareDateTime(load_default=None)
     work_at_height = ma.fields.Boolean(load_default=False)
-    notes = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
+    notes = ma.fields.String(load_default=None, validate=ma.validate.Length(max=MAX_NOTE))
 
 
 class AssignmentSchema(ma.Schema):
@@ -155,17 +175,38 @@ class AssignmentSchema(ma.Schema):
     version = ma.fields.Integer(required=True, strict=True)
 
 
+# The evidence object as the lifecycle checks it (documentation only: fieldsvc.workorders.evidence
+# validates, so the API and the job page refuse the same values with the same messages).
+_EVIDENCE_PROPERTIES = {
+    "onu_serial": {"type": "string", "minLength": ONU_SERIAL_LENGTH[0], "maxLength": ONU_SERIAL_LENGTH[1],
+                   "pattern": "^[A-Za-z0-9]+$"},
+    "rx_power_dbm": {"type": "number", "minimum": RX_POWER_PLAUSIBLE_DBM[0], "maximum": RX_POWER_PLAUSIBLE_DBM[1]},
+    "fault_cause": {"type": "string", "enum": list(FAULT_CAUSES)},
+    "speed_mbps": {"type": "number", "minimum": SPEED_MBPS[0], "maximum": SPEED_MBPS[1]},
+    "materials": {"type": "array", "maxItems": MAX_MATERIALS, "items": {
+        "type": "object", "required": ["item", "quantity"], "properties": {
+            "item": {"type": "string", "minLength": 1, "maxLength": MATERIAL_ITEM_LENGTH},
+            "quantity": {"type": "number", "minimum": 0, "exclusiveMinimum": True,  # OpenAPI 3.0
+                         "maximum": MAX_MATERIAL_QUANTITY}}}},
+}
+
+
 class TransitionSchema(ma.Schema):
-    action = ma.fields.String(required=True, validate=ma.validate.OneOf(
-        ["accept", "book", "depart", "arrive", "complete", "leave_unresolved", "cancel"]))
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(ACTIONS))
     version = ma.fields.Integer(required=True, strict=True)
-    reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=255))
-    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
+    reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=MAX_CANCEL_REASON),
+                              metadata={"description": "cancel: why; leave_unresolved: the reason code"})
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=MAX_NOTE))
     appointment_start = AwareDateTime(load_default=None)
     appointment_end = AwareDateTime(load_default=None)
-    lat = ma.fields.Float(load_default=None, allow_nan=False)
-    lon = ma.fields.Float(load_default=None, allow_nan=False)
-    evidence = ma.fields.Dict(load_default=None)
+    # The lifecycle checks the position (documented here, refused there with its own message).
+    lat = ma.fields.Float(load_default=None, allow_nan=False, metadata={"minimum": LATITUDE[0], "maximum": LATITUDE[1]})
+    lon = ma.fields.Float(load_default=None, allow_nan=False, metadata={"minimum": LONGITUDE[0], "maximum": LONGITUDE[1]})
+    evidence = ma.fields.Dict(load_default=None, metadata={
+        "description": "complete: the completion evidence (checked by the lifecycle, which answers 400 "
+                       "with `errors` for a malformed or unknown field and 422 with `missing` for a "
+                       "required one; photos and the signature are counted from the uploads)",
+        "properties": _EVIDENCE_PROPERTIES})
 
 
 class TransitionResultSchema(WorkOrderSchema):

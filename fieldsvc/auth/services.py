@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, bindparam, select
 
-from ..db import utcnow
+from ..db import column_length, utcnow
 from ..errors import Conflict, NotFound, RuleViolation
 from ..extensions import db
 from ..security import token_digest
@@ -22,7 +22,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
-MAX_USERNAME = 32
+MAX_USERNAME = column_length(User.username)
 MIN_PASSWORD = 8
 
 

@@ -20,7 +20,13 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..db import column_length
 from ..forms import choices
+from .models import Certification, TrainingSession
+from .services import MAX_EVIDENCE, MAX_REVOKE_REASON
+from .training import SCORE_RANGE
+
+HORIZON_DAYS = (30, 60, 90)  # how far ahead the dashboard looks for expiries and reviews; the last is the default
 
 
 class DashboardFilterForm(FlaskForm):
@@ -32,8 +38,12 @@ class DashboardFilterForm(FlaskForm):
     team = SelectField(_l("Team"), validators=[Optional()])
     district = SelectField(_l("District"), validators=[Optional()])
     type = SelectField(_l("Certification"), validators=[Optional()])
-    horizon = SelectField(_l("Expiring or due within"), validators=[Optional()], default="90",
-                          choices=choices([("30", _l("30 days")), ("60", _l("60 days")), ("90", _l("90 days"))]))
+    horizon = SelectField(_l("Expiring or due within"), validators=[Optional()], default=str(HORIZON_DAYS[-1]),
+                          choices=choices((str(days), _l("%(n)d days", n=days)) for days in HORIZON_DAYS))
+
+    def horizon_days(self) -> int:
+        """The horizon chosen (after `validate`), the default when the choice is missing or invalid."""
+        return int(self.horizon.data) if self.horizon.data and not self.horizon.errors else HORIZON_DAYS[-1]
 
 
 class EnrolForm(FlaskForm):
@@ -43,7 +53,7 @@ class EnrolForm(FlaskForm):
 
 class ResultForm(FlaskForm):
     attended = BooleanField(_l("Attended"))
-    score = IntegerField(_l("Score"), validators=[Optional(), NumberRange(0, 100)])
+    score = IntegerField(_l("Score"), validators=[Optional(), NumberRange(*SCORE_RANGE)])
 
 
 class SessionForm(FlaskForm):
@@ -51,8 +61,8 @@ class SessionForm(FlaskForm):
     day = DateField(_l("Day"), validators=[InputRequired()])
     starts = TimeField(_l("Starts"), validators=[InputRequired()])
     ends = TimeField(_l("Ends"), validators=[InputRequired()])
-    place = StringField(_l("Place"), validators=[DataRequired(), Length(max=255)])
-    trainer = StringField(_l("Trainer"), validators=[DataRequired(), Length(max=64)])
+    place = StringField(_l("Place"), validators=[DataRequired(), Length(max=column_length(TrainingSession.place))])
+    trainer = StringField(_l("Trainer"), validators=[DataRequired(), Length(max=column_length(TrainingSession.trainer))])
     capacity = IntegerField(_l("Seats"), validators=[InputRequired(), NumberRange(1, 500)])
 
     def validate_ends(self, field: TimeField) -> None:
@@ -66,9 +76,10 @@ class RecordForm(FlaskForm):
     type = SelectField(_l("Certification"), validators=[InputRequired()])
     issued_on = DateField(_l("Issued on"), validators=[InputRequired()])
     level = IntegerField(_l("Level (for types with levels)"), validators=[Optional(), NumberRange(0, 20)])
-    number = StringField(_l("Certificate number"), validators=[Optional(), Length(max=64)])
-    evidence = StringField(_l("Evidence (issuer, training record…)"), validators=[Optional(), Length(max=500)])
+    number = StringField(_l("Certificate number"), validators=[Optional(), Length(max=column_length(Certification.number))])
+    evidence = StringField(_l("Evidence (issuer, training record…)"), validators=[Optional(), Length(max=MAX_EVIDENCE)])
 
 
 class RevokeForm(FlaskForm):
-    reason = StringField(_l("Why is it revoked?"), validators=[DataRequired(message=_l("Say why.")), Length(max=255)])
+    reason = StringField(_l("Why is it revoked?"),
+                         validators=[DataRequired(message=_l("Say why.")), Length(max=MAX_REVOKE_REASON)])

@@ -9,9 +9,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..auth.models import Role
+from ..db import column_length
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from .models import Certification, CertificationStatus, CertificationType
+
+# The limits of what an admin types about a certificate; the pages' forms and the API read them here.
+MAX_EVIDENCE = 2000
+MAX_REVOKE_REASON = column_length(Certification.revoked_reason)
 
 
 def add_months(day: date, months: int) -> date:
@@ -93,10 +98,14 @@ def record_certification(installer: Any, type_code: str, issued_on: date, *, lev
     if today is not None and issued_on > today:
         raise InvalidInput(_l("A certificate cannot be issued in the future."),
                            errors={"issued_on": [_l("A certificate cannot be issued in the future.")]})
+    evidence = (evidence or "").strip() or None
+    if evidence and len(evidence) > MAX_EVIDENCE:
+        raise InvalidInput(_l("The evidence has at most %(n)d characters.", n=MAX_EVIDENCE),
+                           errors={"evidence": [_l("Too long.")]})
     expires_on, next_review_on = certificate_dates(certification_type, issued_on)
     certification = Certification(
         user_id=installer.id, certification_type=certification_type, level=level,
-        number=(number or "").strip() or None, evidence=(evidence or "").strip() or None,
+        number=(number or "").strip() or None, evidence=evidence,
         issued_on=issued_on, expires_on=expires_on, next_review_on=next_review_on,
         training_record_id=training_record_id,
     )
@@ -108,8 +117,8 @@ def record_certification(installer: Any, type_code: str, issued_on: date, *, lev
 def revoke_certification(certification: Certification, actor: Any, reason: str, now: Any) -> None:
     """Revoke a certificate with a reason (it stays in the history, marked revoked)."""
     reason = (reason or "").strip()
-    if not reason or len(reason) > 255:
-        raise InvalidInput(_l("Say why the certificate is revoked (at most 255 characters)."),
+    if not reason or len(reason) > MAX_REVOKE_REASON:
+        raise InvalidInput(_l("Say why the certificate is revoked (at most %(n)d characters).", n=MAX_REVOKE_REASON),
                            errors={"reason": [_l("Required.")]})
     if certification.revoked_at is not None:
         raise Conflict(_l("This certificate is already revoked."))

@@ -23,6 +23,8 @@ from .models import (
 )
 from .services import record_certification
 
+SCORE_RANGE = (0, 100)  # a training result's score, lowest and highest
+
 
 def enrol(session_id: int, installer: User, actor: User, now: datetime) -> TrainingRecord:
     """Book `installer` into a future session: refused when it is full, already booked, or
@@ -76,8 +78,10 @@ def record_result(record: TrainingRecord, actor: User, attended: bool, score: in
     session_day = session.starts_at.astimezone(tz).date()
     if session_day > today:
         raise Conflict(_l("This session has not taken place yet."))
-    if score is not None and not 0 <= score <= 100:
-        raise InvalidInput(_l("A score is from 0 to 100."), errors={"score": [_l("A score is from 0 to 100.")]})
+    low, high = SCORE_RANGE
+    if score is not None and not low <= score <= high:
+        message = _l("A score is from %(low)d to %(high)d.", low=low, high=high)
+        raise InvalidInput(message, errors={"score": [message]})
     if attended and score is None:
         raise InvalidInput(_l("Give the score of an installer who attended."), errors={"score": [_l("Required.")]})
     record.attended, record.score = attended, score if attended else None

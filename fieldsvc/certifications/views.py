@@ -62,7 +62,7 @@ from .services import (
     record_certification,
     revoke_certification,
 )
-from .training import enrol, record_result, upcoming_sessions_renewing
+from .training import SCORE_RANGE, enrol, record_result, upcoming_sessions_renewing
 
 bp = Blueprint("certifications", __name__)
 bp.add_app_template_global(record_label)
@@ -84,9 +84,9 @@ def _filter_form() -> DashboardFilterForm:
 
 
 def _dashboard(form: DashboardFilterForm) -> Any:
-    horizon = int(form.horizon.data or 90) if (form.horizon.data or "90") in ("30", "60", "90") else 90
     return build(current_user, local_today(zone()), team_code=form.team.data or "",
-                 district_code=form.district.data or "", type_code=form.type.data or "", horizon_days=horizon)
+                 district_code=form.district.data or "", type_code=form.type.data or "",
+                 horizon_days=form.horizon_days())
 
 
 @bp.route("/certifications")
@@ -253,7 +253,7 @@ def result(record_id: int) -> Any:
     record = db.get_or_404(TrainingRecord, record_id)
     form = ResultForm()
     if not form.validate_on_submit():
-        flash(_("Give a score from 0 to 100."), "error")
+        flash(_("Give a score from %(low)d to %(high)d.", low=SCORE_RANGE[0], high=SCORE_RANGE[1]), "error")
         return redirect(url_for("certifications.session_page", session_id=record.session_id))
     try:
         tz = zone()

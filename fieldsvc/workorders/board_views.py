@@ -176,7 +176,7 @@ def new_order() -> Any:
     form.job_type.choices = choices([("", "—"), *((c.value, c.label) for c in form.job_type.choices)])
     form.district.choices = choices([("", "—"), *((c.value, c.label) for c in form.district.choices)])
     if request.method == "GET":
-        form.priority.data = "normal"
+        form.priority.data = Priority.NORMAL.value
         lookup = (request.args.get("find") or "").strip()
         if lookup:
             customer = db.session.scalar(select(Customer).where(

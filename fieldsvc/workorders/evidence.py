@@ -1,4 +1,6 @@
-"""Completion evidence: what each job type requires, and checking what an installer sends."""
+"""Completion evidence: what each job type requires, and checking what an installer sends. The
+limits here are the only copy: the job page's form, the API's description and the admin pages
+read them from this module."""
 from __future__ import annotations
 
 import math
@@ -6,9 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from ..errors import InvalidInput
-
-FAULT_CAUSES = ("onu", "drop_fibre", "connector", "config", "customer_device", "outside_plant", "other")
+from ..errors import InvalidInput, number_text
 
 # Evidence a job type may require (admins choose per job type); photos and signature are files.
 EVIDENCE_FIELDS = {
@@ -28,9 +28,22 @@ FAULT_CAUSE_LABELS = {
     "outside_plant": _l("Outside plant"),
     "other": _l("Other"),
 }
+FAULT_CAUSES = tuple(FAULT_CAUSE_LABELS)
 
+ONU_SERIAL_LENGTH = (4, 32)  # letters and digits, fewest and most
+# A reading outside this range is a typo or a broken meter: refused. Within it, a reading outside
+# the accepted band (the metric setting `rx_power_band_dbm`, which admins move) is kept and flagged.
+RX_POWER_PLAUSIBLE_DBM = (-60, 10)
+RX_POWER_DECIMALS = 2
+# The accepted band an admin may set lies within this range.
+RX_BAND_SETTABLE_DBM = (-40, 0)
+# From the slowest line a meter shows (0.1 Mbps: the precision kept) to the fastest plausible one.
+SPEED_MBPS = (0.1, 100_000)
+SPEED_DECIMALS = 1
 MAX_MATERIALS = 30
-MAX_NOTE_FORM = 2000
+MATERIAL_ITEM_LENGTH = 64
+MAX_MATERIAL_QUANTITY = 10_000  # and above 0
+PHOTOS_REQUIRED = (0, 10)  # how many photos a job type may require, fewest and most
 
 
 def _number(value: Any, field: str, errors: dict[str, list[str]]) -> float | None:
@@ -61,17 +74,20 @@ def clean_evidence(raw: dict[str, Any] | None, rx_band: tuple[float, float]) -> 
             continue
         if field == "onu_serial":
             text = str(value).strip().upper()
-            if not (4 <= len(text) <= 32) or not text.isalnum():
-                errors[field] = [_l("4 to 32 letters and digits.")]
+            low, high = ONU_SERIAL_LENGTH
+            if not low <= len(text) <= high or not text.isalnum():
+                errors[field] = [_l("%(low)d to %(high)d letters and digits.", low=low, high=high)]
             else:
                 clean[field] = text
         elif field == "rx_power_dbm":
             number = _number(value, field, errors)
             if number is not None:
-                if not -60 <= number <= 10:
-                    errors[field] = [_l("Not a plausible reading (−60 to 10 dBm).")]
+                low, high = RX_POWER_PLAUSIBLE_DBM
+                if not low <= number <= high:
+                    errors[field] = [_l("Not a plausible reading (%(low)s to %(high)s dBm).",
+                                        low=number_text(low), high=number_text(high))]
                 else:
-                    clean[field] = round(number, 2)
+                    clean[field] = round(number, RX_POWER_DECIMALS)
                     clean["rx_power_in_band"] = rx_band[0] <= number <= rx_band[1]
         elif field == "fault_cause":
             if value not in FAULT_CAUSES:
@@ -81,10 +97,11 @@ def clean_evidence(raw: dict[str, Any] | None, rx_band: tuple[float, float]) -> 
         elif field == "speed_mbps":
             number = _number(value, field, errors)
             if number is not None:
-                if not 0 < number <= 100_000:
-                    errors[field] = [_l("Must be above 0 and at most 100000.")]
+                low, high = SPEED_MBPS
+                if not low <= number <= high:
+                    errors[field] = [_l("Must be from %(low)s to %(high)s.", low=number_text(low), high=number_text(high))]
                 else:
-                    clean[field] = round(number, 1)
+                    clean[field] = round(number, SPEED_DECIMALS)
         elif field == "materials":
             materials = _materials(value, errors)
             if materials:
@@ -106,9 +123,10 @@ def _materials(value: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]
     for entry in value:
         item = str(entry.get("item", "")).strip() if isinstance(entry, dict) else ""
         quantity = entry.get("quantity") if isinstance(entry, dict) else None
-        if not item or len(item) > 64 or isinstance(quantity, bool) or not isinstance(quantity, (int, float)) \
-                or not 0 < quantity <= 10_000:
-            errors["materials"] = [_l("Each material needs an item (at most 64 characters) and a quantity above 0.")]
+        if not item or len(item) > MATERIAL_ITEM_LENGTH or isinstance(quantity, bool) \
+                or not isinstance(quantity, (int, float)) or not 0 < quantity <= MAX_MATERIAL_QUANTITY:
+            errors["materials"] = [_l("Each material needs an item (at most %(n)d characters) and a quantity above 0.",
+                                      n=MATERIAL_ITEM_LENGTH)]
             return []
         materials.append({"item": item, "quantity": quantity})
     return materials

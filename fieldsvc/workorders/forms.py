@@ -26,8 +26,18 @@ from wtforms.validators import (
     Optional,
 )
 
+from ..db import column_length
 from ..forms import choices
-from .evidence import FAULT_CAUSE_LABELS, MAX_NOTE_FORM
+from ..workforce.models import Customer
+from .evidence import (
+    FAULT_CAUSE_LABELS,
+    ONU_SERIAL_LENGTH,
+    RX_POWER_DECIMALS,
+    RX_POWER_PLAUSIBLE_DBM,
+    SPEED_MBPS,
+)
+from .idempotency import MAX_KEY
+from .lifecycle import LATITUDE, LONGITUDE, MAX_CANCEL_REASON, MAX_NOTE
 
 # The booking windows customers are offered (local time).
 SLOTS = [("09-11", time(9), time(11)), ("11-13", time(11), time(13)), ("14-16", time(14), time(16)),
@@ -39,10 +49,10 @@ class ActionForm(FlaskForm):
     """An action with no extra input (accept, depart, arrive), and the base of the others."""
 
     version = IntegerField(validators=[InputRequired()])
-    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=128)])
-    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=MAX_NOTE_FORM)])
-    lat = FloatField(validators=[Optional(), NumberRange(-90, 90)])
-    lon = FloatField(validators=[Optional(), NumberRange(-180, 180)])
+    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=MAX_KEY)])
+    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=MAX_NOTE)])
+    lat = FloatField(validators=[Optional(), NumberRange(*LATITUDE)])
+    lon = FloatField(validators=[Optional(), NumberRange(*LONGITUDE)])
 
     def fill(self, version: int) -> "ActionForm":
         """Set the version shown and a fresh idempotency key for this rendering."""
@@ -63,17 +73,17 @@ class LeaveForm(ActionForm):
 
 class CancelForm(ActionForm):
     reason = StringField(_l("Why is the order cancelled?"),
-                         validators=[DataRequired(message=_l("Say why the order is cancelled.")), Length(max=255)])
+                         validators=[DataRequired(message=_l("Say why the order is cancelled.")), Length(max=MAX_CANCEL_REASON)])
 
 
 class CompleteForm(ActionForm):
-    onu_serial = StringField(_l("ONU serial number"), validators=[Optional(), Length(min=4, max=32)],
+    onu_serial = StringField(_l("ONU serial number"), validators=[Optional(), Length(*ONU_SERIAL_LENGTH)],
                              render_kw={"autocapitalize": "characters", "autocomplete": "off"})
-    rx_power_dbm = FloatField(_l("Optical receive power (dBm)"), validators=[Optional(), NumberRange(-60, 10)],
-                              render_kw={"inputmode": "decimal", "step": "0.01"})
+    rx_power_dbm = FloatField(_l("Optical receive power (dBm)"), validators=[Optional(), NumberRange(*RX_POWER_PLAUSIBLE_DBM)],
+                              render_kw={"inputmode": "decimal", "step": f"{10 ** -RX_POWER_DECIMALS:g}"})
     fault_cause = SelectField(_l("Fault cause"), choices=choices([("", "—"), *FAULT_CAUSE_LABELS.items()]),
                               validators=[Optional()])
-    speed_mbps = FloatField(_l("Measured speed (Mbps)"), validators=[Optional(), NumberRange(0.1, 100000)],
+    speed_mbps = FloatField(_l("Measured speed (Mbps)"), validators=[Optional(), NumberRange(*SPEED_MBPS)],
                             render_kw={"inputmode": "decimal"})
     photos = MultipleFileField(_l("Photos"), render_kw={"accept": "image/jpeg,image/png", "capture": "environment"})
     signature_data = HiddenField()
@@ -139,18 +149,19 @@ class OrderForm(FlaskForm):
 
     job_type = SelectField(_l("Job type"), validators=[InputRequired(message=_l("Choose the job type."))])
     priority = SelectField(_l("Priority"), validators=[InputRequired()])
-    account_no = StringField(_l("Account number"), validators=[DataRequired(), Length(max=32)])
-    customer_name = StringField(_l("Customer name"), validators=[DataRequired(), Length(max=128)])
-    phone = StringField(_l("Phone"), validators=[DataRequired(), Length(min=5, max=32)],
+    account_no = StringField(_l("Account number"),
+                             validators=[DataRequired(), Length(max=column_length(Customer.account_no))])
+    customer_name = StringField(_l("Customer name"), validators=[DataRequired(), Length(max=column_length(Customer.name))])
+    phone = StringField(_l("Phone"), validators=[DataRequired(), Length(min=5, max=column_length(Customer.phone))],
                         render_kw={"inputmode": "tel", "autocomplete": "off"})
-    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=255)])
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=column_length(Customer.address))])
     district = SelectField(_l("District"), validators=[InputRequired(message=_l("Choose the district."))])
     day = DateField(_l("Appointment day (optional)"), validators=[Optional()])
     slot = SelectField(_l("Window"), choices=choices([("", "—"), *((code, f"{start:%H:%M}–{end:%H:%M}")
                                                                    for code, start, end in SLOTS)]),
                        validators=[Optional()])
     is_work_at_height = BooleanField(_l("Work at height (pole, ladder or outside wall)"))
-    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=MAX_NOTE)])
     version = IntegerField(validators=[Optional()])
 
     def validate_slot(self, field: SelectField) -> None:

@@ -8,11 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import User
+from ..db import column_length
 from ..errors import Conflict, DomainError, InvalidInput
 from ..extensions import db
 from .models import IdempotencyRecord
 
-MAX_KEY = 128
+MAX_KEY = column_length(IdempotencyRecord.key)
 
 
 def _recorded(user: User, key: str, digest: str) -> IdempotencyRecord | None:

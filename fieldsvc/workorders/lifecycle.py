@@ -17,8 +17,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import Role, User
 from ..auth.scope import manages
-from ..db import utcnow
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from ..db import column_length, utcnow
+from ..errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    number_text,
+)
 from ..extensions import db
 from ..rules.services import setting
 from .dispatch import check_eligibility
@@ -55,7 +62,11 @@ DISPATCH_ACTIONS = ("assign", "unassign")
 SUPERVISOR_ONLY = frozenset({"cancel", "assign", "unassign"})
 ASSIGNABLE = frozenset({S.NEW, S.ASSIGNED, S.ACCEPTED})
 UNASSIGNABLE = frozenset({S.ASSIGNED, S.ACCEPTED})
-MAX_NOTE = 2000
+# The limits of what people type with an action; the forms and the API's schemas read them here.
+MAX_NOTE = 2000  # an event's note, and an order's notes
+MAX_CANCEL_REASON = column_length(WorkOrder.cancel_reason)
+LATITUDE = (-90, 90)
+LONGITUDE = (-180, 180)
 
 
 @dataclass
@@ -144,11 +155,22 @@ def _flush(order: WorkOrder) -> None:
                           number=number)) from error
 
 
+def clean_note(note: str | None, field: str = "note") -> str | None:
+    """A note without surrounding blanks (None when empty); longer than MAX_NOTE is bad input."""
+    note = (note or "").strip() or None
+    if note and len(note) > MAX_NOTE:
+        raise InvalidInput(_l("A note has at most %(n)d characters.", n=MAX_NOTE), errors={field: [_l("Too long.")]})
+    return note
+
+
 def _position(lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
     if lat is None and lon is None:
         return None, None
-    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise InvalidInput(_l("A position needs a latitude (−90 to 90) and a longitude (−180 to 180)."),
+    if lat is None or lon is None or not (LATITUDE[0] <= lat <= LATITUDE[1] and LONGITUDE[0] <= lon <= LONGITUDE[1]):
+        raise InvalidInput(_l("A position needs a latitude (%(lat_low)s to %(lat_high)s) and a longitude "
+                              "(%(lon_low)s to %(lon_high)s).", lat_low=number_text(LATITUDE[0]),
+                              lat_high=number_text(LATITUDE[1]), lon_low=number_text(LONGITUDE[0]),
+                              lon_high=number_text(LONGITUDE[1])),
                            errors={"lat": [_l("Not a valid position.")]})
     return round(lat, 6), round(lon, 6)
 
@@ -203,9 +225,7 @@ def transition(
         raise Conflict(_l("Cannot do this to an order that is %(status)s: %(action)s.", action=action_label(action),
                           status=status_label(order.status)),
                        current_status=order.status.value, current_version=order.version)
-    note = (note or "").strip() or None
-    if note and len(note) > MAX_NOTE:
-        raise InvalidInput(_l("A note has at most %(n)d characters.", n=MAX_NOTE), errors={"note": [_l("Too long.")]})
+    note = clean_note(note)
     lat, lon = _position(lat, lon)
     now = now or utcnow()
     before = order.status
@@ -238,8 +258,8 @@ def transition(
             data = {"reason": code}
     elif action == "cancel":
         text = (reason or "").strip()
-        if not text or len(text) > 255:
-            raise InvalidInput(_l("Say why the order is cancelled (at most 255 characters)."),
+        if not text or len(text) > MAX_CANCEL_REASON:
+            raise InvalidInput(_l("Say why the order is cancelled (at most %(n)d characters).", n=MAX_CANCEL_REASON),
                                errors={"reason": [_l("Required.")]})
         visit = db.session.scalar(select(Visit).where(Visit.work_order_id == order.id, Visit.left_at.is_(None)))
         if visit is not None:
@@ -308,6 +328,7 @@ def assign(order: WorkOrder, actor: User, installer_username: str | None, versio
     if actor.role is Role.INSTALLER:
         raise Forbidden(_l("Installers do not assign orders."))
     check_version(order, version)
+    note = clean_note(note)
     now = now or utcnow()
     before = order.status
     previous = order.assignee.username if order.assignee else None
@@ -338,6 +359,6 @@ def assign(order: WorkOrder, actor: User, installer_username: str | None, versio
         order.assignee, order.team_id, order.status = installer, installer.team_id, S.ASSIGNED
         action, data = "assign", {"assignee": installer.username, "previous": previous}
     order.updated_at = now
-    _event(order, actor, action, before, now, note=(note or "").strip() or None, data=data)
+    _event(order, actor, action, before, now, note=note, data=data)
     _flush(order)
     return order

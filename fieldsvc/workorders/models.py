@@ -49,6 +49,11 @@ class Priority(enum.Enum):
     HIGH = "high"
     URGENT = "urgent"
 
+    @property
+    def is_pressing(self) -> bool:
+        """High and urgent: the board and the job page flag such an order."""
+        return self in (Priority.HIGH, Priority.URGENT)
+
 
 class VisitOutcome(enum.Enum):
     RESOLVED = "resolved"

@@ -18,7 +18,8 @@ from ..errors import InvalidInput
 from ..extensions import db
 from .models import PhotoKind, Visit, WorkOrder, WorkOrderPhoto
 
-MAX_BYTES = 10 * 1024 * 1024
+MAX_MEGABYTES = 10
+MAX_BYTES = MAX_MEGABYTES * 1024 * 1024
 MAX_SIDE = 1600  # pixels on the long side after resizing: sharp on a phone, ~200–400 kB
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
 ACCEPTED = {"JPEG", "PNG"}
@@ -29,7 +30,8 @@ def _decode(data: bytes) -> Image.Image:
     if not data:
         raise InvalidInput(_l("The file is empty."), errors={"photo": [_l("The file is empty.")]})
     if len(data) > MAX_BYTES:
-        raise InvalidInput(_l("A photo is at most 10 MB."), errors={"photo": [_l("A photo is at most 10 MB.")]})
+        too_big = _l("A photo is at most %(n)d MB.", n=MAX_MEGABYTES)
+        raise InvalidInput(too_big, errors={"photo": [too_big]})
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ACCEPTED:
@@ -77,14 +79,17 @@ def store_photo(order: WorkOrder, uploader: User, data: bytes, folder: Path,
     return photo
 
 
+_NOT_A_DRAWING = _l("The signature is not a PNG drawing.")
+
+
 def signature_bytes(data_url: str) -> bytes:
     """The PNG inside a canvas's data URL."""
     if not data_url.startswith(SIGNATURE_PREFIX) or len(data_url) > MAX_BYTES:
-        raise InvalidInput(_l("The signature is not a PNG drawing."), errors={"signature": [_l("Invalid.")]})
+        raise InvalidInput(_NOT_A_DRAWING, errors={"signature": [_NOT_A_DRAWING]})
     try:
         return base64.b64decode(data_url[len(SIGNATURE_PREFIX):], validate=True)
     except (binascii.Error, ValueError) as error:
-        raise InvalidInput(_l("The signature is not a PNG drawing."), errors={"signature": [_l("Invalid.")]}) from error
+        raise InvalidInput(_NOT_A_DRAWING, errors={"signature": [_NOT_A_DRAWING]}) from error
 
 
 def photo_path(photo: WorkOrderPhoto, folder: Path) -> Path:

@@ -18,6 +18,7 @@ from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, RuleViolation
 from ..extensions import db
 from ..workforce.models import Customer, District, JobType
+from .lifecycle import clean_note
 from .models import Priority, WorkOrder, WorkOrderEvent
 
 
@@ -44,16 +45,22 @@ def request_digest(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
-def _schedule_errors(priority: str, start: datetime | None, end: datetime | None) -> dict[str, list[Any]]:
-    """What is wrong with an order's priority and appointment window (both ends, or neither)."""
+def _order_errors(priority: str, start: datetime | None, end: datetime | None,
+                  notes: str | None) -> tuple[dict[str, list[Any]], str | None]:
+    """What is wrong with an order's priority, appointment window (both ends, or neither) and
+    notes; and the notes as stored."""
     errors: dict[str, list[Any]] = {}
+    try:
+        notes = clean_note(notes, "notes")
+    except InvalidInput as error:
+        errors.update(error.details["errors"])
     if priority not in {p.value for p in Priority}:
         errors["priority"] = [_l("One of: %(values)s.", values=", ".join(p.value for p in Priority))]
     if (start is None) != (end is None):
         errors["appointment_end"] = [_l("Give both ends of the window, or neither.")]
     elif start and end and end <= start:
         errors["appointment_end"] = [_l("Must be after the start.")]
-    return errors
+    return errors, notes
 
 
 @dataclass
@@ -66,7 +73,7 @@ class NewOrder:
     phone: str
     address: str
     district: str
-    priority: str = "normal"
+    priority: str = Priority.NORMAL.value
     appointment_start: datetime | None = None
     appointment_end: datetime | None = None
     is_work_at_height: bool = False
@@ -94,7 +101,8 @@ def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime |
     district = db.session.scalar(select(District).where(District.code == data.district))
     if district is None:
         errors["district"] = [_l("Unknown district.")]
-    errors.update(_schedule_errors(data.priority, data.appointment_start, data.appointment_end))
+    order_errors, notes = _order_errors(data.priority, data.appointment_start, data.appointment_end, data.notes)
+    errors.update(order_errors)
     if errors:
         raise InvalidInput(_l("The order has errors."), errors=errors)
     assert job_type is not None and district is not None
@@ -110,7 +118,7 @@ def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime |
         district=district,
         address=data.address,
         is_work_at_height=data.is_work_at_height,
-        notes=data.notes or None,
+        notes=notes,
         appointment_start=data.appointment_start,
         appointment_end=data.appointment_end,
         created_at=now,
@@ -125,7 +133,7 @@ def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime |
                        execution_options={"synchronize_session": False})
     set_committed_value(order, "number", number)
     db.session.add(WorkOrderEvent(work_order=order, actor=actor, created_at=now, action="create",
-                                  to_status=order.status.value, note=data.notes or None,
+                                  to_status=order.status.value, note=notes,
                                   data={"external_ref": data.external_ref} if data.external_ref else None))
     db.session.flush()
     return order, True
@@ -169,13 +177,13 @@ def update_work_order(order: WorkOrder, actor: User, version: int | None, change
     check_version(order, version)
     if order.status not in OPEN_STATUSES:
         raise Conflict(_l("Only open orders can be edited."), current_status=order.status.value)
-    errors = _schedule_errors(changes.priority, changes.appointment_start, changes.appointment_end)
+    errors, notes = _order_errors(changes.priority, changes.appointment_start, changes.appointment_end, changes.notes)
     if errors:
         raise InvalidInput(_l("The order has errors."), errors=errors)
     now = now or utcnow()
     before = {"priority": order.priority.value, "notes": order.notes, "is_work_at_height": order.is_work_at_height,
               "appointment_start": order.appointment_start, "appointment_end": order.appointment_end}
-    after = {"priority": changes.priority, "notes": (changes.notes or "").strip() or None,
+    after = {"priority": changes.priority, "notes": notes,
              "is_work_at_height": changes.is_work_at_height, "appointment_start": changes.appointment_start,
              "appointment_end": changes.appointment_end}
     changed = [key for key in before if before[key] != after[key]]

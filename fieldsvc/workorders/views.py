@@ -33,7 +33,12 @@ from ..forms import choices
 from ..rules.services import setting
 from . import lifecycle
 from .dispatch import describe_each, describe_unmet
-from .evidence import EVIDENCE_FIELDS, FAULT_CAUSE_LABELS
+from .evidence import (
+    EVIDENCE_FIELDS,
+    FAULT_CAUSE_LABELS,
+    MATERIAL_ITEM_LENGTH,
+    MAX_MATERIAL_QUANTITY,
+)
 from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, slot_window
 from .idempotency import once
 from .labels import action_label, priority_label, status_label
@@ -155,6 +160,7 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
         "workorders/job.html", order=order, actions=actions, forms=all_forms, now=now, error=error,
         suggestions=suggestions, ineligible_reasons=ineligible_reasons, unmet=unmet or [],
         evidence_labels=EVIDENCE_FIELDS, fault_causes=FAULT_CAUSE_LABELS, material_rows=MATERIAL_ROWS,
+        material_item_length=MATERIAL_ITEM_LENGTH, material_quantity_max=MAX_MATERIAL_QUANTITY,
         open_action=next(iter(forms)) if forms else None,
         due_in=order.due_by - now,
         reason_names={r.code: r.name(current_locale()) for r in db.session.scalars(select(UnresolvedReason))},
