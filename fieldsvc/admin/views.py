@@ -15,6 +15,7 @@ from ..certifications.models import CertificationCategory, CertificationType, Jo
 from ..db import local_today, zone
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
+from ..forms import show_error
 from ..metrics.models import JobRun
 from ..rules.services import set_setting, setting
 from ..workforce.models import District, JobType, Team
@@ -127,7 +128,7 @@ def edit_certification_type(code: str | None = None) -> Any:
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            form.form_errors.append(str(error.message))
+            show_error(form, error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("admin.certification_types"))

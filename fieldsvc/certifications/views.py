@@ -28,7 +28,7 @@ from ..auth.scope import managed_installers, managed_teams, may_see
 from ..db import local_today, utcnow, zone
 from ..errors import DomainError
 from ..extensions import current_locale, db
-from ..forms import choices
+from ..forms import choices, show_error
 from ..workforce.models import District
 from .alerts import register_notice_kinds
 from .dashboard import (
@@ -295,11 +295,7 @@ def installer_page(username: str) -> Any:
                 return redirect(url_for("certifications.installer_page", username=username))
             except DomainError as error:
                 db.session.rollback()
-                for field, messages in error.details.get("errors", {}).items():
-                    target = getattr(form, {"username": "type"}.get(field, field), None)
-                    if target is not None:
-                        target.errors = [str(m) for m in messages]
-                form.form_errors.append(str(error.message))
+                show_error(form, error, {"username": "type"})
         status = 400
     history = list(db.session.scalars(select(Certification).where(Certification.user_id == installer.id)
                                       .options(joinedload(Certification.certification_type))

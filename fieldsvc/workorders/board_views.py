@@ -23,7 +23,7 @@ from ..auth.permissions import DISPATCHERS, role_required
 from ..db import local_today, utcnow, zone
 from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
-from ..forms import choices
+from ..forms import choices, show_error
 from ..rules.services import setting
 from ..workforce.models import Customer, District, JobType
 from . import lifecycle
@@ -37,11 +37,12 @@ from .board import (
     workloads,
 )
 from .dispatch import describe_unmet
-from .forms import SLOTS, BoardFilterForm, BulkAssignForm, OrderForm, slot_window
+from .forms import BoardFilterForm, BulkAssignForm, OrderForm
 from .labels import priority_label, status_label
 from .models import OPEN_STATUSES, Priority
 from .queries import order_page
 from .services import NewOrder, OrderChanges, create_work_order, update_work_order
+from .slots import slot_starting, slot_times
 
 bp = Blueprint("board", __name__)
 
@@ -150,21 +151,11 @@ def workload() -> Any:
 def _window(form: OrderForm) -> tuple[datetime | None, datetime | None]:
     if not form.day.data or not form.slot.data:
         return None, None
-    start, end = slot_window(form.slot.data)
-    tz = zone()
-    return datetime.combine(form.day.data, start, tzinfo=tz), datetime.combine(form.day.data, end, tzinfo=tz)
+    return slot_times(form.day.data, form.slot.data, zone())
 
 
-def _form_errors(form: OrderForm, error: DomainError) -> None:
-    aliases = {"appointment_end": "slot", "appointment_start": "day"}
-    for field, messages in error.details.get("errors", {}).items():
-        target = getattr(form, aliases.get(field, field), None)
-        if target is not None:
-            target.errors = [str(m) for m in messages]
-        else:
-            form.form_errors.append(str(messages[0]))
-    if not error.details.get("errors"):
-        form.form_errors.append(str(error.message))
+# The service's names for what the order form calls otherwise.
+_ORDER_FIELDS = {"appointment_end": "slot", "appointment_start": "day"}
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])
@@ -199,12 +190,12 @@ def new_order() -> Any:
             order, _created = create_work_order(current_user, data, zone())
         except DomainError as error:
             db.session.rollback()
-            _form_errors(form, error)
+            show_error(form, error, _ORDER_FIELDS)
         else:
             db.session.commit()
             flash(_("Order %(number)s created.", number=order.number), "success")
             return redirect(url_for("workorders.detail", number=order.number))
-    return render_template("board/order_form.html", form=form, order=None, slots=SLOTS), 400 if form.errors or form.form_errors else 200
+    return render_template("board/order_form.html", form=form, order=None), 400 if form.errors or form.form_errors else 200
 
 
 @bp.route("/orders/<number>/edit", methods=["GET", "POST"])
@@ -223,9 +214,8 @@ def edit_order(number: str) -> Any:
         form.priority.data, form.notes.data = order.priority.value, order.notes
         form.is_work_at_height.data, form.version.data = order.is_work_at_height, order.version
         if order.appointment_start:
-            local = order.appointment_start.astimezone(zone())
-            form.day.data = local.date()
-            form.slot.data = next((code for code, start, _end in SLOTS if start == local.time()), "")
+            form.day.data = order.appointment_start.astimezone(zone()).date()
+            form.slot.data = slot_starting(order.appointment_start, zone())
     elif form.validate_on_submit():
         start, end = _window(form)
         changes = OrderChanges(priority=form.priority.data, notes=form.notes.data,
@@ -240,13 +230,12 @@ def edit_order(number: str) -> Any:
             status = 409
         except (InvalidInput, RuleViolation) as error:
             db.session.rollback()
-            _form_errors(form, error)
-            form.form_errors.extend(describe_unmet(error.details.get("unmet", [])))
-            status = 400 if isinstance(error, InvalidInput) else 422
+            show_error(form, error, _ORDER_FIELDS, unmet=describe_unmet)
+            status = error.status
         else:
             flash(_("Saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("workorders.detail", number=number))
     else:
         status = 400
-    return render_template("board/order_form.html", form=form, order=order, slots=SLOTS), status
+    return render_template("board/order_form.html", form=form, order=order), status
 

@@ -3,7 +3,6 @@ the user saw and an idempotency key, so a resent form (weak signal) changes noth
 from __future__ import annotations
 
 import uuid
-from datetime import time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -38,10 +37,8 @@ from .evidence import (
 )
 from .idempotency import MAX_KEY
 from .lifecycle import LATITUDE, LONGITUDE, MAX_CANCEL_REASON, MAX_NOTE
+from .slots import slot_labels
 
-# The booking windows customers are offered (local time).
-SLOTS = [("09-11", time(9), time(11)), ("11-13", time(11), time(13)), ("14-16", time(14), time(16)),
-         ("16-18", time(16), time(18)), ("18-20", time(18), time(20))]
 MATERIAL_ROWS = 3
 
 
@@ -63,8 +60,7 @@ class ActionForm(FlaskForm):
 
 class BookForm(ActionForm):
     day = DateField(_l("Day"), validators=[InputRequired(message=_l("Choose the day."))])
-    slot = SelectField(_l("Window"), choices=choices((code, f"{start:%H:%M}–{end:%H:%M}") for code, start, end in SLOTS),
-                       validators=[InputRequired()])
+    slot = SelectField(_l("Window"), choices=choices(slot_labels()), validators=[InputRequired()])
 
 
 class LeaveForm(ActionForm):
@@ -122,14 +118,6 @@ FORMS: dict[str, type[ActionForm]] = {
 }
 
 
-def slot_window(code: str) -> tuple[time, time]:
-    """The start and end times of a booking slot code."""
-    for slot, start, end in SLOTS:
-        if slot == code:
-            return start, end
-    raise KeyError(code)
-
-
 class BoardFilterForm(FlaskForm):
     """The board's filters: a GET form (no CSRF: it changes nothing)."""
 
@@ -157,9 +145,7 @@ class OrderForm(FlaskForm):
     address = StringField(_l("Address"), validators=[DataRequired(), Length(max=column_length(Customer.address))])
     district = SelectField(_l("District"), validators=[InputRequired(message=_l("Choose the district."))])
     day = DateField(_l("Appointment day (optional)"), validators=[Optional()])
-    slot = SelectField(_l("Window"), choices=choices([("", "—"), *((code, f"{start:%H:%M}–{end:%H:%M}")
-                                                                   for code, start, end in SLOTS)]),
-                       validators=[Optional()])
+    slot = SelectField(_l("Window"), choices=choices([("", "—"), *slot_labels()]), validators=[Optional()])
     is_work_at_height = BooleanField(_l("Work at height (pole, ladder or outside wall)"))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=MAX_NOTE)])
     version = IntegerField(validators=[Optional()])

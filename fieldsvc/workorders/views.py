@@ -2,7 +2,7 @@
 board. Views are thin: a form, one service call, then a redirect or a page."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,9 +27,9 @@ from ..auth.models import Role, User
 from ..auth.permissions import role_required
 from ..auth.scope import managed_installers, teams_serving
 from ..db import local_day_range, local_today, utcnow, zone
-from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
+from ..errors import Conflict, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
-from ..forms import choices
+from ..forms import choices, show_error
 from ..rules.services import setting
 from . import lifecycle
 from .dispatch import describe_each, describe_unmet
@@ -39,7 +39,7 @@ from .evidence import (
     MATERIAL_ITEM_LENGTH,
     MAX_MATERIAL_QUANTITY,
 )
-from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, slot_window
+from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm
 from .idempotency import once
 from .labels import action_label, priority_label, status_label
 from .models import OrderStatus, PhotoKind, UnresolvedReason, WorkOrder, WorkOrderPhoto
@@ -52,6 +52,7 @@ from .queries import (
     visible_orders,
 )
 from .services import request_digest
+from .slots import slot_times
 from .suggestions import suggest
 
 bp = Blueprint("workorders", __name__)
@@ -140,7 +141,7 @@ def _assignable(order: Any) -> list[User]:
 
 
 def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: int = 200, error: str | None = None,
-              unmet: list[str] | None = None) -> Any:
+              details: list[str] | None = None) -> Any:
     order = order_page(current_user, number)
     if order is None:
         abort(404)
@@ -158,7 +159,7 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
         ineligible_reasons = describe_each([v.unmet for v in suggestions.ineligible])
     return render_template(
         "workorders/job.html", order=order, actions=actions, forms=all_forms, now=now, error=error,
-        suggestions=suggestions, ineligible_reasons=ineligible_reasons, unmet=unmet or [],
+        suggestions=suggestions, ineligible_reasons=ineligible_reasons, error_details=details or [],
         evidence_labels=EVIDENCE_FIELDS, fault_causes=FAULT_CAUSE_LABELS, material_rows=MATERIAL_ROWS,
         material_item_length=MATERIAL_ITEM_LENGTH, material_quantity_max=MAX_MATERIAL_QUANTITY,
         open_action=next(iter(forms)) if forms else None,
@@ -191,8 +192,8 @@ def act(number: str) -> Any:
             _store_uploads(order, form)
         except InvalidInput as error:
             db.session.rollback()
-            form.photos.errors = [error.message]
-            return _job_page(number, {action: form}, 400, error.message)
+            show_error(form, error, _UPLOAD_FIELDS, summary=False)
+            return _job_page(number, {action: form}, 400, error.message, form.form_errors)
         db.session.commit()  # photos are kept even if completing is then refused
     kwargs = _transition_arguments(action, form)
     digest = request_digest({"html": number, "action": action, **{k: str(v) for k, v in kwargs.items()}})
@@ -212,15 +213,11 @@ def act(number: str) -> Any:
         _status, body, replayed = once(current_user, form.idempotency_key.data, digest, perform)
     except Conflict as error:
         return _job_page(number, {action: form}, 409, f"{error.message} {_('The page now shows the latest state.')}")
-    except RuleViolation as error:
-        _rule_errors(form, error)
-        return _job_page(number, {action: form}, 422, error.message, describe_unmet(error.details.get("unmet", [])))
-    except InvalidInput as error:
-        for field, messages in error.details.get("errors", {}).items():
-            target = getattr(form, field, None)
-            if target is not None:
-                target.errors = list(messages)
-        return _job_page(number, {action: form}, 400, error.message)
+    except (InvalidInput, RuleViolation) as error:
+        # The page says what was refused above the forms; the details go on the form sent.
+        show_error(form, error, _UPLOAD_FIELDS, missing=_("Required for this job type."), unmet=describe_unmet,
+                   summary=False)
+        return _job_page(number, {action: form}, error.status, error.message, form.form_errors)
     if replayed:
         flash(_("This was already recorded."), "info")
     else:
@@ -240,15 +237,16 @@ def _transition_arguments(action: str, form: Any) -> dict[str, Any]:
         return kwargs
     kwargs.update(lat=form.lat.data, lon=form.lon.data)
     if action == "book":
-        tz = zone()
-        start, end = slot_window(form.slot.data)
-        kwargs["appointment_start"] = datetime.combine(form.day.data, start, tzinfo=tz)
-        kwargs["appointment_end"] = datetime.combine(form.day.data, end, tzinfo=tz)
+        kwargs["appointment_start"], kwargs["appointment_end"] = slot_times(form.day.data, form.slot.data, zone())
     elif action in ("leave_unresolved", "cancel"):
         kwargs["reason"] = form.reason.data
     elif action == "complete":
         kwargs["evidence"] = form.evidence()
     return kwargs
+
+
+# The uploads and the drawn signature are shown together, on the photos field.
+_UPLOAD_FIELDS = {"photo": "photos", "signature": "photos"}
 
 
 def _store_uploads(order: Any, form: CompleteForm) -> None:
@@ -258,13 +256,6 @@ def _store_uploads(order: Any, form: CompleteForm) -> None:
     if form.signature_data.data:
         store_photo(order, current_user, signature_bytes(form.signature_data.data), _upload_folder(),
                     kind=PhotoKind.SIGNATURE)
-
-
-def _rule_errors(form: Any, error: DomainError) -> None:
-    for field in error.details.get("missing", []):
-        target = getattr(form, {"photos": "photos", "signature": "photos"}.get(field, field), None)
-        if target is not None:
-            target.errors = [*target.errors, _("Required for this job type.")]
 
 
 @bp.route("/photos/<int:photo_id>")
