@@ -24,6 +24,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..certifications.models import CertificationCategory, CertificationType
+from ..certifications.services import LEVELS
 from ..db import column_length
 from ..forms import choices
 from ..workforce.models import JobType
@@ -63,6 +64,9 @@ class RxBandForm(FlaskForm):
             raise ValidationError(_l("Must be above the lowest value."))
 
 
+_MONTHS = (1, 600)  # a validity or review cycle
+
+
 class CertificationTypeForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=column_length(CertificationType.code))])
     name_zh = StringField(_l("Name (Chinese)"),
@@ -70,11 +74,11 @@ class CertificationTypeForm(FlaskForm):
     name_en = StringField(_l("Name (English)"),
                           validators=[DataRequired(), Length(max=column_length(CertificationType.name_en))])
     category = SelectField(_l("Category"), choices=choices((c.value, CATEGORY_LABELS[c]) for c in CertificationCategory))
-    validity_months = IntegerField(_l("Valid for (months)"), validators=[InputRequired(), NumberRange(1, 600)])
-    review_months = IntegerField(_l("Reviewed every (months, empty: no review)"), validators=[Optional(), NumberRange(1, 600)])
+    validity_months = IntegerField(_l("Valid for (months)"), validators=[InputRequired(), NumberRange(*_MONTHS)])
+    review_months = IntegerField(_l("Reviewed every (months, empty: no review)"), validators=[Optional(), NumberRange(*_MONTHS)])
     renewal_window_days = IntegerField(_l("Renewal window (days before expiry)"), validators=[InputRequired(), NumberRange(0, 730)])
-    min_level = IntegerField(_l("Lowest level (empty: no levels)"), validators=[Optional(), NumberRange(0, 20)])
-    max_level = IntegerField(_l("Highest level"), validators=[Optional(), NumberRange(0, 20)])
+    min_level = IntegerField(_l("Lowest level (empty: no levels)"), validators=[Optional(), NumberRange(*LEVELS)])
+    max_level = IntegerField(_l("Highest level"), validators=[Optional(), NumberRange(*LEVELS)])
     is_level_descending = BooleanField(_l("Lower level numbers are better (5 → 1)"))
     is_work_at_height = BooleanField(_l("This is the work-at-height certificate"))
     is_active = BooleanField(_l("Active"), default=True)

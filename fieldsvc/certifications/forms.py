@@ -23,7 +23,7 @@ from wtforms.validators import (
 from ..db import column_length
 from ..forms import choices
 from .models import Certification, TrainingSession
-from .services import MAX_EVIDENCE, MAX_REVOKE_REASON
+from .services import LEVELS, MAX_EVIDENCE, MAX_REVOKE_REASON
 from .training import SCORE_RANGE
 
 HORIZON_DAYS = (30, 60, 90)  # how far ahead the dashboard looks for expiries and reviews; the last is the default
@@ -75,7 +75,7 @@ class RecordForm(FlaskForm):
 
     type = SelectField(_l("Certification"), validators=[InputRequired()])
     issued_on = DateField(_l("Issued on"), validators=[InputRequired()])
-    level = IntegerField(_l("Level (for types with levels)"), validators=[Optional(), NumberRange(0, 20)])
+    level = IntegerField(_l("Level (for types with levels)"), validators=[Optional(), NumberRange(*LEVELS)])
     number = StringField(_l("Certificate number"), validators=[Optional(), Length(max=column_length(Certification.number))])
     evidence = StringField(_l("Evidence (issuer, training record…)"), validators=[Optional(), Length(max=MAX_EVIDENCE)])
 

@@ -17,6 +17,7 @@ from .models import Certification, CertificationStatus, CertificationType
 # The limits of what an admin types about a certificate; the pages' forms and the API read them here.
 MAX_EVIDENCE = 2000
 MAX_REVOKE_REASON = column_length(Certification.revoked_reason)
+LEVELS = (0, 20)  # the levels a certification type may have; each type allows its own range within
 
 
 def add_months(day: date, months: int) -> date:
