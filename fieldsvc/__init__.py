@@ -1,7 +1,8 @@
 """fieldsvc: the installer field-service tracker."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .config import resource_dir
 
@@ -12,8 +13,15 @@ def create_app(overrides: Mapping[str, Any] | None = None):
     """Build the Flask application: config, extensions, blueprints, CLI, error handlers."""
     from flask import Flask
 
-    from . import config, errors, extensions, security, templating, views
-    from . import models  # noqa: F401  (every domain's tables on the metadata before anything looks)
+    from . import (
+        config,
+        errors,
+        extensions,
+        models,  # noqa: F401  (every domain's tables on the metadata before anything looks)
+        security,
+        templating,
+        views,
+    )
 
     app = Flask(
         __name__,

@@ -113,8 +113,7 @@ def test_fieldsvc_run_serves_pages(tmp_path) -> None:
 
 
 def test_seed_reference_adds_the_stable_codes_once(app: Flask) -> None:
-    from fieldsvc.workforce.models import District
-    from fieldsvc.workforce.models import JobType
+    from fieldsvc.workforce.models import District, JobType
 
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed-reference"]).exit_code == 0

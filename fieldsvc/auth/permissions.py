@@ -1,8 +1,9 @@
 """Role checks for views; ownership checks live in each domain's query helpers."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import abort
 from flask_login import current_user, login_required

@@ -51,7 +51,7 @@ class ActionForm(FlaskForm):
     lat = FloatField(validators=[Optional(), NumberRange(*LATITUDE)])
     lon = FloatField(validators=[Optional(), NumberRange(*LONGITUDE)])
 
-    def fill(self, version: int) -> "ActionForm":
+    def fill(self, version: int) -> ActionForm:
         """Set the version shown and a fresh idempotency key for this rendering."""
         self.version.data = version
         self.idempotency_key.data = uuid.uuid4().hex

@@ -1,7 +1,8 @@
 """Idempotency keys: a retried request (phones retry) gets the first answer and changes nothing."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select

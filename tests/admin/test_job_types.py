@@ -13,8 +13,8 @@ from fieldsvc.auth.models import Role
 from fieldsvc.db import utcnow
 from fieldsvc.extensions import db
 from fieldsvc.rules.services import setting
-from fieldsvc.workorders import lifecycle
 from fieldsvc.workforce.models import JobType
+from fieldsvc.workorders import lifecycle
 from fieldsvc.workorders.models import OrderStatus, Visit
 from tests import factories as f
 from tests.conftest import sign_in
@@ -100,8 +100,7 @@ def test_admin_defines_a_certification_type_and_who_requires_it(client: FlaskCli
     assert levels.status_code == 400
     assert client.post("/admin/certification-types/new", data={**base, "required_by": "smart_home"}).status_code == 302
     with app.app_context():
-        from fieldsvc.certifications.models import CertificationType
-        from fieldsvc.certifications.models import JobTypeRequirement
+        from fieldsvc.certifications.models import CertificationType, JobTypeRequirement
 
         fttr = db.session.scalar(select(CertificationType).where(CertificationType.code == "fttr"))
         assert fttr.validity_months == 24

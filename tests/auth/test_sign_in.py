@@ -184,7 +184,7 @@ def test_sign_in_attempts_are_throttled_per_account(app: Flask, people: dict[str
     try:
         client = throttled.test_client()
         client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        statuses = [sign_in(client, "w10001", "guess-%d" % i).status_code for i in range(6)]
+        statuses = [sign_in(client, "w10001", f"guess-{i}").status_code for i in range(6)]
         assert statuses[:5] == [400] * 5 and statuses[5] == 429
         # the right password does not get through either while the account is throttled
         throttled_page = sign_in(client, "w10001")

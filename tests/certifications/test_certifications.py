@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -83,8 +83,8 @@ def test_the_day_changes_at_midnight_in_shanghai(app_ctx: Flask) -> None:
     height = cert_type("work_at_height")
     certificate = Certification(certification_type=height, issued_on=date(2021, 1, 1), expires_on=TODAY,
                                 next_review_on=None)
-    before = datetime(2026, 11, 28, 15, 59, tzinfo=timezone.utc)
-    after = datetime(2026, 11, 28, 16, 0, tzinfo=timezone.utc)
+    before = datetime(2026, 11, 28, 15, 59, tzinfo=UTC)
+    after = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
     with patch("fieldsvc.db.utcnow", return_value=before):
         assert certification_status(certificate, local_today(SHANGHAI), 90) is CertificationStatus.EXPIRING
     with patch("fieldsvc.db.utcnow", return_value=after):
@@ -193,7 +193,7 @@ def test_a_certificate_is_dated_by_the_session_s_local_day(people: dict[str, Use
     session = _session()
     record = enrol(session.id, people["w1"], people["admin"], utcnow())
     day = f.today() - timedelta(days=1)
-    session.starts_at = datetime.combine(day, time(7, 0), tzinfo=SHANGHAI).astimezone(timezone.utc)
+    session.starts_at = datetime.combine(day, time(7, 0), tzinfo=SHANGHAI).astimezone(UTC)
     session.ends_at = session.starts_at + timedelta(hours=8)
     assert session.starts_at.date() == day - timedelta(days=1)
     outcome = record_result(record, people["admin"], True, 90, day, SHANGHAI)
