@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fieldsvc.auth.models import Role, User
-from fieldsvc.auth.services import hash_password
+from fieldsvc.auth.services import hash_password, place_in_team
 from fieldsvc.config import Config
 from fieldsvc.db import local_today, utcnow, zone
 from fieldsvc.extensions import db
@@ -66,10 +66,7 @@ def make_user(role: Role = Role.INSTALLER, username: str | None = None, team: Te
         **overrides,
     )
     if team is not None:
-        if role is Role.SUPERVISOR:
-            user.supervised_teams.append(team)
-        else:
-            user.team = team
+        place_in_team(user, team)
     db.session.add(user)
     db.session.flush()
     return user

@@ -85,13 +85,18 @@ def create_user(
         password_hash=hash_password(password),
     )
     if team is not None:
-        if role is Role.SUPERVISOR:
-            user.supervised_teams.append(team)
-        else:
-            user.team = team
+        place_in_team(user, team)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def place_in_team(user: User, team: Team) -> None:
+    """Put `user` in `team`: an installer (or admin) joins it, a supervisor supervises it."""
+    if user.role is Role.SUPERVISOR:
+        user.supervised_teams.append(team)
+    else:
+        user.team = team
 
 
 def create_token(user: User, name: str | None = None) -> str:
