@@ -1,7 +1,8 @@
-"""Passwords and their policy, sign-in checks, users and API tokens. Services flush; the caller
-commits."""
+"""Passwords and their policy, sign-in checks, session versions, users and API tokens. Services
+flush; the caller commits."""
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from functools import cache
@@ -27,6 +28,9 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 MAX_USERNAME = column_length(User.username)
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # the sign-in form takes no more
+# A browser session's user id as `User.get_id` writes it: id and session version, ASCII digits
+# within the database's 32-bit integers.
+_SESSION_ID = re.compile(r"([0-9]{1,9}):([0-9]{1,9})")
 
 
 def hash_password(password: str) -> str:
@@ -78,11 +82,39 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def user_for_session(session_id: str) -> User | None:
+    """The user a browser session or remember-me cookie names (`User.get_id`), if they are still
+    active and the cookie carries their current session version; else None."""
+    match = _SESSION_ID.fullmatch(session_id)
+    if match is None:
+        return None
+    user = db.session.get(User, int(match[1]))
+    if user is None or not user.is_active or user.session_version != int(match[2]):
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every browser session and remember-me cookie of `user`, on every device, copies
+    included, by raising their session version (API tokens are separate: `revoke_token`)."""
+    # In SQL, so a bump always moves past the version in the database, not a stale copy's.
+    user.session_version = User.session_version + 1  # type: ignore[assignment]
+    db.session.flush()
+
+
 def set_password(user: User, password: str) -> None:
-    """Give `user` a new password (checked by `check_password`)."""
+    """Give `user` a new password (checked by `check_password`) and end all their sessions; a
+    view changing the signed-in user's own password signs them in again after committing."""
     check_password(password, user.username)
     user.password_hash = hash_password(password)
-    db.session.flush()
+    end_sessions(user)
+
+
+def deactivate_user(user: User) -> None:
+    """Stop `user` signing in and end their sessions now; their API tokens stop working too (a
+    token needs an active user)."""
+    user.is_active = False
+    end_sessions(user)
 
 
 def create_user(
