@@ -82,16 +82,18 @@ TODAY_PAGE = app.jinja_env.from_string("""<!doctype html><html lang="zh-CN"><hea
 @app.get("/floor/today")
 def floor_today():
     """The signed-in installer's jobs for today: cookie, user, one query, a small page."""
-    user_id = session.get("_user_id")
-    if user_id is None:
+    user_id, _, version = (session.get("_user_id") or "").partition(":")  # fieldsvc's "id:session version"
+    if not user_id.isdigit() or not version.isdigit():
         abort(401)
     day = datetime.now(TZ).date()
     start = datetime.combine(day, datetime.min.time(), TZ)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), TZ)
     with engine.connect() as connection:
-        user = connection.execute(text("SELECT id, name, role, is_active FROM users WHERE id = :id"),
+        user = connection.execute(text("SELECT id, name, role, is_active, session_version FROM users WHERE id = :id"),
                                   {"id": int(user_id)}).first()
-        if user is None or not user.is_active or user.role != "installer":
+        if user is None or user.session_version != int(version):
+            abort(401)  # a session ended by sign-out, a new password or deactivation
+        if not user.is_active or user.role != "installer":
             abort(403)
         orders = connection.execute(TODAY_SQL, {"user": user.id, "start": start, "end": end}).all()
         connection.commit()  # not a rollback: psycopg forgets its prepared statements at a ROLLBACK

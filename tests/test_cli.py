@@ -146,3 +146,17 @@ def test_create_team_then_its_installer(app: Flask) -> None:
         assert {d.code for d in team.districts} == {"hongshan", "wuchang"}
         assert team.home_district_id == db.session.scalar(select(District.id).where(District.code == "hongshan"))
         assert db.session.scalar(select(func.count()).select_from(Team)) == 1
+
+
+def test_create_user_refuses_weak_passwords(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    for username, password, says in (("w40001", "12345678", "at least 10 characters"),
+                                     ("w40001", "password", "at least 10 characters"),
+                                     ("w40001", "password123", "most common"),
+                                     ("zhangwei2026", "zhangwei2026", "employee number")):
+        result = runner.invoke(args=["create-user", username, "--role", "installer", "--password", password])
+        assert result.exit_code == 1 and says in result.output, result.output
+    prompted = runner.invoke(args=["create-user", "w40001", "--role", "installer"], input="1234567890\n1234567890\n")
+    assert prompted.exit_code == 1 and "most common" in prompted.output
+    with app.app_context():
+        assert db.session.scalars(select(User.username)).all() == []

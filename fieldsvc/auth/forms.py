@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from .services import MAX_USERNAME
+from .services import MAX_PASSWORD, MAX_USERNAME
 
 
 class LoginForm(FlaskForm):
@@ -17,7 +17,7 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(message=_l("Enter your password.")), Length(max=1024)],
+        validators=[DataRequired(message=_l("Enter your password.")), Length(max=MAX_PASSWORD)],
         render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField(_l("Keep me signed in on this device"))

@@ -45,6 +45,9 @@ class User(UserMixin, Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Carried by every browser session and remember-me cookie (see `get_id`); raising it ends them
+    # all, copies included: sign-out, a new password and deactivation do.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -53,6 +56,11 @@ class User(UserMixin, Base):
         secondary=team_supervisors, back_populates="supervisors"
     )
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+    def get_id(self) -> str:
+        """What Flask-Login stores in the session and the remember-me cookie: the id and the
+        session version, so a cookie from before the version last changed loads nobody."""
+        return f"{self.id}:{self.session_version}"
 
     def display_name(self, locale: str) -> str:
         return self.name if locale.startswith("zh") or not self.name_en else self.name_en

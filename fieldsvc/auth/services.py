@@ -1,12 +1,15 @@
-"""Passwords, sign-in checks, users and API tokens. Services flush; the caller commits."""
+"""Passwords and their policy, sign-in checks, session versions, users and API tokens. Services
+flush; the caller commits."""
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, select
 
 from ..db import column_length, utcnow
@@ -23,7 +26,11 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 MAX_USERNAME = column_length(User.username)
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # the sign-in form takes no more
+# A browser session's user id as `User.get_id` writes it: id and session version, ASCII digits
+# within the database's 32-bit integers.
+_SESSION_ID = re.compile(r"([0-9]{1,9}):([0-9]{1,9})")
 
 
 def hash_password(password: str) -> str:
@@ -37,6 +44,28 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of zxcvbn's frequency list (from leaked password sets),
+    read on first use: only setting a password needs them."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(password.casefold() for password in FREQUENCY_LISTS["passwords"])
+
+
+def check_password(password: str, username: str) -> None:
+    """Refuse (RuleViolation) a password shorter than MIN_PASSWORD or longer than MAX_PASSWORD,
+    one that is the username, or one of the common passwords (in any letter case)."""
+    if len(password) < MIN_PASSWORD:
+        raise RuleViolation(_l("A password has at least %(min)d characters.", min=MIN_PASSWORD))
+    if len(password) > MAX_PASSWORD:
+        raise RuleViolation(_l("A password has at most %(max)d characters.", max=MAX_PASSWORD))
+    if password.strip().casefold() == username.strip().casefold():
+        raise RuleViolation(_l("The password may not be the employee number."))
+    if password.casefold() in _common_passwords():
+        raise RuleViolation(_l("This password is one of the most common ones: choose another."))
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -53,6 +82,41 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def user_for_session(session_id: str) -> User | None:
+    """The user a browser session or remember-me cookie names (`User.get_id`), if they are still
+    active and the cookie carries their current session version; else None."""
+    match = _SESSION_ID.fullmatch(session_id)
+    if match is None:
+        return None
+    user = db.session.get(User, int(match[1]))
+    if user is None or not user.is_active or user.session_version != int(match[2]):
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every browser session and remember-me cookie of `user`, on every device, copies
+    included, by raising their session version (API tokens are separate: `revoke_token`)."""
+    # In SQL, so a bump always moves past the version in the database, not a stale copy's.
+    user.session_version = User.session_version + 1  # type: ignore[assignment]
+    db.session.flush()
+
+
+def set_password(user: User, password: str) -> None:
+    """Give `user` a new password (checked by `check_password`) and end all their sessions; a
+    view changing the signed-in user's own password signs them in again after committing."""
+    check_password(password, user.username)
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def deactivate_user(user: User) -> None:
+    """Stop `user` signing in and end their sessions now; their API tokens stop working too (a
+    token needs an active user)."""
+    user.is_active = False
+    end_sessions(user)
+
+
 def create_user(
     username: str,
     role: Role,
@@ -67,8 +131,7 @@ def create_user(
     username = username.strip()
     if not username or len(username) > MAX_USERNAME:
         raise RuleViolation(f"a username has 1 to {MAX_USERNAME} characters")
-    if len(password) < MIN_PASSWORD:
-        raise RuleViolation(f"a password has at least {MIN_PASSWORD} characters")
+    check_password(password, username)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"the username {username} is taken")
     team = None

@@ -29,7 +29,7 @@ from ..errors import is_api_request
 from ..extensions import db, limiter, login_manager
 from .forms import LoginForm
 from .models import Role, User
-from .services import authenticate
+from .services import authenticate, end_sessions, user_for_session
 
 bp = Blueprint("auth", __name__)
 
@@ -47,9 +47,8 @@ def home_url(user: User) -> str:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    return db.session.get(User, int(user_id))
+    # Every request's session and remember-me cookie come here: a stale session version loads nobody.
+    return user_for_session(user_id)
 
 
 login_manager.login_view = "auth.login"
@@ -113,10 +112,7 @@ def login() -> Any:
         if user is None:
             form.form_errors.append(_("Wrong employee number or password."))
         else:
-            lang = session.get("lang")
-            session.clear()  # a fresh session, so nothing from before sign-in carries over
-            if lang:
-                session["lang"] = lang
+            _fresh_session()  # nothing from before sign-in carries over
             login_user(user, remember=form.remember.data)
             session.permanent = True
             session["signed_in_at"] = utcnow().timestamp()
@@ -126,12 +122,22 @@ def login() -> Any:
     return render_template("auth/login.html", form=form), 400 if failed else 200
 
 
+def _fresh_session() -> None:
+    """Empty the browser session but keep the language chosen."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Any:
-    """Sign out and forget the session."""
-    logout_user()
-    session.clear()
+    """Sign out on every device: the user's sessions and remember-me cookies end, copies included."""
+    end_sessions(current_user._get_current_object())
+    db.session.commit()
+    _fresh_session()
+    logout_user()  # after clearing the session: it leaves there the mark that deletes the remember-me cookie
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
