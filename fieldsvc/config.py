@@ -47,9 +47,9 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     API_PAGE_SIZE = 100
-    # Sign-in throttling. Each gunicorn worker counts on its own with "memory://"; point several
-    # workers or hosts at one store (e.g. redis://127.0.0.1:6379) to count together.
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Sign-in throttling, counted in the application's database (fieldsvc.throttle) so that every
+    # worker and host counts together; "memory://" counts in one process only.
+    RATELIMIT_STORAGE_URI = "database://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
     LOGIN_USERNAME_RATE_LIMIT = "5 per minute; 20 per hour"
