@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
@@ -19,7 +20,8 @@ def token_digest(token: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Add the security headers to every response."""
+    """Trust the configured proxies and add the security headers to every response."""
+    _trust_proxies(app)
 
     @app.after_request
     def headers(response: Response) -> Response:
@@ -36,3 +38,13 @@ def init_app(app: Flask) -> None:
         if request.is_secure or app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, take the client's address, the scheme and the host from
+    their X-Forwarded-For/-Proto/-Host (the last `n` values: what the proxies appended or set),
+    so that the sign-in throttle counts per client, HSTS sees HTTPS and rating links carry the
+    public address. With none (the default) those headers are ignored: a client could forge them."""
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
