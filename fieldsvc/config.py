@@ -47,12 +47,15 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     API_PAGE_SIZE = 100
-    # Sign-in throttling. Each gunicorn worker counts on its own with "memory://"; point several
-    # workers or hosts at one store (e.g. redis://127.0.0.1:6379) to count together.
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Sign-in throttling, counted in the application's database (fieldsvc.throttle) so that every
+    # worker and host counts together; "memory://" counts in one process only.
+    RATELIMIT_STORAGE_URI = "database://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
     LOGIN_USERNAME_RATE_LIMIT = "5 per minute; 20 per hour"
+    # How many proxies in front set X-Forwarded-For/-Proto/-Host (0: none, the headers are ignored):
+    # behind the TLS proxy the client's address, the scheme and the host are taken from them.
+    TRUSTED_PROXIES = 0
     # Opens the address in the phone's map app (Amap's public URI works on Android and iOS).
     MAP_SEARCH_URL = "https://uri.amap.com/search?keyword={query}"
 
@@ -63,6 +66,9 @@ _ENVIRONMENT = {
     "FIELDSVC_SECRET_KEY": "SECRET_KEY",
     "FIELDSVC_TIMEZONE": "TIMEZONE",
     "FIELDSVC_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+}
+_COUNT_ENVIRONMENT = {
+    "FIELDSVC_TRUSTED_PROXIES": "TRUSTED_PROXIES",
 }
 _BOOLEAN_ENVIRONMENT = {
     "FIELDSVC_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"),
@@ -76,6 +82,9 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     for variable, key in _ENVIRONMENT.items():
         if os.environ.get(variable):
             app.config[key] = os.environ[variable]
+    for variable, key in _COUNT_ENVIRONMENT.items():
+        if os.environ.get(variable):
+            app.config[key] = _count(variable, os.environ[variable])
     for variable, keys in _BOOLEAN_ENVIRONMENT.items():
         if os.environ.get(variable):
             value = os.environ[variable].strip().lower() not in {"0", "false", "no", "off"}
@@ -95,6 +104,17 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config.setdefault("UPLOAD_FOLDER", str(instance / "uploads"))
+
+
+def _count(variable: str, text: str) -> int:
+    """A whole number from 0 up, or a start-up error that names the variable."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{variable} must be a whole number from 0 up, not {text!r}")
+    return value
 
 
 def _secret_key(instance: Path) -> str:

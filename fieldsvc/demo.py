@@ -46,8 +46,8 @@ from .certifications.models import (
 from .certifications.services import add_months, certificate_dates
 from .db import UTC, local_today, zone
 from .extensions import db
-from .rules.services import setting
 from .reference import ensure_reference_data
+from .rules.services import setting
 from .workforce.models import District, JobType, Team, team_districts, team_supervisors
 from .workorders.models import OrderStatus, WorkOrder
 
@@ -406,7 +406,7 @@ def _pg_drop_bulk_constraints(connection: Any) -> list[str]:
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
         "ORDER BY 1", {"tables": tables}).all()
     restore: list[str] = []
-    for table, name, kind, definition in constraints:  # foreign keys ('f') sort first
+    for table, name, _kind, _definition in constraints:  # foreign keys ('f') sort first
         connection.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     for name, definition in indexes:
         connection.exec_driver_sql(f'DROP INDEX {name}')
@@ -604,7 +604,7 @@ class _Seeder:
             n_teams = max(n_teams, len(codes))
         per_district = _allocate(n_teams, shares, 1 if n_teams >= len(codes) else 0)
         # Districts without a team of their own are served by the nearest district's teams.
-        covered = {c for c, n in zip(codes, per_district) if n}
+        covered = {c for c, n in zip(codes, per_district, strict=True) if n}
         adopted: dict[str, list[str]] = {c: [] for c in codes}
         for code in codes:
             if code not in covered:
@@ -613,7 +613,7 @@ class _Seeder:
         # A team's districts are weighted by the work they bring it: its share of the home
         # district, the whole of a district it adopted, a little of a neighbour's.
         team_rows, link_rows = [], []
-        for code, count in zip(codes, per_district):
+        for code, count in zip(codes, per_district, strict=True):
             info = DISTRICT_INFO[code]
             home_load = info.installers / count if count else 0.0
             extras = adopted[code]
@@ -657,7 +657,7 @@ class _Seeder:
 
         number = 10000
         team_effects = [rng.gauss(0, 1) for _ in self.teams]
-        for team, size in zip(self.teams, sizes):
+        for team, size in zip(self.teams, sizes, strict=True):
             for _ in range(size):
                 number += 1
                 user_id = self.ids.next("users")
@@ -877,7 +877,7 @@ class _Training:
         types = seeder.cert_types
         self.courses: dict[str, int] = {}
         rows = []
-        for i, (code, zh, en, hours, grants, level) in enumerate(COURSES):
+        for code, zh, en, hours, grants, level in COURSES:
             course_id = seeder.ids.next("training_courses")
             self.courses[code] = course_id
             rows.append({"id": course_id, "code": code, "name_zh": zh, "name_en": en, "hours": hours,
@@ -1030,16 +1030,16 @@ class _Orders:
 
     def prepare_installers(self) -> None:
         mix = [JOB_MIX[c][0] for c in self.job_codes]
-        weekend = [w * (WEEKEND_INSTALL_BOOST if c == "install" else 1.0) for c, w in zip(self.job_codes, mix)]
+        weekend = [w * (WEEKEND_INSTALL_BOOST if c == "install" else 1.0) for c, w in zip(self.job_codes, mix, strict=True)]
         reason_weights = [REASONS[r][0] for r in self.reasons]
         for installer in self.s.installers:
             allowed = [not ((c in ("install", "relocation") and not installer.has_ftth)
                             or (c == "smart_home" and not installer.has_skill3)) for c in self.job_codes]
-            installer.type_cum = (_cum(w * a for w, a in zip(mix, allowed)),
-                                  _cum(w * a for w, a in zip(weekend, allowed)))
+            installer.type_cum = (_cum(w * a for w, a in zip(mix, allowed, strict=True)),
+                                  _cum(w * a for w, a in zip(weekend, allowed, strict=True)))
             fault = _clip(1 - 0.35 * installer.skill, 0.3, 2.0)
             installer.reason_cum = _cum(w * (fault if r in INSTALLER_FAULT_REASONS else 1.0)
-                                        for r, w in zip(self.reasons, reason_weights))
+                                        for r, w in zip(self.reasons, reason_weights, strict=True))
             installer.district_cum = _cum(w for _d, w in installer.team.districts)
         # Who can take a repeat repair in each district.
         self.by_district: list[list[_Installer]] = [[] for _ in self.district_id]

@@ -10,6 +10,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from . import throttle  # noqa: F401  (registers the database:// store of the sign-in throttle)
 from .config import resource_dir
 from .db import Base, end_read_only_transaction, watch_engine, watch_sessions
 
@@ -18,7 +19,7 @@ migrate = Migrate()  # `fieldsvc db …` over migrations/
 login_manager = LoginManager()  # browser sessions and remember-me cookies
 csrf = CSRFProtect()  # CSRF tokens on every state-changing form
 babel = Babel()  # zh-CN / en translations and locale selection
-limiter = Limiter(get_remote_address)  # throttles sign-in attempts (storage: RATELIMIT_STORAGE_URI)
+limiter = Limiter(get_remote_address)  # throttles sign-in attempts (storage: RATELIMIT_STORAGE_URI, fieldsvc.throttle)
 # flask-smorest's Api keeps one app and one spec per instance, so fieldsvc.api builds one per app.
 
 

@@ -21,6 +21,7 @@ from .metrics.models import (  # noqa: F401
 from .notifications.models import Notification  # noqa: F401
 from .ratings.models import SurveyInvitation, SurveyResponse  # noqa: F401
 from .rules.models import MetricSetting  # noqa: F401
+from .throttle import RateLimitCounter  # noqa: F401
 from .workforce.models import Customer, District, JobType, Team, team_districts, team_supervisors  # noqa: F401
 from .workorders.models import (  # noqa: F401
     OPEN_STATUSES,

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import select
@@ -92,7 +93,7 @@ def test_small_seed_is_plausible_and_every_order_is_consistent(app_ctx):
         assert order.number[2:8] == f"{order.created_at.astimezone(tz):%y%m%d}"
         # The trail: starts with create, each step from where the last one left, in time order, up to the clock.
         assert trail[0].action == "create" and trail[0].from_status is None and trail[0].to_status == "new", label
-        for before, after in zip(trail, trail[1:]):
+        for before, after in pairwise(trail):
             assert after.from_status == before.to_status, label
             assert after.created_at >= before.created_at, label
         assert trail[-1].to_status == order.status.value, label

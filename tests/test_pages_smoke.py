@@ -56,6 +56,7 @@ def test_every_page_renders(app: Flask, demo: dict[str, str], role: str, languag
     for path in PAGES[role]:
         response = client.get(path.format(**demo))
         assert response.status_code == 200, (role, language, path)
+        assert response.headers["Cache-Control"] == "no-store", (role, language, path)
         text = response.get_data(as_text=True)
         leftover = UNFORMATTED.search(text)  # a placeholder left unformatted, e.g. "%(name)s"
         assert leftover is None, (role, language, path, leftover and leftover.group())

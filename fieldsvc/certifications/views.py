@@ -2,14 +2,11 @@
 certificates, training sessions with enrolment and results."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -27,6 +24,7 @@ from ..auth.permissions import DISPATCHERS, role_required
 from ..auth.scope import managed_installers, managed_teams, may_see
 from ..db import local_today, utcnow, zone
 from ..errors import DomainError
+from ..exports import csv_response, xlsx_response
 from ..extensions import current_locale, db
 from ..forms import choices, show_error
 from ..workforce.models import District
@@ -107,28 +105,10 @@ def export(fmt: str) -> Any:
     if fmt not in ("csv", "xlsx"):
         abort(404)
     header, rows = export_rows(_dashboard(_filter_form()), current_locale())
-    stamp = local_today(zone()).isoformat()
+    filename = f"certifications-{local_today(zone()).isoformat()}.{fmt}"
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(rows)
-        body = "\ufeff" + out.getvalue()
-        return Response(body.encode("utf-8"), mimetype="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="certifications-{stamp}.csv"'})
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)  # streams rows: a branch is thousands of them
-    sheet = workbook.create_sheet(_("Certifications")[:31])
-    sheet.freeze_panes = "A2"
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return Response(out.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="certifications-{stamp}.xlsx"'})
+        return csv_response(filename, header, rows)
+    return xlsx_response(filename, _("Certifications"), header, rows)
 
 
 @bp.route("/certifications/enrol", methods=["POST"])

