@@ -92,10 +92,11 @@ def board() -> Any:
     tz, now = zone(), utcnow()
     today = local_today(tz)
     counts = queue_counts(current_user, filters, now, tz, today)
+    pages = max((counts[filters.queue] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    filters.page = min(filters.page, pages)  # past the end (?page=99999999999999999999): the last page
     orders = board_page(current_user, filters, now, tz, today)
     assign_form = BulkAssignForm()
     assign_form.installer.choices = _installer_choices()
-    pages = max((counts[filters.queue] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     # htmx (a filter, a queue tab, a page link) gets just the part it swaps in; a browser without
     # JavaScript gets the whole page.
     template = "board/_fragment.html" if request.headers.get("HX-Request") else "board/board.html"
