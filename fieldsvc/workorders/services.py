@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..auth.models import Role, User
+from ..auth.scope import takes_orders_in
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, RuleViolation
 from ..extensions import db
@@ -85,8 +86,9 @@ class NewOrder:
 
 
 def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime | None = None) -> tuple[WorkOrder, bool]:
-    """Create an order (supervisor or admin). With an external_ref already used: the same request
-    returns that order (created False); a different one is a conflict."""
+    """Create an order (supervisor or admin; a supervisor only in the districts their teams serve).
+    With an external_ref already used: the same request returns that order (created False); a
+    different one is a conflict."""
     if actor.role is Role.INSTALLER:
         raise Forbidden(_l("Installers do not create work orders."))
     if data.external_ref:
@@ -109,6 +111,11 @@ def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime |
     if errors:
         raise InvalidInput(_l("The order has errors."), errors=errors)
     assert job_type is not None and district is not None
+    if not takes_orders_in(actor, district.id):
+        # The order would be written and then invisible to its author (visible_orders): refuse.
+        raise RuleViolation(_l("Your teams do not serve this district: ask its supervisor or an admin to "
+                               "take the order."), errors={"district": [_l("Not a district your teams serve.")]},
+                            district=district.code)
     customer = _customer(data, district)
     order = WorkOrder(
         number=uuid.uuid4().hex[:24],  # replaced below, once the id is known
