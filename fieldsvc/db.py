@@ -168,6 +168,14 @@ def end_read_only_transaction(session: Any) -> None:
             session.rollback()
 
 
+def without_statement_timeout(connection: Any) -> None:
+    """Lift the statement timeout (DB_STATEMENT_TIMEOUT, meant for requests) for the rest of the
+    connection's transaction, on PostgreSQL: for maintenance work whose statements may run long,
+    such as migrations and the demo's bulk load."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL, a busy timeout and enforced foreign keys on every SQLite connection."""
     import sqlite3
