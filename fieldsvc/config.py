@@ -1,6 +1,7 @@
 """Configuration: defaults in code, overrides from FIELDSVC_* variables, then a test mapping."""
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import URL, make_url
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -25,6 +27,15 @@ class Config:
 
     TIMEZONE = "Asia/Shanghai"
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # How long a request waits for the database, in seconds (0: no limit). Connecting, or for a
+    # free connection of the pool: beyond it the answer is 503 (errors.py). A statement running
+    # longer is cancelled by PostgreSQL itself; SQLite's busy timeout (db.py) bounds its locks.
+    # Maintenance work lifts the statement timeout (db.without_statement_timeout).
+    DB_CONNECT_TIMEOUT = 5.0
+    DB_STATEMENT_TIMEOUT = 30.0
+    # /healthz opens a connection of its own with this timeout, for connecting and for its query,
+    # so it answers 503 quickly while the database is down, refusing or frozen.
+    HEALTHZ_TIMEOUT = 2.0
     # Sessions: idle timeout (refreshed on every request) and an absolute cap from sign-in.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=2)
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=14)
@@ -70,6 +81,10 @@ _ENVIRONMENT = {
 _COUNT_ENVIRONMENT = {
     "FIELDSVC_TRUSTED_PROXIES": "TRUSTED_PROXIES",
 }
+_SECONDS_ENVIRONMENT = {
+    "FIELDSVC_DB_CONNECT_TIMEOUT": "DB_CONNECT_TIMEOUT",
+    "FIELDSVC_DB_STATEMENT_TIMEOUT": "DB_STATEMENT_TIMEOUT",
+}
 _BOOLEAN_ENVIRONMENT = {
     "FIELDSVC_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"),
     "FIELDSVC_RATELIMIT_ENABLED": ("RATELIMIT_ENABLED",),
@@ -85,6 +100,9 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     for variable, key in _COUNT_ENVIRONMENT.items():
         if os.environ.get(variable):
             app.config[key] = _count(variable, os.environ[variable])
+    for variable, key in _SECONDS_ENVIRONMENT.items():
+        if os.environ.get(variable):
+            app.config[key] = _seconds(variable, os.environ[variable])
     for variable, keys in _BOOLEAN_ENVIRONMENT.items():
         if os.environ.get(variable):
             value = os.environ[variable].strip().lower() not in {"0", "false", "no", "off"}
@@ -97,10 +115,7 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         instance.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'fieldsvc.sqlite3'}"
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        options.setdefault("connect_args", {"timeout": 30})
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    _database_timeouts(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config.setdefault("UPLOAD_FOLDER", str(instance / "uploads"))
@@ -115,6 +130,54 @@ def _count(variable: str, text: str) -> int:
     if value < 0:
         raise ValueError(f"{variable} must be a whole number from 0 up, not {text!r}")
     return value
+
+
+def _seconds(variable: str, text: str) -> float:
+    """A number of seconds from the environment; a clear error at start-up for anything else."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise RuntimeError(f"{variable} must be a number of seconds (0: no limit), not {text!r}")
+    return value
+
+
+def _database_timeouts(app: Flask) -> None:
+    """Put the timeouts into the engine's options (those the app was given win), and keep the
+    connect arguments of /healthz's own connection in HEALTHZ_CONNECT_ARGS."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    given = dict(options.get("connect_args") or {})
+    if url.get_backend_name() == "sqlite":
+        options["connect_args"] = {"timeout": 30, **given}
+        app.config["HEALTHZ_CONNECT_ARGS"] = {**options["connect_args"], "timeout": app.config["HEALTHZ_TIMEOUT"]}
+    elif url.get_backend_name() == "postgresql":
+        connect, statement = app.config["DB_CONNECT_TIMEOUT"], app.config["DB_STATEMENT_TIMEOUT"]
+        options["connect_args"] = _postgresql_connect_args(url, given, connect, statement)
+        if connect:
+            options.setdefault("pool_timeout", connect)
+        healthz = app.config["HEALTHZ_TIMEOUT"]
+        app.config["HEALTHZ_CONNECT_ARGS"] = _postgresql_connect_args(url, given, healthz, healthz, replace=True)
+    else:
+        app.config["HEALTHZ_CONNECT_ARGS"] = given
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _postgresql_connect_args(url: URL, given: Mapping[str, Any], connect: float, statement: float, *,
+                            replace: bool = False) -> dict[str, Any]:
+    """libpq's connect_timeout (whole seconds; libpq waits at least 2) and a statement_timeout in
+    its `options`, added to the connect arguments `given` (which replace the URL's own, so the URL's
+    options are kept in them) unless these already set them (`replace`: set them anyway). 0 adds
+    nothing: no limit."""
+    args = dict(given)
+    if connect and (replace or ("connect_timeout" not in args and "connect_timeout" not in url.query)):
+        args["connect_timeout"] = max(1, math.ceil(connect))
+    options = args.get("options", url.query.get("options", ""))
+    if statement and (replace or "statement_timeout" not in options):
+        # The server applies the -c settings in order: a later statement_timeout wins.
+        args["options"] = f"{options} -c statement_timeout={round(statement * 1000)}".strip()
+    return args
 
 
 def _secret_key(instance: Path) -> str:

@@ -15,6 +15,27 @@ from sqlalchemy.types import TypeDecorator
 
 UTC = UTC
 
+# What an Integer column (every id) holds on PostgreSQL, which casts each parameter compared with
+# one to the column's type: an id, cursor or count beyond it is refused (or clamped) before it
+# reaches the database, which would fail on it ("integer out of range").
+INTEGER_RANGE = (-(2**31), 2**31 - 1)
+
+# The days fieldsvc accepts from people and integrations (appointments, filters, certificates, sync
+# stamps): wide enough for any real date and a far-future "since", refusing the typos and probes
+# near datetime's own limits (years 1 and 9999), where moving a time between zones overflows.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def within_days(value: date | datetime) -> bool:
+    """Whether a date, or an aware instant (compared without converting it), lies within
+    FIRST_DAY through LAST_DAY (UTC)."""
+    if isinstance(value, datetime):
+        return (datetime.combine(FIRST_DAY, time.min, tzinfo=UTC) <= value
+                < datetime.combine(LAST_DAY, time.min, tzinfo=UTC) + timedelta(days=1))
+    return FIRST_DAY <= value <= LAST_DAY
+
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -145,6 +166,14 @@ def end_read_only_transaction(session: Any) -> None:
     except SQLAlchemyError:  # e.g. the connection broke: end it as before, by a rollback
         with contextlib.suppress(SQLAlchemyError):
             session.rollback()
+
+
+def without_statement_timeout(connection: Any) -> None:
+    """Lift the statement timeout (DB_STATEMENT_TIMEOUT, meant for requests) for the rest of the
+    connection's transaction, on PostgreSQL: for maintenance work whose statements may run long,
+    such as migrations and the demo's bulk load."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -44,7 +44,7 @@ from .certifications.models import (
     TrainingSession,
 )
 from .certifications.services import add_months, certificate_dates
-from .db import UTC, local_today, zone
+from .db import UTC, local_today, without_statement_timeout, zone
 from .extensions import db
 from .reference import ensure_reference_data
 from .rules.services import setting
@@ -1093,6 +1093,7 @@ class _Orders:
         connection = bulk.connection
         restore: list[str] = []
         if bulk.postgres:
+            without_statement_timeout(connection)  # one transaction of COPYs, then index rebuilds
             connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
             restore = _pg_drop_bulk_constraints(connection)
@@ -1127,6 +1128,7 @@ class _Orders:
         db.session.commit()
         if bulk.postgres:
             connection = db.session.connection()
+            without_statement_timeout(connection)
             connection.exec_driver_sql("ANALYZE")
             db.session.commit()
         s.counts.update({name: bulk.counts[name] for name in _Bulk.ORDER})

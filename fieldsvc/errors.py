@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, json, render_template, request
+from flask import Flask, Response, current_app, g, json, render_template, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 10  # what a 503 asks a client to wait before trying again
 
 
 def number_text(value: float) -> str:
@@ -61,6 +65,13 @@ class RuleViolation(DomainError):
     title = "Refused by a rule"
 
 
+class DatabaseUnavailable(DomainError):
+    """The database did not answer: down, refusing, too slow, or no free connection (503)."""
+
+    status = 503
+    title = "Service Unavailable"
+
+
 def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
     """An RFC 9457 problem document."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
@@ -97,6 +108,33 @@ def register_error_handlers(app: Flask) -> None:
         if is_api_request():
             return problem(error.status, error.title, error.message, **error.details)
         return render_template("error.html", error=error), error.status
+
+    def database_unavailable(error: Exception) -> Any:
+        app.logger.error("database unavailable on %s %s: %s: %s", request.method, request.path,
+                         type(error).__name__, getattr(error, "orig", None) or error)
+        unavailable = DatabaseUnavailable(_l("The database is not answering. Try again in a few seconds."))
+        if is_api_request():
+            response = problem(unavailable.status, unavailable.title, str(unavailable.message))
+        else:
+            # Flask-Login keeps the request's user in g._login_user and loads it for every template
+            # (its context processor): with the database gone, the page shows no one instead.
+            manager = getattr(current_app, "login_manager", None)
+            if manager is not None:
+                g._login_user = manager.anonymous_user()
+            response = Response(render_template("error.html", error=unavailable), status=unavailable.status)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError) -> Any:
+        # Unavailable: the driver's OperationalError (refused, timed out, cancelled by the statement
+        # timeout, dropped) or any error on a connection found broken. Anything else is a bug.
+        if isinstance(error, OperationalError) or error.connection_invalidated:
+            return database_unavailable(error)
+        return unexpected(error)
+
+    app.register_error_handler(DisconnectionError, database_unavailable)
+    app.register_error_handler(PoolTimeout, database_unavailable)  # no free connection in time
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:

@@ -4,10 +4,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from wtforms import Form
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, Form
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
 
+from .db import FIRST_DAY, LAST_DAY, within_days
 from .errors import DomainError
+
+
+class DayField(DateField):
+    """A date a person picks (appointment day, filter, certificate, training session), within the
+    days fieldsvc accepts (`db.FIRST_DAY` to `db.LAST_DAY`): the picker offers no other, and a typed
+    year 0001 or 9999 is a field error rather than an overflow further on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        render_kw = {"min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat(), **(kwargs.pop("render_kw", None) or {})}
+        super().__init__(*args, render_kw=render_kw, **kwargs)
+
+    def pre_validate(self, form: Form) -> None:
+        if self.data is not None and not within_days(self.data):
+            raise ValidationError(_l("Must be from %(first)s to %(last)s.", first=FIRST_DAY.isoformat(),
+                                     last=LAST_DAY.isoformat()))
 
 
 def choices(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:

@@ -1,17 +1,26 @@
 """Response headers that every page carries: a strict Content-Security-Policy (no inline script,
 no third-party origins: the app works without internet), no framing, no sniffing, a referrer
 policy that keeps rating tokens and order numbers out of other sites' logs, no storing in any
-cache, and HSTS over HTTPS; and the one way a secret token is kept (its digest only)."""
+cache, and HSTS over HTTPS; the one way a secret token is kept (its digest only); and the input
+no handler should ever see: text with a NUL character, and ids in URLs beyond what an integer
+column holds."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from flask import Flask, Response, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
+
+from .db import INTEGER_RANGE
+from .errors import InvalidInput
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 HSTS = "max-age=31536000; includeSubDomains"
+NUL = "\x00"
 
 
 def token_digest(token: str) -> str:
@@ -19,9 +28,84 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` in routes, up to the largest id an Integer column holds: a larger number is no
+    page (404) instead of an "integer out of range" from the database."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = INTEGER_RANGE[1],
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def _json_with_nul(value: Any) -> dict[str, Any]:
+    """Where a NUL sits in a JSON document, as a tree of keys (list items by index) ending in
+    True; empty when there is none. Iterative: a deeply nested body cannot exhaust the stack."""
+    found: dict[str, Any] = {}
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                _mark(found, path)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if NUL in key:
+                    _mark(found, (*path, key))
+                else:
+                    stack.append((child, (*path, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*path, index)) for index, child in enumerate(item))
+    return found
+
+
+def _mark(tree: dict[Any, Any], path: tuple[Any, ...]) -> None:
+    for key in path[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[path[-1] if path else "_schema"] = True  # "_schema": the body itself (as webargs says)
+
+
+def _errors(tree: dict[Any, Any], message: Any) -> dict[Any, Any]:
+    return {key: _errors(child, message) if isinstance(child, dict) else [message] for key, child in tree.items()}
+
+
+def refuse_nul() -> None:
+    """Refuse (400, changing nothing) a request whose path, query, headers, form or JSON body holds
+    U+0000. PostgreSQL cannot store it in text and SQLite would keep it silently, so neither
+    sees one; nobody types it, and a form or schema error could only say the same thing."""
+    found: dict[str, Any] = {}
+    if NUL in request.path:
+        found["path"] = True
+    names = {name: True for name, value in request.args.items(multi=True) if NUL in name or NUL in value}
+    if names:
+        found["query"] = names
+    names = {name: True for name, value in request.headers.items() if NUL in value}
+    if names:
+        found["headers"] = names
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.is_json:
+            try:
+                document = request.get_json(silent=True)
+            except RecursionError:  # json.loads gives up on deep nesting with this, not a ValueError
+                raise InvalidInput(_l("The JSON body is nested too deeply.")) from None
+            body = _json_with_nul(document)
+            if body:
+                found["json"] = body
+        else:
+            names = {name: True for name, value in request.form.items(multi=True) if NUL in name or NUL in value}
+            if names:
+                found["form"] = names
+    if found:
+        message = _l("Contains a NUL character (U+0000).")
+        raise InvalidInput(_l("The request contains a NUL character (U+0000), which is not accepted; "
+                              "remove it and send it again."), errors=_errors(found, message))
+
+
 def init_app(app: Flask) -> None:
-    """Trust the configured proxies and add the security headers to every response."""
+    """Trust the configured proxies, bound the ids in URLs, refuse text with NUL, and add the
+    security headers to every response."""
     _trust_proxies(app)
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_nul)
 
     @app.after_request
     def headers(response: Response) -> Response:

@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from fieldsvc.db import without_statement_timeout
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -95,6 +97,8 @@ def run_migrations_online():
         )
 
         with context.begin_transaction():
+            # A migration may rewrite a big table: no request's statement timeout for it.
+            without_statement_timeout(connection)
             context.run_migrations()
 
 

@@ -25,6 +25,7 @@ from ..certifications.services import (
 from ..db import column_length, local_today, zone
 from ..extensions import db
 from . import api_blueprint, current_api_user
+from .schemas import accepted_day
 
 # "certifications" is the name of the HTML pages' blueprint; Flask names must be unique per app.
 blp = api_blueprint("installer-certifications", __name__, "Installers' certificates: read and record")
@@ -51,7 +52,7 @@ class CertificationSchema(ma.Schema):
 class NewCertificationSchema(ma.Schema):
     type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=column_length(CertificationType.code)),
                             metadata={"description": "certification type code"})
-    issued_on = ma.fields.Date(required=True, metadata={"description": "not in the future"})
+    issued_on = ma.fields.Date(required=True, validate=accepted_day, metadata={"description": "not in the future"})
     level = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
                               metadata={"description": "within the type's levels; omit for types without levels"})
     number = ma.fields.String(load_default=None, allow_none=True,

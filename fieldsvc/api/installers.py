@@ -43,7 +43,7 @@ def list_installers(args: dict[str, Any]) -> dict[str, Any]:
             (after,) = decode_cursor(args["cursor"])
         except ValueError:
             abort(400, description="malformed cursor")
-        query = query.where(User.username > str(after))
+        query = query.where(User.username > str(after))  # a string or a (bounded) integer
     limit = args["limit"]
     users = list(db.session.scalars(query.limit(limit + 1)))
     next_cursor = encode_cursor([users[limit - 1].username]) if len(users) > limit else None

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
 from flask import current_app
+from flask_babel import gettext as _
 
-from ..db import column_length, zone
+from ..db import FIRST_DAY, INTEGER_RANGE, LAST_DAY, column_length, within_days, zone
 from ..workforce.models import Customer
 from ..workorders.evidence import (
     FAULT_CAUSES,
@@ -45,15 +46,41 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str) -> list[Any]:
-    """The sort key inside a cursor; ValueError when it was not made by `encode_cursor`."""
+    """The sort key inside a cursor; ValueError when it was not made by `encode_cursor` (its
+    values are strings without NUL and integers a column can hold, as `encode_cursor` writes them)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise ValueError("malformed cursor") from error
-    if not isinstance(values, list):
+    if not isinstance(values, list) or not all(_cursor_value(value) for value in values):
         raise ValueError("malformed cursor")
     return values
+
+
+def _cursor_value(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value
+    return type(value) is int and INTEGER_RANGE[0] <= value <= INTEGER_RANGE[1]
+
+
+def decode_change_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (updated_at, id) of the last order on the page before; ValueError when the cursor is not
+    one `encode_cursor` made from them."""
+    values = decode_cursor(cursor)
+    if len(values) != 2 or not isinstance(values[0], str) or not isinstance(values[1], int):
+        raise ValueError("malformed cursor")
+    stamp = datetime.fromisoformat(values[0])
+    if stamp.tzinfo is None or not within_days(stamp):
+        raise ValueError("malformed cursor")
+    return stamp, values[1]
+
+
+def accepted_day(value: date | datetime) -> None:
+    """A validator: a date or an aware instant within the days fieldsvc accepts."""
+    if not within_days(value):
+        raise ma.ValidationError(_("Must be from %(first)s to %(last)s.", first=FIRST_DAY.isoformat(),
+                                   last=LAST_DAY.isoformat()))
 
 
 class PageQuerySchema(ma.Schema):
@@ -125,7 +152,13 @@ class WorkOrderSchema(ma.Schema):
 
 
 class AwareDateTime(ma.fields.AwareDateTime):
-    """ISO 8601 input that must carry a UTC offset; shown in the operator's zone on output."""
+    """ISO 8601 input that must carry a UTC offset, within the days fieldsvc accepts
+    (`db.FIRST_DAY` to `db.LAST_DAY`); shown in the operator's zone on output."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        accepted_day(instant)
+        return instant
 
     def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else value.astimezone(zone()).isoformat()

@@ -1,7 +1,6 @@
 """The work-order endpoints of /api/v1: list, create, read, assign, transitions, events."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import abort, jsonify, request, url_for
@@ -27,7 +26,7 @@ from .schemas import (
     WorkOrderListQuerySchema,
     WorkOrderPageSchema,
     WorkOrderSchema,
-    decode_cursor,
+    decode_change_cursor,
     encode_cursor,
 )
 
@@ -81,10 +80,8 @@ def list_work_orders(args: dict[str, Any]) -> dict[str, Any]:
         query = query.where(WorkOrder.updated_at >= args["updated_since"])
     if args["cursor"]:
         try:
-            stamp, last_id = decode_cursor(args["cursor"])
-            after = datetime.fromisoformat(stamp)
-            last_id = int(last_id)
-        except (ValueError, TypeError):
+            after, last_id = decode_change_cursor(args["cursor"])
+        except ValueError:
             abort(400, description="malformed cursor")
         query = query.where(or_(WorkOrder.updated_at > after, and_(WorkOrder.updated_at == after, WorkOrder.id > last_id)))
     limit = args["limit"]

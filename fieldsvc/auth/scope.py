@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, select, true
 
 from ..extensions import db
-from ..workforce.models import Team, team_districts, team_supervisors
+from ..workforce.models import District, Team, team_districts, team_supervisors
 from .models import Role, User
 
 
@@ -39,6 +39,21 @@ def served_district_ids(role: Role, me: Any) -> Select[tuple[int]]:
     if role is Role.ADMIN:
         return query
     return query.where(team_districts.c.team_id.in_(managed_team_ids(role, me)))
+
+
+def order_districts(user: User) -> Select[tuple[District]]:
+    """A SELECT of the districts `user` may take new orders in, by id: an admin every district, a
+    supervisor those their teams serve (where the order stays theirs to see), an installer none."""
+    query = select(District).order_by(District.id)
+    if user.role is Role.ADMIN:
+        return query
+    return query.where(District.id.in_(served_district_ids(user.role, user.id)))
+
+
+def takes_orders_in(user: User, district_id: int) -> bool:
+    """Whether `user` may take a new order in the district `district_id` (`order_districts`)."""
+    return db.session.scalar(order_districts(user).with_only_columns(District.id)
+                             .where(District.id == district_id)) is not None
 
 
 def teams_serving(district_id: Any) -> Select[tuple[int]]:

@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     SelectField,
     StringField,
@@ -20,8 +19,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..db import column_length
-from ..forms import choices
+from ..db import INTEGER_RANGE, column_length
+from ..forms import DayField, choices
 from .models import Certification, TrainingSession
 from .services import LEVELS, MAX_EVIDENCE, MAX_REVOKE_REASON
 from .training import SCORE_RANGE
@@ -47,7 +46,7 @@ class DashboardFilterForm(FlaskForm):
 
 
 class EnrolForm(FlaskForm):
-    session_id = IntegerField(validators=[InputRequired()])
+    session_id = IntegerField(validators=[InputRequired(), NumberRange(1, INTEGER_RANGE[1])])
     username = SelectField(_l("Installer"), validators=[InputRequired()], validate_choice=False)
 
 
@@ -58,7 +57,7 @@ class ResultForm(FlaskForm):
 
 class SessionForm(FlaskForm):
     course = SelectField(_l("Course"), validators=[InputRequired()])
-    day = DateField(_l("Day"), validators=[InputRequired()])
+    day = DayField(_l("Day"), validators=[InputRequired()])
     starts = TimeField(_l("Starts"), validators=[InputRequired()])
     ends = TimeField(_l("Ends"), validators=[InputRequired()])
     place = StringField(_l("Place"), validators=[DataRequired(), Length(max=column_length(TrainingSession.place))])
@@ -74,7 +73,7 @@ class RecordForm(FlaskForm):
     """Record a certificate an installer obtained (a renewal is a new one)."""
 
     type = SelectField(_l("Certification"), validators=[InputRequired()])
-    issued_on = DateField(_l("Issued on"), validators=[InputRequired()])
+    issued_on = DayField(_l("Issued on"), validators=[InputRequired()])
     level = IntegerField(_l("Level (for types with levels)"), validators=[Optional(), NumberRange(*LEVELS)])
     number = StringField(_l("Certificate number"), validators=[Optional(), Length(max=column_length(Certification.number))])
     evidence = StringField(_l("Evidence (issuer, training record…)"), validators=[Optional(), Length(max=MAX_EVIDENCE)])

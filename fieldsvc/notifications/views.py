@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..db import utcnow
+from ..db import INTEGER_RANGE, utcnow
 from ..extensions import db
 from .kinds import describe
 from .services import latest_notifications, mark_read
@@ -35,6 +35,8 @@ def list_notifications() -> Any:
 def read_all() -> Any:
     """Mark the user's notifications read (the form carries a CSRF token), then back to the list."""
     up_to = request.form.get("up_to", type=int)
+    if up_to is not None:  # an id beyond a column's range: every one up to it is every one
+        up_to = min(max(up_to, INTEGER_RANGE[0]), INTEGER_RANGE[1])
     count = mark_read(current_user, utcnow(), up_to)
     db.session.commit()
     if count:

@@ -17,9 +17,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from ..auth.permissions import DISPATCHERS, role_required
+from ..auth.scope import order_districts
 from ..db import local_today, utcnow, zone
 from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
@@ -47,13 +48,14 @@ from .slots import slot_starting, slot_times
 bp = Blueprint("board", __name__)
 
 
-def _reference_choices(form: Any, blank: bool) -> None:
-    """Fill the district, job type, priority and status choices in the user's language."""
+def _reference_choices(form: Any, blank: bool, districts: Select[tuple[District]] | None = None) -> None:
+    """Fill the district (every one, or those of `districts`), job type, priority and status
+    choices in the user's language."""
     locale = current_locale()
     first = [("", "—")] if blank else []
     if getattr(form, "district", None) is not None:
-        districts = db.session.scalars(select(District).order_by(District.id))
-        form.district.choices = choices([*first, *((d.code, d.name(locale)) for d in districts)])
+        rows = db.session.scalars(districts if districts is not None else select(District).order_by(District.id))
+        form.district.choices = choices([*first, *((d.code, d.name(locale)) for d in rows)])
     if getattr(form, "job_type", None) is not None:
         types = db.session.scalars(select(JobType).where(JobType.is_active.is_(True)).order_by(JobType.id))
         form.job_type.choices = choices([*first, *((t.code, t.name(locale)) for t in types)])
@@ -92,10 +94,11 @@ def board() -> Any:
     tz, now = zone(), utcnow()
     today = local_today(tz)
     counts = queue_counts(current_user, filters, now, tz, today)
+    pages = max((counts[filters.queue] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    filters.page = min(filters.page, pages)  # past the end (?page=99999999999999999999): the last page
     orders = board_page(current_user, filters, now, tz, today)
     assign_form = BulkAssignForm()
     assign_form.installer.choices = _installer_choices()
-    pages = max((counts[filters.queue] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     # htmx (a filter, a queue tab, a page link) gets just the part it swaps in; a browser without
     # JavaScript gets the whole page.
     template = "board/_fragment.html" if request.headers.get("HX-Request") else "board/board.html"
@@ -163,7 +166,8 @@ _ORDER_FIELDS = {"appointment_end": "slot", "appointment_start": "day"}
 def new_order() -> Any:
     """Take an order on the phone: find the customer by phone or account number, or enter them."""
     form = OrderForm()
-    _reference_choices(form, blank=False)
+    # Only the districts the order may be taken in: a supervisor's teams' (create_work_order's rule).
+    _reference_choices(form, blank=False, districts=order_districts(current_user))
     form.job_type.choices = choices([("", "—"), *((c.value, c.label) for c in form.job_type.choices)])
     form.district.choices = choices([("", "—"), *((c.value, c.label) for c in form.district.choices)])
     if request.method == "GET":

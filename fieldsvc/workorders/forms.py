@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
-    DateField,
     FloatField,
     HiddenField,
     IntegerField,
@@ -26,7 +25,7 @@ from wtforms.validators import (
 )
 
 from ..db import column_length
-from ..forms import choices
+from ..forms import DayField, choices
 from ..workforce.models import Customer
 from .evidence import (
     FAULT_CAUSE_LABELS,
@@ -59,7 +58,7 @@ class ActionForm(FlaskForm):
 
 
 class BookForm(ActionForm):
-    day = DateField(_l("Day"), validators=[InputRequired(message=_l("Choose the day."))])
+    day = DayField(_l("Day"), validators=[InputRequired(message=_l("Choose the day."))])
     slot = SelectField(_l("Window"), choices=choices(slot_labels()), validators=[InputRequired()])
 
 
@@ -128,7 +127,7 @@ class BoardFilterForm(FlaskForm):
     job_type = SelectField(_l("Job type"), validators=[Optional()])
     priority = SelectField(_l("Priority"), validators=[Optional()])
     status = SelectField(_l("Status"), validators=[Optional()])
-    day = DateField(_l("Appointment day"), validators=[Optional()])
+    day = DayField(_l("Appointment day"), validators=[Optional()])
     q = StringField(_l("Search: order number, phone, account or address"), validators=[Optional(), Length(max=64)])
 
 
@@ -144,7 +143,7 @@ class OrderForm(FlaskForm):
                         render_kw={"inputmode": "tel", "autocomplete": "off"})
     address = StringField(_l("Address"), validators=[DataRequired(), Length(max=column_length(Customer.address))])
     district = SelectField(_l("District"), validators=[InputRequired(message=_l("Choose the district."))])
-    day = DateField(_l("Appointment day (optional)"), validators=[Optional()])
+    day = DayField(_l("Appointment day (optional)"), validators=[Optional()])
     slot = SelectField(_l("Window"), choices=choices([("", "—"), *slot_labels()]), validators=[Optional()])
     is_work_at_height = BooleanField(_l("Work at height (pole, ladder or outside wall)"))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=MAX_NOTE)])

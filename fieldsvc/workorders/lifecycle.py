@@ -67,6 +67,9 @@ MAX_NOTE = 2000  # an event's note, and an order's notes
 MAX_CANCEL_REASON = column_length(WorkOrder.cancel_reason)
 LATITUDE = (-90, 90)
 LONGITUDE = (-180, 180)
+# How far ahead a window may be booked (at creation, on editing, by `book`): a year is plenty
+# for a visit, and a later year is a typo.
+BOOKING_HORIZON = timedelta(days=366)
 
 
 @dataclass
@@ -175,6 +178,11 @@ def _position(lat: float | None, lon: float | None) -> tuple[float | None, float
     return round(lat, 6), round(lon, 6)
 
 
+def beyond_horizon(start: datetime, now: datetime) -> bool:
+    """Whether a window starting at `start` is booked further ahead than BOOKING_HORIZON."""
+    return start - now > BOOKING_HORIZON
+
+
 def _window(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
     errors = {}
     if start is None:
@@ -190,6 +198,8 @@ def _window(start: datetime | None, end: datetime | None, now: datetime) -> tupl
             errors["appointment_end"] = [_l("Is already over.")]
         elif end - start > timedelta(hours=12):
             errors["appointment_end"] = [_l("A window is at most 12 hours.")]
+        elif beyond_horizon(start, now):
+            errors["appointment_start"] = [_l("At most a year ahead.")]
     if errors:
         raise InvalidInput(_l("The appointment window has errors."), errors=errors)
     assert start is not None and end is not None

@@ -14,11 +14,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..auth.models import Role, User
+from ..auth.scope import takes_orders_in
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, RuleViolation
 from ..extensions import db
 from ..workforce.models import Customer, District, JobType
-from .lifecycle import clean_note
+from .lifecycle import beyond_horizon, clean_note
 from .models import Priority, WorkOrder, WorkOrderEvent
 
 
@@ -46,9 +47,9 @@ def request_digest(payload: dict[str, Any]) -> str:
 
 
 def _order_errors(priority: str, start: datetime | None, end: datetime | None,
-                  notes: str | None) -> tuple[dict[str, list[Any]], str | None]:
-    """What is wrong with an order's priority, appointment window (both ends, or neither) and
-    notes; and the notes as stored."""
+                  notes: str | None, now: datetime) -> tuple[dict[str, list[Any]], str | None]:
+    """What is wrong with an order's priority, appointment window (both ends, or neither, within
+    the booking horizon) and notes; and the notes as stored."""
     errors: dict[str, list[Any]] = {}
     try:
         notes = clean_note(notes, "notes")
@@ -60,6 +61,8 @@ def _order_errors(priority: str, start: datetime | None, end: datetime | None,
         errors["appointment_end"] = [_l("Give both ends of the window, or neither.")]
     elif start and end and end <= start:
         errors["appointment_end"] = [_l("Must be after the start.")]
+    elif start and beyond_horizon(start, now):
+        errors["appointment_start"] = [_l("At most a year ahead.")]
     return errors, notes
 
 
@@ -83,8 +86,9 @@ class NewOrder:
 
 
 def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime | None = None) -> tuple[WorkOrder, bool]:
-    """Create an order (supervisor or admin). With an external_ref already used: the same request
-    returns that order (created False); a different one is a conflict."""
+    """Create an order (supervisor or admin; a supervisor only in the districts their teams serve).
+    With an external_ref already used: the same request returns that order (created False); a
+    different one is a conflict."""
     if actor.role is Role.INSTALLER:
         raise Forbidden(_l("Installers do not create work orders."))
     if data.external_ref:
@@ -101,12 +105,17 @@ def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime |
     district = db.session.scalar(select(District).where(District.code == data.district))
     if district is None:
         errors["district"] = [_l("Unknown district.")]
-    order_errors, notes = _order_errors(data.priority, data.appointment_start, data.appointment_end, data.notes)
+    now = now or utcnow()
+    order_errors, notes = _order_errors(data.priority, data.appointment_start, data.appointment_end, data.notes, now)
     errors.update(order_errors)
     if errors:
         raise InvalidInput(_l("The order has errors."), errors=errors)
     assert job_type is not None and district is not None
-    now = now or utcnow()
+    if not takes_orders_in(actor, district.id):
+        # The order would be written and then invisible to its author (visible_orders): refuse.
+        raise RuleViolation(_l("Your teams do not serve this district: ask its supervisor or an admin to "
+                               "take the order."), errors={"district": [_l("Not a district your teams serve.")]},
+                            district=district.code)
     customer = _customer(data, district)
     order = WorkOrder(
         number=uuid.uuid4().hex[:24],  # replaced below, once the id is known
@@ -177,10 +186,11 @@ def update_work_order(order: WorkOrder, actor: User, version: int | None, change
     check_version(order, version)
     if order.status not in OPEN_STATUSES:
         raise Conflict(_l("Only open orders can be edited."), current_status=order.status.value)
-    errors, notes = _order_errors(changes.priority, changes.appointment_start, changes.appointment_end, changes.notes)
+    now = now or utcnow()
+    errors, notes = _order_errors(changes.priority, changes.appointment_start, changes.appointment_end, changes.notes,
+                                  now)
     if errors:
         raise InvalidInput(_l("The order has errors."), errors=errors)
-    now = now or utcnow()
     before = {"priority": order.priority.value, "notes": order.notes, "is_work_at_height": order.is_work_at_height,
               "appointment_start": order.appointment_start, "appointment_end": order.appointment_end}
     after = {"priority": changes.priority, "notes": notes,

@@ -176,6 +176,7 @@ def test_admin_records_a_level_and_today(client: FlaskClient, tokens: dict) -> N
     ({"type": "service_star", "issued_on": "2025-01-01", "level": "3"}, None),
     ({"type": "ftth", "issued_on": "2025-01-01", "number": "x" * 65}, None),
     ({"type": "ftth", "issued_on": "2025-01-01", "expires_on": "2099-01-01"}, None),
+    ({"type": "ftth", "issued_on": "0001-01-01"}, None),  # before the accepted days (db.FIRST_DAY)
 ])
 def test_bad_input_is_400_and_records_nothing(app: Flask, client: FlaskClient, tokens: dict, body: dict,
                                               field: str | None) -> None:

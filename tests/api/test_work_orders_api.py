@@ -258,3 +258,78 @@ def test_list_filters_and_cursor(client: FlaskClient, tokens: dict) -> None:
     assert client.get("/api/v1/work-orders?status=lost", headers=admin).status_code == 400
     assert client.get("/api/v1/work-orders?updated_since=yesterday", headers=admin).status_code == 400
     assert client.get("/api/v1/work-orders?cursor=WyJ4Il0", headers=admin).status_code == 400
+
+
+# Finding 6: inputs that were a 500 (an overflow in the driver or in moving a time between zones)
+# are 400 with the field that is wrong, and write nothing.
+
+def cursor_of(*values: object) -> str:
+    from fieldsvc.api.schemas import encode_cursor
+
+    return encode_cursor(list(values))
+
+
+@pytest.mark.parametrize("cursor", [
+    cursor_of("2026-03-16T02:00:00+00:00", 10**20),  # beyond bigint
+    cursor_of("2026-03-16T02:00:00+00:00", 2**31),  # beyond the Integer id column PostgreSQL compares it as
+    cursor_of("2026-03-16T02:00:00+00:00", True),
+    cursor_of("2026-03-16T02:00:00", 1),  # no offset
+    cursor_of("9999-12-31T23:59:59-12:00", 1),
+    cursor_of("0001-01-01T00:00:00+14:00", 1),
+    cursor_of("2026-03-16T02:00:00+00:00\u0000", 1),
+    cursor_of("2026-03-16T02:00:00+00:00"),
+    cursor_of(["2026-03-16T02:00:00+00:00"], 1),
+])
+def test_a_forged_work_order_cursor_is_400(client: FlaskClient, tokens: dict, cursor: str) -> None:
+    response = client.get(f"/api/v1/work-orders?cursor={cursor}", headers=auth(tokens["admin"]))
+    assert response.status_code == 400 and response.mimetype == PROBLEM
+    assert response.get_json(force=True)["detail"] == "malformed cursor"
+
+
+@pytest.mark.parametrize("cursor", [cursor_of("w\u00001"), cursor_of(10**20), cursor_of("w1", "w2"), cursor_of({"a": 1})])
+def test_a_forged_installer_cursor_is_400(client: FlaskClient, tokens: dict, cursor: str) -> None:
+    response = client.get(f"/api/v1/installers?cursor={cursor}", headers=auth(tokens["admin"]))
+    assert response.status_code == 400 and response.mimetype == PROBLEM
+
+
+@pytest.mark.parametrize("since", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00%2B14:00", "3000-01-01T00:00:00Z"])
+def test_updated_since_beyond_the_accepted_days_is_400(client: FlaskClient, tokens: dict, since: str) -> None:
+    response = client.get(f"/api/v1/work-orders?updated_since={since}", headers=auth(tokens["admin"]))
+    assert response.status_code == 400 and response.mimetype == PROBLEM
+    assert response.get_json(force=True)["errors"] == {"query": {"updated_since": ["Must be from 1900-01-01 to 2999-12-31."]}}
+
+
+@pytest.mark.parametrize(("start", "end", "field"), [
+    ("9999-12-31T22:00:00-08:00", "9999-12-31T23:00:00-08:00", "appointment_start"),  # overflowed on storing
+    ("0001-01-01T01:00:00+14:00", "0001-01-01T02:00:00+14:00", "appointment_start"),
+    ("9999-12-31T10:00:00+08:00", "9999-12-31T12:00:00+08:00", "appointment_start"),  # stored, then unreadable
+    ("2026-03-18T09:00:00+08:00", "9999-12-31T12:00:00+08:00", "appointment_end"),
+])
+def test_create_with_a_window_in_year_1_or_9999_is_400(client: FlaskClient, tokens: dict, app: Flask, start: str,
+                                                       end: str, field: str) -> None:
+    response = create(client, tokens, appointment_start=start, appointment_end=end)
+    assert response.status_code == 400 and response.mimetype == PROBLEM
+    assert field in response.get_json(force=True)["errors"]["json"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WorkOrder)) == 0
+
+
+def test_windows_are_booked_at_most_a_year_ahead(client: FlaskClient, tokens: dict, app: Flask) -> None:
+    from fieldsvc.workorders.lifecycle import BOOKING_HORIZON
+
+    start = (utcnow() + BOOKING_HORIZON + timedelta(hours=1)).replace(microsecond=0)
+    far = {"appointment_start": start.isoformat(), "appointment_end": (start + timedelta(hours=2)).isoformat()}
+    refused = create(client, tokens, **far)
+    assert refused.status_code == 400
+    assert refused.get_json(force=True)["errors"] == {"appointment_start": ["At most a year ahead."]}
+    number = create(client, tokens).get_json()["number"]
+    url = f"/api/v1/work-orders/{number}/transitions"
+    for window in (far, {"appointment_start": "9999-12-31T22:00:00-08:00", "appointment_end": "9999-12-31T23:00:00-08:00"}):
+        booked = client.post(url, json={"action": "book", "version": 1, **window}, headers=auth(tokens["admin"]))
+        assert booked.status_code == 400 and booked.mimetype == PROBLEM
+    near = (utcnow() + BOOKING_HORIZON - timedelta(hours=3)).replace(microsecond=0)
+    booked = client.post(url, json={"action": "book", "version": 1, "appointment_start": near.isoformat(),
+                                    "appointment_end": (near + timedelta(hours=2)).isoformat()}, headers=auth(tokens["admin"]))
+    assert booked.status_code == 200, booked.get_json()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WorkOrderEvent)) == 2  # create, book

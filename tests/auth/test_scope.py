@@ -13,8 +13,10 @@ from fieldsvc.auth.scope import (
     managed_teams,
     manages,
     may_see,
+    order_districts,
     served_district_ids,
     supervisors_by_team,
+    takes_orders_in,
     teams_serving,
 )
 from fieldsvc.extensions import db
@@ -85,6 +87,26 @@ def test_districts_served_by_the_managed_teams(branch, who, districts) -> None:
     user = branch[who]
     ids = served_district_ids(user.role, user.id)
     assert set(db.session.scalars(select(District.code).where(District.id.in_(ids)))) == districts
+
+
+@pytest.mark.parametrize("who, districts", [
+    ("sa", {"hongshan"}),
+    ("sb", {"hongshan", "wuchang"}),
+    ("sab", {"hongshan", "wuchang"}),
+    ("wa", set()),
+])
+def test_districts_a_user_takes_orders_in(branch, who, districts) -> None:
+    user = branch[who]
+    assert {d.code for d in db.session.scalars(order_districts(user))} == districts
+    for district in db.session.scalars(select(District)):
+        assert takes_orders_in(user, district.id) is (district.code in districts), (who, district.code)
+
+
+def test_an_admin_takes_orders_in_every_district_even_one_no_team_serves(branch) -> None:
+    every = set(db.session.scalars(select(District.code)))
+    assert len(every) == 13
+    assert {d.code for d in db.session.scalars(order_districts(branch["admin"]))} == every
+    assert takes_orders_in(branch["admin"], f.district("hannan").id)
 
 
 def test_teams_serving_a_district_and_supervisors_of_each_team(branch) -> None:

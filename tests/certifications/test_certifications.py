@@ -35,7 +35,7 @@ from fieldsvc.errors import Conflict, Forbidden, InvalidInput, RuleViolation
 from fieldsvc.extensions import db
 from fieldsvc.workorders import lifecycle
 from tests import factories as f
-from tests.conftest import sign_in
+from tests.conftest import csrf_token, sign_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 11, 28)
@@ -390,3 +390,27 @@ def test_a_session_page_lists_the_enrolments_its_reader_may_see(client: FlaskCli
     page = client.get(f"/training/sessions/{session_id}").get_data(as_text=True)
     assert {name for name in ("w1", "w9") if f"<small>{name}</small>" in page} == sees
     assert "2 of 2 seats taken" in page  # the seats count every enrolment, seen or not
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_session_in_year_1_or_9999_is_refused_and_scheduled_nowhere(client: FlaskClient, branch: None, app: Flask,
+                                                                      day: str) -> None:
+    sign_in(client, "admin")
+    page = client.get("/training").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    course = re.search(r'<option value="(\d+)"', page).group(1)
+    response = client.post("/training/sessions", data={"csrf_token": token, "course": course, "day": day,
+                                                       "starts": "07:00", "ends": "09:00", "place": "x", "trainer": "y",
+                                                       "capacity": "10"}, follow_redirects=True)
+    assert "Must be from 1900-01-01 to 2999-12-31." in response.get_data(as_text=True)  # was a 500 (overflow)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TrainingSession)) == 1
+
+
+def test_enrolling_in_a_session_id_beyond_any_column_is_refused(client: FlaskClient, branch: None, app: Flask) -> None:
+    sign_in(client, "s1")
+    response = client.post("/certifications/enrol", data={"csrf_token": csrf_token(client, "/training"), "session_id": "99999999999999999999",
+                                                          "username": "w1"}, follow_redirects=True)
+    assert response.status_code == 200 and "Choose a session and an installer." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TrainingRecord)) == 0

@@ -263,3 +263,14 @@ def test_customer_rates_once_through_the_link(client: FlaskClient, web_crew: Non
     with app.app_context():
         (response,) = db.session.scalars(select(SurveyResponse)).all()
         assert (response.score, response.punctuality, response.comment, response.installer_id) == (5, 4, "师傅很专业", installer_id)
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_booking_in_year_1_or_9999_is_a_field_error_and_changes_nothing(client: FlaskClient, web_crew: None,
+                                                                       order: Ref, app: Flask, day: str) -> None:
+    sign_in(client, "w1")
+    response = do(client, order.number, "book", day=day, slot="18-20")
+    assert response.status_code == 400 and "Must be from 1900-01-01 to 2999-12-31." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(WorkOrder, order.id).appointment_start is None
+        assert not db.session.scalars(select(WorkOrderEvent)).all()
