@@ -3,10 +3,11 @@ allowed, who may make it, and what it records. The HTML views and the API both c
 and `assign`. Services flush; the edge commits."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any
+from functools import cache, wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from blinker import Namespace
@@ -145,14 +146,28 @@ def _event(order: WorkOrder, actor: User, action: str, before: OrderStatus, now:
     ))
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _stale_is_a_conflict(service: Callable[Concatenate[WorkOrder, _P], _R]) -> Callable[Concatenate[WorkOrder, _P], _R]:
+    """Make a change made from a version that moved on underneath it (a concurrent change committed
+    first) a conflict, wherever the write happens: the service's own flush, an autoflush before a
+    query, or a receiver of `order_completed`."""
+    @wraps(service)
+    def guarded(order: WorkOrder, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        number = order.number  # read before any flush: a failed flush leaves the session unusable
+        try:
+            return service(order, *args, **kwargs)
+        except StaleDataError as error:
+            raise Conflict(_l("Work order %(number)s was changed by someone else at the same moment.",
+                              number=number)) from error
+    return guarded
+
+
 def _flush(order: WorkOrder) -> None:
-    """Write now, so a concurrent change (version moved on underneath us) is a conflict here."""
-    number = order.number  # read before flushing: a failed flush leaves the session unusable
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        raise Conflict(_l("Work order %(number)s was changed by someone else at the same moment.",
-                          number=number)) from error
+    """Write now, so a concurrent change (version moved on underneath us) is found here."""
+    db.session.flush()
 
 
 def clean_note(note: str | None, field: str = "note") -> str | None:
@@ -196,6 +211,7 @@ def _window(start: datetime | None, end: datetime | None, now: datetime) -> tupl
     return start, end
 
 
+@_stale_is_a_conflict
 def transition(
     order: WorkOrder,
     actor: User,
@@ -278,6 +294,7 @@ def transition(
     return outcome
 
 
+@_stale_is_a_conflict
 def record_change(order: WorkOrder, actor: User, action: str, before: OrderStatus, now: datetime, *,
                   data: dict[str, Any] | None = None) -> None:
     """Append the event for a change made outside `transition` (an edit) and flush it."""
@@ -321,6 +338,7 @@ def _complete(order: WorkOrder, visit: Visit, evidence: dict[str, Any] | None, n
     return {"evidence": clean}
 
 
+@_stale_is_a_conflict
 def assign(order: WorkOrder, actor: User, installer_username: str | None, version: int | None, *,
            today: Any, note: str | None = None, now: datetime | None = None) -> WorkOrder:
     """Give the order to an eligible installer (or take it back with None). Supervisors assign
