@@ -17,6 +17,7 @@ def create_app(overrides: Mapping[str, Any] | None = None):
         config,
         errors,
         extensions,
+        forms,
         models,  # noqa: F401  (every domain's tables on the metadata before anything looks)
         security,
         templating,
@@ -29,6 +30,7 @@ def create_app(overrides: Mapping[str, Any] | None = None):
         static_folder=str(resource_dir("static")),
         instance_relative_config=True,
     )
+    app.request_class = forms.Request  # body limits per view (`forms.body_limit`)
     config.load(app, overrides)
     extensions.init_app(app)
     templating.init_app(app)

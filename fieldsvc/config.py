@@ -50,7 +50,9 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BABEL_DEFAULT_LOCALE = "zh_CN"
     LANGUAGES = ("zh_CN", "en")
-    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    # The largest request body; the completion form, which brings photos, has its own limit,
+    # sized to the photo limits (`workorders.photos.MAX_REQUEST_BYTES`, through `forms.body_limit`).
+    MAX_CONTENT_LENGTH = 1024 * 1024
     # flask-smorest / OpenAPI
     API_TITLE = "fieldsvc API"
     API_VERSION = "v1"

@@ -1,9 +1,11 @@
-"""The declarative base, column types shared by every domain, and UTC / local-period helpers."""
+"""The declarative base, column types shared by every domain, UTC / local-period helpers, and the
+transaction bookkeeping (reads end with COMMIT; files written with a transaction)."""
 from __future__ import annotations
 
 import contextlib
 import enum
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -129,10 +131,41 @@ def watch_engine(engine: Engine) -> None:
 
 def watch_sessions(sessions: Any) -> None:
     """Attach the transaction bookkeeping to the sessions of one session factory (a
-    `sessionmaker` or `scoped_session`; SQLAlchemy scopes the listeners to its own Session class)."""
+    `sessionmaker` or `scoped_session`; SQLAlchemy scopes the listeners to its own Session class):
+    the connection a transaction runs on, and the files written with it (`write_on_commit`)."""
     if not event.contains(sessions, "after_begin", _session_connects):
         event.listen(sessions, "after_begin", _session_connects)
+        event.listen(sessions, "before_commit", _write_files)
+        event.listen(sessions, "after_commit", _keep_files)
         event.listen(sessions, "after_transaction_end", _session_transaction_ends)
+
+
+# session.info keys: files to write when the transaction commits, and those written for it so far.
+_FILES_TO_WRITE = "fieldsvc.files_to_write"
+_FILES_WRITTEN = "fieldsvc.files_written"
+
+
+def write_on_commit(session: Any, path: Path, content: bytes) -> None:
+    """Write `path` with the session's transaction: just before it commits, removed again when the
+    commit then fails, and never when the transaction is rolled back or closed (a refusal, an
+    error). A crash between the write and the commit can leave a file without its row, never a
+    row without its file. `path` must be new (random names): an existing file is not replaced."""
+    session.info.setdefault(_FILES_TO_WRITE, []).append((path, content))
+
+
+def _write_files(session: Session) -> None:
+    if session.in_nested_transaction() or not session.info.get(_FILES_TO_WRITE):
+        return  # files belong to the outermost transaction
+    written = session.info.setdefault(_FILES_WRITTEN, [])
+    for path, content in session.info.pop(_FILES_TO_WRITE):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("xb") as handle:
+            written.append(path)
+            handle.write(content)
+
+
+def _keep_files(session: Session) -> None:
+    session.info.pop(_FILES_WRITTEN, None)
 
 
 def _note_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -148,6 +181,9 @@ def _session_connects(session: Session, _transaction: Any, connection: Any) -> N
 def _session_transaction_ends(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop("connection", None)
+        session.info.pop(_FILES_TO_WRITE, None)
+        for path in session.info.pop(_FILES_WRITTEN, ()):  # written, but the commit failed
+            path.unlink(missing_ok=True)
 
 
 def end_read_only_transaction(session: Any) -> None:

@@ -1,9 +1,11 @@
-"""Form pieces shared by every area."""
+"""Form pieces shared by every area: choices, refusals shown on a form, request body limits."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+import flask
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Form
 from wtforms.fields.choices import SelectChoice
@@ -62,3 +64,32 @@ def show_error(form: Form, error: DomainError, aliases: Mapping[str, str] | None
         form.form_errors.extend(unmet(details.get("unmet") or []))
     if summary and not on_fields:
         form.form_errors.insert(0, str(error.message))
+
+
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def body_limit(max_bytes: int) -> Callable[[_View], _View]:
+    """Let one view (an upload form) accept a request body of up to `max_bytes`; every other request
+    keeps the app's MAX_CONTENT_LENGTH. Put it right under the route decorator. Needs `Request`."""
+    def mark(view: _View) -> _View:
+        view.max_content_length = max_bytes  # type: ignore[attr-defined]
+        return view
+    return mark
+
+
+class Request(flask.Request):
+    """Flask's request, whose body limit is the matched view's `body_limit` when it has one (read
+    when the body is parsed, so it holds for the CSRF check that parses the form first)."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is None and self.url_rule is not None and current_app:
+            limit = getattr(current_app.view_functions.get(self.url_rule.endpoint), "max_content_length", None)
+            if limit is not None:
+                return int(limit)
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value

@@ -142,3 +142,62 @@ def test_fieldsvc_listens_to_its_own_engine_and_sessions_only(app_ctx) -> None:
         session.execute(text("SELECT 1"))
         assert "connection" not in session.info
     other.dispose()
+
+
+# Files written with a transaction (`write_on_commit`): photos are kept only with their rows.
+
+def test_a_file_is_written_when_the_transaction_commits(app: Flask, installer: int, tmp_path) -> None:
+    from fieldsvc.db import write_on_commit
+
+    path = tmp_path / "files" / "a.jpg"
+    with app.app_context():
+        db.session.get(User, installer).phone = "13900000004"
+        write_on_commit(db.session, path, b"photo")
+        db.session.flush()
+        assert not path.exists()  # not before the commit
+        db.session.commit()
+    assert path.read_bytes() == b"photo" and phone(app, installer) == "13900000004"
+
+
+def test_a_file_is_never_written_for_a_rollback_or_an_unfinished_transaction(app: Flask, installer: int,
+                                                                            tmp_path) -> None:
+    from fieldsvc.db import write_on_commit
+
+    folder = tmp_path / "files"
+    with app.app_context():
+        db.session.get(User, installer).phone = "13900000005"
+        write_on_commit(db.session, folder / "a.jpg", b"photo")
+        db.session.rollback()
+        db.session.get(User, installer).phone = "13900000006"
+        db.session.commit()  # a later commit does not bring the rolled-back file back
+    with app.app_context():  # a request that failed: its session is closed without a commit
+        db.session.get(User, installer).phone = "13900000007"
+        write_on_commit(db.session, folder / "b.jpg", b"photo")
+        db.session.flush()
+    assert not folder.exists()
+    assert phone(app, installer) == "13900000006"
+
+
+def test_a_file_written_for_a_commit_that_then_fails_is_removed(app: Flask, installer: int, tmp_path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from fieldsvc.db import write_on_commit
+
+    path = tmp_path / "a.jpg"
+    seen_at_rollback: list[bool] = []
+    with app.app_context():
+        taken = db.session.get(User, installer).username
+        write_on_commit(db.session, path, b"photo")
+        db.session.add(User(username=taken, name="重名", name_en="Twin", role=Role.INSTALLER, password_hash="x"))
+
+        def look(_session) -> None:
+            seen_at_rollback.append(path.exists())
+
+        event.listen(db.session, "after_rollback", look)
+        try:
+            with pytest.raises(IntegrityError):
+                db.session.commit()  # the file is written, then the flush inside the commit fails
+            db.session.rollback()
+        finally:
+            event.remove(db.session, "after_rollback", look)
+    assert seen_at_rollback[:1] == [True] and not path.exists()

@@ -3,15 +3,17 @@ allowed, who may make it, and what it records. The HTML views and the API both c
 and `assign`. Services flush; the edge commits."""
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any
+from functools import cache, wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from blinker import Namespace
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -42,6 +44,7 @@ from .models import (
     WorkOrderEvent,
     WorkOrderPhoto,
 )
+from .photos import Upload, attach, new_uploads
 from .queries import orders_visible_to
 
 S = OrderStatus
@@ -148,14 +151,28 @@ def _event(order: WorkOrder, actor: User, action: str, before: OrderStatus, now:
     ))
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _stale_is_a_conflict(service: Callable[Concatenate[WorkOrder, _P], _R]) -> Callable[Concatenate[WorkOrder, _P], _R]:
+    """Make a change made from a version that moved on underneath it (a concurrent change committed
+    first) a conflict, wherever the write happens: the service's own flush, an autoflush before a
+    query, or a receiver of `order_completed`."""
+    @wraps(service)
+    def guarded(order: WorkOrder, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        number = order.number  # read before any flush: a failed flush leaves the session unusable
+        try:
+            return service(order, *args, **kwargs)
+        except StaleDataError as error:
+            raise Conflict(_l("Work order %(number)s was changed by someone else at the same moment.",
+                              number=number)) from error
+    return guarded
+
+
 def _flush(order: WorkOrder) -> None:
-    """Write now, so a concurrent change (version moved on underneath us) is a conflict here."""
-    number = order.number  # read before flushing: a failed flush leaves the session unusable
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        raise Conflict(_l("Work order %(number)s was changed by someone else at the same moment.",
-                          number=number)) from error
+    """Write now, so a concurrent change (version moved on underneath us) is found here."""
+    db.session.flush()
 
 
 def clean_note(note: str | None, field: str = "note") -> str | None:
@@ -206,6 +223,7 @@ def _window(start: datetime | None, end: datetime | None, now: datetime) -> tupl
     return start, end
 
 
+@_stale_is_a_conflict
 def transition(
     order: WorkOrder,
     actor: User,
@@ -220,10 +238,15 @@ def transition(
     lat: float | None = None,
     lon: float | None = None,
     evidence: dict[str, Any] | None = None,
+    photos: Sequence[Upload] = (),
     now: datetime | None = None,
 ) -> Outcome:
     """Move `order` by `action` for `actor`, checking role, ownership, version and the rules.
-    Refusals raise (and change nothing); success appends an event and flushes."""
+    Refusals raise (and change nothing); success appends an event and flushes. `photos` (from
+    `photos.prepare`) come with `complete` only: they count towards its evidence and are kept only
+    with the completion (their files are written when it commits)."""
+    if photos and action != "complete":
+        raise ValueError("photos come with complete")
     if action not in TRANSITIONS:
         raise InvalidInput(_l("Unknown action %(action)s.", action=action),
                            errors={"action": [_l("One of: %(values)s.", values=", ".join(ACTIONS))]})
@@ -257,7 +280,7 @@ def transition(
         visit = _open_visit(order)
         visit.left_at = now
         if action == "complete":
-            data = _complete(order, visit, evidence, now)
+            data = _complete(order, visit, actor, evidence, photos, now)
             visit.outcome = VisitOutcome.RESOLVED
             order.completed_at = now
             order.completed_by_id = visit.installer_id
@@ -288,6 +311,7 @@ def transition(
     return outcome
 
 
+@_stale_is_a_conflict
 def record_change(order: WorkOrder, actor: User, action: str, before: OrderStatus, now: datetime, *,
                   data: dict[str, Any] | None = None) -> None:
     """Append the event for a change made outside `transition` (an edit) and flush it."""
@@ -310,27 +334,33 @@ def _reason_code(reason: str | None) -> str:
     return active
 
 
-def _complete(order: WorkOrder, visit: Visit, evidence: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
-    """Check and store the evidence; refuse (422, with `missing`) what the job type requires but lacks."""
+def _complete(order: WorkOrder, visit: Visit, actor: User, evidence: dict[str, Any] | None,
+              photos: Sequence[Upload], now: datetime) -> dict[str, Any]:
+    """Check and store the evidence, counting the order's photos with those sent now; refuse (422,
+    with `missing`) what the job type requires but lacks. The photos sent are attached only when
+    nothing is refused."""
     band = setting("rx_power_band_dbm", now.date())
     clean = clean_evidence(evidence, (float(band[0]), float(band[1])))
-    files = db.session.execute(
-        select(WorkOrderPhoto.kind, func.count()).where(WorkOrderPhoto.work_order_id == order.id)
-        .group_by(WorkOrderPhoto.kind)
+    kept = db.session.execute(
+        select(WorkOrderPhoto.kind, WorkOrderPhoto.content_hash).where(WorkOrderPhoto.work_order_id == order.id)
     ).all()
-    counts = {kind: count for kind, count in files}
+    new = new_uploads(kept, photos)
+    counts = Counter(kind for kind, _hash in kept) + Counter(upload.kind for upload in new)
     job_type = order.job_type
-    missing = missing_evidence(job_type.required_evidence or [], clean, counts.get(PhotoKind.PHOTO, 0),
-                               job_type.photos_required, counts.get(PhotoKind.SIGNATURE, 0) > 0)
+    missing = missing_evidence(job_type.required_evidence or [], clean, counts[PhotoKind.PHOTO],
+                               job_type.photos_required, counts[PhotoKind.SIGNATURE] > 0)
     if missing:
+        names = {**EVIDENCE_FIELDS, "photos": _l("at least %(n)d photos", n=job_type.photos_required)}
         raise RuleViolation(_l("To complete this job, add: %(fields)s.",
-                               fields=", ".join(str(EVIDENCE_FIELDS.get(m, m)) for m in missing)), missing=missing)
-    clean["photos"] = counts.get(PhotoKind.PHOTO, 0)
-    clean["signature"] = counts.get(PhotoKind.SIGNATURE, 0) > 0
+                               fields=", ".join(str(names[m]) for m in missing)), missing=missing)
+    attach(order, visit, actor, new)
+    clean["photos"] = counts[PhotoKind.PHOTO]
+    clean["signature"] = counts[PhotoKind.SIGNATURE] > 0
     order.evidence = clean
     return {"evidence": clean}
 
 
+@_stale_is_a_conflict
 def assign(order: WorkOrder, actor: User, installer_username: str | None, version: int | None, *,
            today: Any, note: str | None = None, now: datetime | None = None) -> WorkOrder:
     """Give the order to an eligible installer (or take it back with None). Supervisors assign

@@ -3,7 +3,6 @@ board. Views are thin: a form, one service call, then a redirect or a page."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -29,9 +28,9 @@ from ..auth.scope import managed_installers, teams_serving
 from ..db import local_day_range, local_today, utcnow, zone
 from ..errors import Conflict, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
-from ..forms import choices, show_error
+from ..forms import body_limit, choices, show_error
 from ..rules.services import setting
-from . import lifecycle
+from . import lifecycle, photos
 from .dispatch import describe_each, describe_unmet
 from .evidence import (
     EVIDENCE_FIELDS,
@@ -42,8 +41,8 @@ from .evidence import (
 from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm
 from .idempotency import once
 from .labels import action_label, priority_label, status_label
-from .models import OrderStatus, PhotoKind, UnresolvedReason, WorkOrder, WorkOrderPhoto
-from .photos import signature_bytes, store_photo
+from .models import OrderStatus, UnresolvedReason, WorkOrder, WorkOrderPhoto
+from .photos import Upload, signature_bytes, upload_folder
 from .queries import (
     installer_day,
     installer_done,
@@ -66,10 +65,6 @@ def map_url(order: Any) -> str:
 # The work-order words and links every page may show (the board's and certifications' pages too).
 for _helper in (status_label, action_label, priority_label, map_url, describe_unmet):
     bp.add_app_template_global(_helper)
-
-
-def _upload_folder() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"])
 
 
 @bp.route("/today")
@@ -161,7 +156,7 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
         "workorders/job.html", order=order, actions=actions, forms=all_forms, now=now, error=error,
         suggestions=suggestions, ineligible_reasons=ineligible_reasons, error_details=details or [],
         evidence_labels=EVIDENCE_FIELDS, fault_causes=FAULT_CAUSE_LABELS, material_rows=MATERIAL_ROWS,
-        material_item_length=MATERIAL_ITEM_LENGTH, material_quantity_max=MAX_MATERIAL_QUANTITY,
+        material_item_length=MATERIAL_ITEM_LENGTH, material_quantity_max=MAX_MATERIAL_QUANTITY, photo_limits=photos,
         open_action=next(iter(forms)) if forms else None,
         due_in=order.due_by - now,
         reason_names={r.code: r.name(current_locale()) for r in db.session.scalars(select(UnresolvedReason))},
@@ -176,9 +171,12 @@ def detail(number: str) -> Any:
 
 
 @bp.route("/orders/<number>/act", methods=["POST"])
+@body_limit(photos.MAX_REQUEST_BYTES)  # the completion's photos; the other actions send a few fields
 @role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
 def act(number: str) -> Any:
-    """Carry out one action from the job page (every action goes through the lifecycle service)."""
+    """Carry out one action from the job page (every action goes through the lifecycle service).
+    Completing brings its photos: checked and re-encoded in memory first, kept only if the
+    completion is (a refusal keeps no photo, and the page says what is missing)."""
     action = request.form.get("action", "")
     if action not in FORMS:
         abort(400)
@@ -187,16 +185,14 @@ def act(number: str) -> Any:
     _choices(form, order, action)
     if not form.validate():
         return _job_page(number, {action: form}, 400, _("Please correct the form."))
-    if isinstance(form, CompleteForm):
-        try:
-            _store_uploads(order, form)
-        except InvalidInput as error:
-            db.session.rollback()
-            show_error(form, error, _UPLOAD_FIELDS, summary=False)
-            return _job_page(number, {action: form}, 400, error.message, form.form_errors)
-        db.session.commit()  # photos are kept even if completing is then refused
     kwargs = _transition_arguments(action, form)
     digest = request_digest({"html": number, "action": action, **{k: str(v) for k, v in kwargs.items()}})
+    if isinstance(form, CompleteForm):
+        try:
+            kwargs["photos"] = _uploads(form)
+        except InvalidInput as error:
+            show_error(form, error, _UPLOAD_FIELDS, summary=False)
+            return _job_page(number, {action: form}, 400, error.message, form.form_errors)
 
     def perform() -> tuple[int, dict[str, Any]]:
         if action in ("assign", "unassign"):
@@ -249,13 +245,12 @@ def _transition_arguments(action: str, form: Any) -> dict[str, Any]:
 _UPLOAD_FIELDS = {"photo": "photos", "signature": "photos"}
 
 
-def _store_uploads(order: Any, form: CompleteForm) -> None:
-    for upload in form.photos.data or []:
-        if isinstance(upload, FileStorage) and upload.filename:
-            store_photo(order, current_user, upload.read(), _upload_folder())
-    if form.signature_data.data:
-        store_photo(order, current_user, signature_bytes(form.signature_data.data), _upload_folder(),
-                    kind=PhotoKind.SIGNATURE)
+def _uploads(form: CompleteForm) -> list[Upload]:
+    """The photos and the drawn signature sent with a completion, checked and re-encoded."""
+    sent = [(upload.filename or "", upload.stream) for upload in form.photos.data or []
+            if isinstance(upload, FileStorage) and upload.filename]
+    signature = signature_bytes(form.signature_data.data) if form.signature_data.data else None
+    return photos.prepare(sent, signature)
 
 
 @bp.route("/photos/<int:photo_id>")
@@ -270,7 +265,7 @@ def photo(photo_id: int) -> Any:
     )
     if row is None:
         abort(404)
-    response = send_file(_upload_folder() / row.filename, mimetype=row.content_type, max_age=3600)
+    response = send_file(upload_folder() / row.filename, mimetype=row.content_type, max_age=3600)
     response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -23,6 +23,26 @@
     });
   });
 
+  // Photos: the number and sizes the server accepts, checked before anything is sent (a refused
+  // completion keeps no photo, so finding out after a slow upload would mean sending them again).
+  document.querySelectorAll("input[data-photo-limits]").forEach(function (input) {
+    function check() {
+      var files = input.files || [], message = "";
+      if (files.length > Number(input.dataset.maxFiles)) {
+        message = input.dataset.tooMany;
+      } else if (files.length < Number(input.dataset.minFiles)) {
+        message = input.dataset.tooFew;
+      } else {
+        for (var i = 0; i < files.length; i++) {
+          if (files[i].size > Number(input.dataset.maxBytes)) { message = input.dataset.tooLarge; }
+        }
+      }
+      input.setCustomValidity(message);
+    }
+    input.addEventListener("change", check);
+    check();
+  });
+
   // A signature pad: the drawing goes into the hidden signature_data field as a PNG data URL.
   document.querySelectorAll("[data-signature]").forEach(function (box) {
     var form = box.closest("form");

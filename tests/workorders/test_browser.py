@@ -129,3 +129,50 @@ def test_board_filters_without_a_full_reload(app: Flask, server: str, phone) -> 
     assert "WO-LATE" in page.inner_text("#board")
     assert page.evaluate("window.notReloaded === true")
     assert not problems, problems
+
+
+def test_the_phone_checks_the_photos_before_sending_them(app: Flask, server: str, phone) -> None:
+    """A refused completion keeps no photo, so the page checks the count (and sizes) first: too few
+    or too many photos do not leave the phone; the right number completes the job."""
+    import io
+
+    from PIL import Image
+
+    from fieldsvc.workorders.models import Visit
+
+    with app.app_context():
+        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
+        order = f.make_work_order(OrderStatus.ON_SITE, assignee=installer, job_type="repair")
+        order.job_type.photos_required = 2
+        db.session.add(Visit(work_order=order, seq=1, installer_id=installer.id, arrived_at=order.created_at))
+        db.session.commit()
+        number = order.number
+
+    def pictures(n: int) -> list[dict]:
+        files = []
+        for i in range(n):
+            out = io.BytesIO()
+            Image.new("RGB", (32, 24 + i), "red").save(out, "JPEG")
+            files.append({"name": f"{i}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()})
+        return files
+
+    page = phone
+    page.goto(f"{server}/login")
+    page.fill("#username", "w1")
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
+    page.goto(f"{server}/orders/{number}")
+    page.click("summary:has-text('Complete the job')")
+    page.select_option("select[name='complete-fault_cause']", "config")
+    photos = page.locator("input[name='complete-photos']")
+    for count, says in ((1, "This job needs at least 2 photos."), (11, "Send at most 10 photos.")):
+        photos.set_input_files(pictures(count))
+        page.click("details[open] button[type=submit]")
+        assert photos.evaluate("input => input.validationMessage") == says
+        assert page.url.endswith(f"/orders/{number}")
+    photos.set_input_files(pictures(2))
+    tap(page, "details[open] button[type=submit]")
+    assert "/rating-code" in page.url
+    with app.app_context():
+        stored = db.session.scalar(select(WorkOrder).where(WorkOrder.number == number))
+        assert stored.status is OrderStatus.COMPLETED and stored.evidence["photos"] == 2

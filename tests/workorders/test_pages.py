@@ -181,13 +181,11 @@ def test_bad_photos_are_refused_and_nothing_is_kept(client: FlaskClient, web_cre
 
 
 def test_photos_are_served_only_to_people_who_may_see_the_order(client: FlaskClient, web_crew: None, order: Ref, app: Flask, tmp_path) -> None:
-    from pathlib import Path
-
-    from fieldsvc.workorders.photos import store_photo
+    from fieldsvc.workorders import photos
 
     with app.app_context():
-        photo = store_photo(db.session.get(WorkOrder, order.id), user("w1"), jpeg((800, 600)),
-                            Path(app.config["UPLOAD_FOLDER"]))
+        (photo,) = photos.attach(db.session.get(WorkOrder, order.id), None, user("w1"),
+                                 photos.prepare([("onu.jpg", io.BytesIO(jpeg((800, 600))))]))
         db.session.commit()
         photo_id = photo.id
     sign_in(client, "w1")
