@@ -21,7 +21,8 @@ from fieldsvc.certifications.models import (
     TrainingSession,
 )
 from fieldsvc.db import Base, local_today, zone
-from fieldsvc.demo import DEMO_CLOCK, DEMO_PASSWORD, demo_sign_ins, seed_demo
+from fieldsvc.demo import DEMO_PASSWORD, demo_sign_ins, seed_demo
+from fieldsvc.demo.seed import DEMO_CLOCK
 from fieldsvc.extensions import db
 from fieldsvc.ratings.models import SurveyInvitation, SurveyResponse
 from fieldsvc.workforce.models import Customer, Team, team_districts, team_supervisors
