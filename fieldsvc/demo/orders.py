@@ -12,9 +12,13 @@ from bisect import bisect
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from ..db import UTC
 from ..extensions import db
 from ..metrics.settings import setting
+from ..workorders.models import JobType
+from ..workorders.services import compute_due_by, order_number
 from .bulk import BulkWriter, pg_drop_bulk_constraints, pg_reset_sequences
 from .organisation import DemoInstaller
 from .reference import (
@@ -64,7 +68,10 @@ class Orders:
         self.link_seconds = int(setting("survey_link_days", seeder.today)) * 86400
         low, high = setting("rx_power_band_dbm", seeder.today)
         self.rx_band = (float(low), float(high))
-        self.job_codes = [c for c in JOB_MIX if c in seeder.job_types]
+        # Loaded again (the last commit expired them): while orders are made on PostgreSQL, the
+        # connection belongs to the COPY writer, and reading an expired attribute would query it.
+        self.job_types = {jt.code: jt for jt in db.session.scalars(select(JobType))}
+        self.job_codes = [c for c in JOB_MIX if c in self.job_types]
         codes = seeder.district_codes
         self.district_index = {c: i for i, c in enumerate(codes)}
         self.district_id = [seeder.district_ids[c] for c in codes]
@@ -275,7 +282,7 @@ class Orders:
         s, rng = self.s, self.rng
         R = rng.random
         offset = s.offset
-        jt = s.job_types[code]
+        jt = self.job_types[code]
         _share, median, fv_adjust, ahead = JOB_MIX[code]
         skill = inst.skill
         outer = self.outer[district]
@@ -293,15 +300,16 @@ class Orders:
         local = created + offset
         c_mid = local - local % 86400 - offset  # midnight (UTC epoch) of the creation's local day
         c_sec = local % 86400
-        if jt.same_day_cutoff_hour is not None and c_sec < jt.same_day_cutoff_hour * 3600:
-            due = c_mid + 86399
-        else:
-            due = created + jt.deadline_hours * 3600
+        # The deadline is the one the services fix at creation (compute_due_by): a window later
+        # than the job type's deadline must have been the customer's choice, booked at creation.
+        created_at = datetime.fromtimestamp(created, UTC)
+        due = int(compute_due_by(jt, created_at, None, s.tz).timestamp())
         if we > due:
-            booked_at_creation = True  # the customer's own time: the deadline moves to its end
-            due = we
+            booked_at_creation = True
         elif not booked_at_creation:
             booked_at_creation = R() < 0.6
+        if booked_at_creation:
+            due = int(compute_due_by(jt, created_at, datetime.fromtimestamp(we, UTC), s.tz).timestamp())
 
         # Dispatch: assigned within the hour in office hours, else next morning; accepted soon after.
         c_hour = c_sec // 3600
@@ -470,10 +478,9 @@ class Orders:
         ids = self.ids
         ids["work_orders"] += 1
         order_id = ids["work_orders"]
-        created_day = s.day_date((created + offset) // 86400)
-        number = f"WO{created_day:%y%m%d}-{order_id:07d}"
+        number = order_number(order_id, created_at, s.tz)
         if by_crm:
-            ref = f"CRM{created_day:%Y%m%d}{order_id:08d}"
+            ref = f"CRM{s.day_date((created + offset) // 86400):%Y%m%d}{order_id:08d}"
             ev[0][8] = f'{{"external_ref": "{ref}"}}'
         completed_at = ev[-1][0] if status == "completed" else None
         cancelled_at = ev[-1][0] if status == "cancelled" else None

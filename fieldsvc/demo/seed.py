@@ -15,7 +15,6 @@ from ..db import UTC, local_today, zone
 from ..extensions import db
 from ..reference import ensure_reference_data
 from ..workforce.models import District
-from ..workorders.models import JobType
 from .bulk import Ids
 from .orders import Orders
 from .organisation import DemoInstaller, DemoTeam, build_organisation, demo_password_hash, write_people
@@ -96,14 +95,13 @@ class Seeder:
         return datetime.fromtimestamp(n * 86400 - self.offset + int(seconds), UTC)
 
     def reference(self) -> None:
-        """The ids of the reference data the demo refers to (districts, job and certificate types)."""
+        """The ids of the reference data the demo refers to (districts, certificate types)."""
         rows = db.session.execute(select(District.code, District.id, District.is_central, District.name_zh,
                                          District.name_en)).all()
         self.district_ids = {code: id_ for code, id_, *_rest in rows}
         self.district_central = {code: central for code, _id, central, *_rest in rows}
         self.district_names = {code: (zh, en) for code, _id, _central, zh, en in rows}
         self.district_codes = [code for code in DISTRICT_INFO if code in self.district_ids]
-        self.job_types = {jt.code: jt for jt in db.session.scalars(select(JobType))}
         self.cert_types = {ct.code: ct for ct in db.session.scalars(select(CertificationType))}
 
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
