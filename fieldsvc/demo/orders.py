@@ -1,5 +1,5 @@
 """Work orders: `days` days of them, a day at a time, each simulated from creation through
-dispatch, visits and revisits to its end, then cut at the demo's clock; with their event trail,
+dispatch, visits and revisits to its end, then cut at the demo's `now`; with their event trail,
 rating links and ratings, written in bulk (bulk.py)."""
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ from .reference import (
 if TYPE_CHECKING:
     from .seed import Seeder
 
+DAY_ENDS = 22 * 3600 + 1800  # local time by which every visit has ended (so nobody works at night)
 COMMIT_EVERY_DAYS = 7  # SQLite: commit this often while writing orders
 CUSTOMER_BATCH = 20_000
 
@@ -277,8 +278,8 @@ class Orders:
 
     def order(self, inst: DemoInstaller, day: int, midnight: int, window: int, code: str, customer: int,
               district: int, is_repeat: bool, t_free: int) -> int:
-        """Simulate one order to its end, cut it at the demo clock, emit its rows; returns when the
-        installer is free again."""
+        """Simulate one order to its end, cut it at the demo's `now`, emit its rows; returns when
+        the installer is free again."""
         s, rng = self.s, self.rng
         R = rng.random
         offset = s.offset
@@ -317,10 +318,13 @@ class Orders:
             t_assign = c_mid + 8 * 3600 + int(R() * 2400)
         elif c_hour >= 21:
             t_assign = c_mid + 86400 + 8 * 3600 + int(R() * 2400)
-        else:  # most within minutes; some wait for a busy dispatcher
+        else:  # most within minutes; some wait for a busy dispatcher, until the next morning at worst
             roll = R()
             t_assign = created + (180 + int(R() * 1020) if roll < 0.55 else 1200 + int(R() * 4200) if roll < 0.85
                                   else 5400 + int(R() * 9000))
+            g_sec = (t_assign + offset) % 86400
+            if g_sec >= 22 * 3600 or g_sec < 8 * 3600:
+                t_assign += (86400 if g_sec >= 22 * 3600 else 0) - g_sec + 8 * 3600 + int(R() * 2400)
         roll = R()
         t_accept = t_assign + (60 + int(R() * 840) if roll < 0.5 else 900 + int(R() * 4500) if roll < 0.85
                                else 5400 + int(R() * 12600))
@@ -344,13 +348,16 @@ class Orders:
                 arrive = t_free + travel
         if arrive + duration > due - 300 and due - 600 - arrive > 1200 and R() < 0.9:
             duration = due - 600 - arrive - int(R() * 600)  # a long job finished against the deadline
+        if arrive + duration > midnight + DAY_ENDS:
+            duration = max(midnight + DAY_ENDS - arrive - int(R() * 900), 600)
         depart = arrive - travel
         last_step = t_accept if booked_at_creation else t_book
-        if last_step > depart - 120:  # squeeze dispatch into the time there was
-            span = max(depart - created, 240)
-            t_assign, t_accept, t_book = created + span // 5, created + span * 2 // 5, created + span * 3 // 5
-            if depart < created + span * 4 // 5:
-                depart = created + span * 4 // 5
+        if last_step > depart - 120:  # squeeze dispatch into the time there was (from 07:00 on that day)
+            begin = max(created, midnight + 7 * 3600)
+            span = max(depart - begin, 240)
+            t_assign, t_accept, t_book = begin + span // 5, begin + span * 2 // 5, begin + span * 3 // 5
+            if depart < begin + span * 4 // 5:
+                depart = begin + span * 4 // 5
                 arrive = max(arrive, depart + 300)
 
         sup = inst.team.supervisor_id
@@ -453,11 +460,14 @@ class Orders:
                 duration = int(median * 60 * math.exp(DURATION_SIGMA * rng.gauss(0, 1)))
                 if arrive + duration > due - 300 and due - 900 - arrive > 1200:  # finish in time if at all possible
                     duration = min(duration, due - 900 - arrive)
+                day_ends = aps - (aps + offset) % 86400 + DAY_ENDS
+                if arrive + duration > day_ends:
+                    duration = max(day_ends - arrive - int(R() * 900), 600)
                 seq += 1
                 resolved = seq >= 3 or R() < clip(0.85 + 0.05 * skill, 0.7, 0.97)
             end_free = visits[0][2]
 
-        # Cut at the demo clock.
+        # Cut at the demo's `now`: what would happen later has not happened yet.
         vnow = s.vnow
         if ev[-1][0] > vnow:
             if created > vnow:

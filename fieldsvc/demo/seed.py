@@ -2,16 +2,17 @@
 customers and orders) and what every part shares: the random generator, the clock, the ids."""
 from __future__ import annotations
 
+import math
 import time as wallclock
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from random import Random
 from typing import Any
 
 from sqlalchemy import Table, insert, select
 
 from ..certifications.models import CertificationType
-from ..db import UTC, local_today, zone
+from ..db import UTC, utcnow, zone
 from ..extensions import db
 from ..reference import ensure_reference_data
 from ..workforce.models import District
@@ -21,17 +22,16 @@ from .organisation import DemoInstaller, DemoTeam, build_organisation, demo_pass
 from .reference import DISTRICT_INFO
 from .training import certificates_and_training, write_training
 
-DEMO_CLOCK = time(14, 10)  # the demo's "now" on `today`, local time (see the package docstring)
-
 
 def seed_demo(installers: int = 120, days: int = 90, seed: int = 2026, echo: Callable[[str], Any] = print,
-              today: date | None = None) -> dict[str, int]:
-    """Fill an empty database with `days` days of realistic demo data ending `today`; commits;
-    returns the rows written per table."""
+              now: datetime | None = None) -> dict[str, int]:
+    """Fill an empty database with `days` days of realistic demo data up to the instant `now` (by
+    default the current time); commits; returns the rows written per table."""
     started = wallclock.monotonic()
-    tz = zone()
-    today = today or local_today(tz)
-    generator = Seeder(installers=installers, days=days, rng=Random(seed), today=today, tz=tz, echo=echo)
+    now = now or utcnow()
+    if now.tzinfo is None:
+        raise ValueError("naive datetime given; use an aware one (fieldsvc.db.utcnow())")
+    generator = Seeder(installers=installers, days=days, rng=Random(seed), now=now, tz=zone(), echo=echo)
     counts = generator.run()
     echo(f"demo data ready in {wallclock.monotonic() - started:.0f} s")
     return counts
@@ -40,20 +40,20 @@ def seed_demo(installers: int = 120, days: int = 90, seed: int = 2026, echo: Cal
 class Seeder:
     """What the parts of the demo share, and the order they run in."""
 
-    def __init__(self, *, installers: int, days: int, rng: Random, today: date, tz: Any,
+    def __init__(self, *, installers: int, days: int, rng: Random, now: datetime, tz: Any,
                  echo: Callable[[str], Any]) -> None:
         self.n_installers = installers
         self.rng = rng
-        self.today = today
         self.tz = tz
         self.echo = echo
-        self.now = datetime.combine(today, DEMO_CLOCK, tzinfo=tz)
-        # Local day arithmetic on epoch seconds with the zone's offset at the demo clock (exact for
-        # zones without daylight saving, such as the default Asia/Shanghai).
+        self.now = now.astimezone(tz)  # the demo's clock: nothing happens after it
+        self.today = self.now.date()
+        # Local day arithmetic on epoch seconds with the zone's offset at `now` (exact for zones
+        # without daylight saving, such as the default Asia/Shanghai).
         offset = self.now.utcoffset()
         self.offset = int(offset.total_seconds()) if offset else 0
-        self.vnow = int(self.now.timestamp())
-        self.today_n = today.toordinal() - date(1970, 1, 1).toordinal()
+        self.vnow = math.floor(self.now.timestamp())  # `now` in whole seconds, never after it
+        self.today_n = self.day_number(self.today)
         self.first_n = self.today_n - days + 1
         self.counts: dict[str, int] = {}
         self.ids = Ids()

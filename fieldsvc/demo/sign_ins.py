@@ -1,37 +1,40 @@
 """`demo_sign_ins`: whom to sign in as, read from a seeded database."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ..auth.models import Role, User
-from ..db import local_today, zone
+from ..db import local_day_range, utcnow, zone
 from ..extensions import db
 from ..workforce.models import team_supervisors
 from ..workorders.models import OrderStatus, WorkOrder
 
 
-def demo_sign_ins() -> list[tuple[str, str, str]]:
-    """(role, username, display name) of the admin, an installer with jobs today (in mixed states)
-    and the supervisor of that installer's team, read from the database."""
+def demo_sign_ins(now: datetime | None = None) -> list[tuple[str, str, str]]:
+    """(role, username, display name) of the admin, an installer with jobs on the local day of `now`
+    (by default the current time) in as many states as any, one of them completed when any
+    installer has completed one, and the supervisor of that installer's team, read from the
+    database (what they promise: the package docstring)."""
     tz = zone()
-    start, end = (datetime.combine(local_today(tz) + timedelta(days=n), time.min, tzinfo=tz) for n in (0, 1))
+    start, end = local_day_range((now or utcnow()).astimezone(tz).date(), tz)
     today_orders = (WorkOrder.status != OrderStatus.CANCELLED) & (
         ((WorkOrder.appointment_start >= start) & (WorkOrder.appointment_start < end))
         | ((WorkOrder.completed_at >= start) & (WorkOrder.completed_at < end)))
     jobs = func.count(WorkOrder.id)
     states = func.count(WorkOrder.status.distinct())
+    has_done = func.max(case((WorkOrder.status == OrderStatus.COMPLETED, 1), else_=0))
     candidates = (
-        select(User, jobs, states).join(WorkOrder, WorkOrder.assignee_id == User.id)
+        select(User).join(WorkOrder, WorkOrder.assignee_id == User.id)
         .where(today_orders, User.role == Role.INSTALLER, User.is_active.is_(True))
         .group_by(User.id)
+        # A finished job to look at once there are any, then the most states, then the busiest.
+        .order_by(has_done.desc(), states.desc(), jobs.desc(), User.username).limit(1)
     )
-    row = db.session.execute(
-        candidates.having(jobs.between(4, 7)).order_by(states.desc(), jobs.desc(), User.username).limit(1)
-    ).first() or db.session.execute(candidates.order_by(jobs.desc(), User.username).limit(1)).first()
-    installer = row[0] if row else db.session.scalar(
-        select(User).where(User.role == Role.INSTALLER, User.is_active.is_(True)).order_by(User.username).limit(1))
+    installer = (db.session.scalar(candidates.having(jobs.between(4, 7))) or db.session.scalar(candidates)
+                 or db.session.scalar(select(User).where(User.role == Role.INSTALLER, User.is_active.is_(True))
+                                      .order_by(User.username).limit(1)))
     supervisor = None
     if installer is not None and installer.team_id is not None:
         supervisor = db.session.scalar(

@@ -54,14 +54,15 @@ def certificates_and_training(s: Seeder) -> tuple[Training, list[dict[str, Any]]
             training.fail_recent("SVC-01", installer)
             training.enrol_upcoming("SVC-01", installer)
         else:
-            expiring = roll < 0.07  # expiring within about a month
-            age = rng.randint(338, 360) if expiring else rng.randint(3, 325)
-            issued = today - timedelta(days=age)
+            # Expiring within a month: renewed at the last sitting at least 336 days ago (the
+            # sittings are at most four weeks apart). Else within the last 325 days.
+            expiring = roll < 0.07
+            issued = today - timedelta(days=336 if expiring else rng.randint(3, 325))
             if rng.random() < 0.6:  # last year's certificate is kept too
                 previous = add_months(issued, -12) - timedelta(days=rng.randint(1, 20))
                 certs.granted(installer, "SVC-01", "service_star", previous, max(1, star - (rng.random() < 0.3)),
                               after=False)
-            row = certs.granted(installer, "SVC-01", "service_star", issued, star, after=True)
+            row = certs.granted(installer, "SVC-01", "service_star", issued, star, after=not expiring)
             if expiring:
                 training.enrol_upcoming("SVC-01", installer)
         if row["expires_on"] < today:  # no jobs once the service certificate lapsed
@@ -235,6 +236,8 @@ class Training:
                 score: int | None, attended: bool | None) -> int:
         record_id = self.seeder.ids.next("training_records")
         enrolled = session["starts_at"] - timedelta(days=self.rng.randint(7, 30), hours=self.rng.randint(0, 8))
+        if enrolled > self.seeder.now:  # a sitting weeks ahead: booked in the last few days
+            enrolled = self.seeder.now - timedelta(days=self.rng.randint(0, 6), hours=self.rng.randint(1, 8))
         self.record_rows.append({"id": record_id, "session_id": session["id"], "user_id": installer.id,
                                  "enrolled_at": enrolled, "attended": attended, "score": score,
                                  "result": result.value})
