@@ -20,7 +20,7 @@ and on the last day of a month by tests/test_demo.py):
 - Every order stands where its trail up to `now` leaves it, and visits happen in working hours,
   from 08:00 (the first departures) to 22:30 (the last visits end). An order waiting for its visit
   (new, assigned, accepted) has a window that is not over by more than an hour; one en route
-  has a window starting within the hour; one on site arrived today, within its window.
+  has a window starting within the hour; one on site arrived today, once its window had opened.
   Tomorrow's orders are in, whatever the day of the month.
 - `demo_sign_ins(now)` names an active installer with jobs on their *Today* page for the local
   day of `now` (four to seven when any installer has as many; fewer work on a Sunday), in as many

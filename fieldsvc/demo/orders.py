@@ -301,16 +301,16 @@ class Orders:
         local = created + offset
         c_mid = local - local % 86400 - offset  # midnight (UTC epoch) of the creation's local day
         c_sec = local % 86400
-        # The deadline is the one the services fix at creation (compute_due_by): a window later
-        # than the job type's deadline must have been the customer's choice, booked at creation.
-        created_at = datetime.fromtimestamp(created, UTC)
+        # The deadline the services fix at creation (compute_due_by; in the local zone, so the
+        # rule converts nothing). A window within it leaves it where it is; a later one moves it
+        # to the window's end, and must have been the customer's choice, booked at creation.
+        created_at = datetime.fromtimestamp(created, s.tz)
         due = int(compute_due_by(jt, created_at, None, s.tz).timestamp())
         if we > due:
             booked_at_creation = True
+            due = int(compute_due_by(jt, created_at, datetime.fromtimestamp(we, s.tz), s.tz).timestamp())
         elif not booked_at_creation:
             booked_at_creation = R() < 0.6
-        if booked_at_creation:
-            due = int(compute_due_by(jt, created_at, datetime.fromtimestamp(we, UTC), s.tz).timestamp())
 
         # Dispatch: assigned within the hour in office hours, else next morning; accepted soon after.
         c_hour = c_sec // 3600
@@ -490,7 +490,7 @@ class Orders:
         order_id = ids["work_orders"]
         number = order_number(order_id, created_at, s.tz)
         if by_crm:
-            ref = f"CRM{s.day_date((created + offset) // 86400):%Y%m%d}{order_id:08d}"
+            ref = f"CRM{created_at.year}{created_at.month:02d}{created_at.day:02d}{order_id:08d}"  # local date
             ev[0][8] = f'{{"external_ref": "{ref}"}}'
         completed_at = ev[-1][0] if status == "completed" else None
         cancelled_at = ev[-1][0] if status == "cancelled" else None
