@@ -323,8 +323,8 @@ def _nothing_after(now: datetime) -> None:
 
 def _orders_stand_as_at(now: datetime) -> None:
     """Each order is where the hour puts it: waiting orders' windows are not long gone, an order
-    en route is heading for a window that starts within the hour, one on site arrived today
-    within its window; outside working hours nobody is en route or on site."""
+    en route is heading for a window that starts within the hour, one on site arrived today once
+    its window had opened; outside working hours nobody is en route or on site."""
     tz = zone()
     local = now.astimezone(tz)
     open_visits = {v.work_order_id: v for v in db.session.scalars(select(Visit).where(Visit.left_at.is_(None)))}
@@ -385,10 +385,12 @@ def _sign_ins_keep_the_promise(sign_ins: list[tuple[str, str, str]], now: dateti
         assert states == {OrderStatus.COMPLETED}, listing
 
 
-def test_demo_sign_ins_name_an_installer_with_jobs_today(app_ctx):
-    """At whatever instant the suite's clock says (FIELDSVC_TEST_NOW moves it)."""
-    seed_demo(installers=24, days=3, echo=lambda _message: None)  # now: the clock's
+def test_demo_sign_ins_name_an_installer_with_jobs_today(app_ctx, clock):
+    """At whatever instant the suite's clock says (FIELDSVC_TEST_NOW moves it), stopped there so
+    the checks read the instant the demo was seeded at."""
     now = utcnow()
+    clock.move_to(now, tick=False)
+    seed_demo(installers=24, days=3, echo=lambda _message: None)  # now: the clock's
     _nothing_after(now)
     _orders_stand_as_at(now)
     sign_ins = demo_sign_ins()
@@ -411,14 +413,14 @@ INSTANTS = {  # local times in the default zone (Asia/Shanghai)
 
 @pytest.mark.parametrize("instant", list(INSTANTS.values()), ids=list(INSTANTS))
 def test_the_demo_keeps_its_promises_at_any_hour(app_ctx, clock, instant):
-    """Seeded with the clock moved to `instant` (so the demo's default "now" is the clock's)."""
+    """Seeded with the clock moved to `instant` and stopped there (so the demo's default "now" is
+    the clock's, and the checks read the same instant)."""
     now = datetime.fromisoformat(instant).replace(tzinfo=zone())
-    clock.move_to(now)
+    clock.move_to(now, tick=False)
     seed_demo(installers=30, days=3, seed=11, echo=lambda _message: None)
-    after = utcnow()
-    assert now <= after < now + timedelta(minutes=5)
-    _nothing_after(after)
-    _orders_stand_as_at(after)
+    assert utcnow() == now
+    _nothing_after(now)
+    _orders_stand_as_at(now)
     sign_ins = demo_sign_ins()  # now: the clock's
     assert demo_sign_ins(now) == sign_ins
     _sign_ins_keep_the_promise(sign_ins, now)
