@@ -13,8 +13,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
 import sys
 import fieldsvc
+import fieldsvc.demo
 from fieldsvc import create_app, resource_dir
 assert fieldsvc.__file__.startswith(sys.argv[1]), fieldsvc.__file__
+assert fieldsvc.demo.__file__.startswith(sys.argv[1]), fieldsvc.demo.__file__
 for name in ("templates", "static", "migrations", "translations"):
     assert str(resource_dir(name)).startswith(sys.argv[1]), (name, resource_dir(name))
 app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x", "TESTING": True})
@@ -40,7 +42,8 @@ def test_wheel_contains_the_top_level_folders(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("fieldsvc/templates/base.html", "fieldsvc/static/css/app.css",
                      "fieldsvc/static/vendor/pico/pico.min.css", "fieldsvc/migrations/env.py",
-                     "fieldsvc/translations/zh_Hans_CN/LC_MESSAGES/messages.mo"):
+                     "fieldsvc/translations/zh_Hans_CN/LC_MESSAGES/messages.mo", "fieldsvc/demo/__init__.py",
+                     "fieldsvc/demo/orders.py"):
         assert required in names, required
     assert any(n.startswith("fieldsvc/migrations/versions/") and n.endswith(".py") for n in names)
 

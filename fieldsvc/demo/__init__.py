@@ -1,0 +1,56 @@
+"""The realistic demo data behind `fieldsvc seed-demo` and `fieldsvc demo` (DOMAIN.md §2–3).
+
+`seed_demo` fills an empty database: teams across Wuhan's 13 districts, supervisors and installers
+with bilingual names, certificates and training, customers, and `days` days of work orders with
+their visits, event trail and ratings, driven by a latent installer skill so that dashboards show
+coherent good and weak performers.
+
+It is a CLI-edge job and commits itself. Its clock is an explicit instant, `now` (by default the
+current time): every order is simulated from its creation to its end and then cut at `now`, so
+the data is what the branch would hold at that instant. The same seed and the same `now` give the
+same rows (one `random.Random(seed)`, consumed in a fixed order; the password hash and the rating
+links' token digests are the exceptions, salted or random as always).
+
+What the demo promises at any instant `now` (checked at 00:05, 08:00, 15:58, 23:55, on a Sunday
+and on the last day of a month by tests/test_demo.py):
+
+- Nothing is recorded after `now`: no order created, assigned, visited, completed or cancelled,
+  no event, rating, used rating link, enrolment or training result later than it. What lies
+  ahead is booked only: appointments for the next four days, upcoming training sessions.
+- Every order stands where its trail up to `now` leaves it, and visits happen in working hours,
+  from 08:00 (the first departures) to 22:30 (the last visits end). An order waiting for its visit
+  (new, assigned, accepted) has a window that is not over by more than an hour; one en route
+  has a window starting within the hour; one on site arrived today, once its window had opened.
+  Tomorrow's orders are in, whatever the day of the month.
+- `demo_sign_ins(now)` names an active installer with jobs on their *Today* page for the local
+  day of `now` (four to seven when any installer has as many; fewer work on a Sunday), in as many
+  states as anyone's, one of them completed once anyone has completed a job that day:
+  - before 08:00: the day's jobs are booked and waiting (assigned or accepted); nothing has
+    started and nobody is out (yesterday's visits all ended by 22:30);
+  - from 10:00 to 18:00: jobs in at least two states (waiting, en route or on site, completed),
+    and from 11:00 one of them completed;
+  - from 22:30: the day is over: the installer's jobs of the day are completed, those left
+    unresolved rebooked for another day (they show under *Upcoming*), nobody is en route or on
+    site.
+
+Scale: 1,000 installers × 730 days is millions of rows, so orders are generated a day at a time
+with ids counted here and written in bulk: COPY on PostgreSQL (fed by a writer thread, so the
+server works while Python generates the next day), executemany on SQLite. Nothing holds more
+than a day of orders in memory.
+
+The package, by what each part does:
+
+- `reference.py`: what the demo draws from (districts, names, the job mix and its rates, courses);
+- `organisation.py`: teams, supervisors and installers;
+- `training.py`: certificates, training sessions and records;
+- `orders.py`: customers, orders, visits, the event trail, rating links and ratings;
+- `bulk.py`: writing the big tables (COPY on PostgreSQL);
+- `seed.py`: `seed_demo`, the order of the work; `sign_ins.py`: `demo_sign_ins`.
+"""
+from __future__ import annotations
+
+from .organisation import DEMO_PASSWORD
+from .seed import seed_demo
+from .sign_ins import demo_sign_ins
+
+__all__ = ["DEMO_PASSWORD", "demo_sign_ins", "seed_demo"]
