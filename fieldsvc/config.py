@@ -76,7 +76,7 @@ class Config:
 # Environment variables read on top of the defaults, and the config key each sets.
 _ENVIRONMENT = {
     "FIELDSVC_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
-    "FIELDSVC_SECRET_KEY": "SECRET_KEY",
+    "FIELDSVC_SECRET_KEY": "SECRET_KEY",  # nosec B105
     "FIELDSVC_TIMEZONE": "TIMEZONE",
     "FIELDSVC_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
 }

@@ -73,13 +73,13 @@ class BulkWriter:
                 continue
             self.counts[name] += len(rows)
             columns = self.COLUMNS[name]
-            if self.postgres:
-                assert self._writer is not None
+            if self._writer is not None:  # PostgreSQL: COPY on the writer thread
                 self._writer.put(name, columns, _copy_text(rows))
             else:
                 placeholders = ", ".join("?" * len(columns))
+                # Table and column names come from COLUMNS above, never from input.
                 self.connection.exec_driver_sql(
-                    f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+                    f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({placeholders})", rows)  # nosec B608
             self.rows[name] = []
 
     def finish(self) -> None:
@@ -175,8 +175,9 @@ def pg_drop_bulk_constraints(connection: Any) -> list[str]:
 
 def pg_reset_sequences(connection: Any, tables: list[str]) -> None:
     for table in tables:
+        # The demo's own table names, never input.
         connection.exec_driver_sql(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # nosec B608
             f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)")
 
 

@@ -15,7 +15,7 @@ from .reference import CN_NUMERALS, DISTRICT_INFO, TELECOM_PREFIXES, person_name
 if TYPE_CHECKING:
     from .seed import Seeder
 
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # nosec B105
 
 
 @dataclass

@@ -177,7 +177,8 @@ class Training:
             course_id = seeder.ids.next("training_courses")
             self.courses[code] = course_id
             rows.append({"id": course_id, "code": code, "name_zh": zh, "name_en": en, "hours": hours,
-                         "pass_mark": 60, "grants_certification_type_id": types[grants].id if grants else None,
+                         "pass_mark": 60,  # nosec B105
+                         "grants_certification_type_id": types[grants].id if grants else None,
                          "grants_level": level, "is_active": True})
         seeder.insert(TrainingCourse.__table__, rows)
         seeder.counts["training_courses"] = len(rows)

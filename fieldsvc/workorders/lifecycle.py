@@ -217,9 +217,8 @@ def _window(start: datetime | None, end: datetime | None, now: datetime) -> tupl
             errors["appointment_end"] = [_l("A window is at most 12 hours.")]
         elif beyond_horizon(start, now):
             errors["appointment_start"] = [_l("At most a year ahead.")]
-    if errors:
+    if errors or start is None or end is None:
         raise InvalidInput(_l("The appointment window has errors."), errors=errors)
-    assert start is not None and end is not None
     return start, end
 
 

@@ -108,9 +108,8 @@ def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime |
     now = now or utcnow()
     order_errors, notes = _order_errors(data.priority, data.appointment_start, data.appointment_end, data.notes, now)
     errors.update(order_errors)
-    if errors:
+    if errors or job_type is None or district is None:
         raise InvalidInput(_l("The order has errors."), errors=errors)
-    assert job_type is not None and district is not None
     if not takes_orders_in(actor, district.id):
         # The order would be written and then invisible to its author (visible_orders): refuse.
         raise RuleViolation(_l("Your teams do not serve this district: ask its supervisor or an admin to "
