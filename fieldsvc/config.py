@@ -53,6 +53,13 @@ class Config:
     # The largest request body; the completion form, which brings photos, has its own limit,
     # sized to the photo limits (`workorders.photos.MAX_REQUEST_BYTES`, through `forms.body_limit`).
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # Compressed answers (Flask-Compress: zstd, brotli or gzip, as the client accepts): the
+    # stylesheets and scripts (most of a cold page's bytes) and the API's JSON. Not the HTML pages:
+    # they carry the CSRF token and echo what was searched for, and compressing both in one answer
+    # lets an observer of the encrypted lengths guess the token (BREACH). They are 3–15 kB anyway.
+    COMPRESS_MIMETYPES = ["text/css", "text/javascript", "application/javascript", "application/json",
+                          "application/problem+json", "image/svg+xml"]
+    COMPRESS_ALGORITHM = ["br", "zstd", "gzip", "deflate"]  # brotli first: the smallest of the three here
     # flask-smorest / OpenAPI
     API_TITLE = "fieldsvc API"
     API_VERSION = "v1"

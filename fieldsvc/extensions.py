@@ -1,8 +1,9 @@
 """The unbound extension singletons, bound to an app in `init_app`."""
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, Response, request, session
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -19,6 +20,7 @@ migrate = Migrate()  # `fieldsvc db …` over migrations/
 login_manager = LoginManager()  # browser sessions and remember-me cookies
 csrf = CSRFProtect()  # CSRF tokens on every state-changing form
 babel = Babel()  # zh-CN / en translations and locale selection
+compress = Compress()  # zstd / brotli / gzip for stylesheets, scripts and JSON (COMPRESS_MIMETYPES in config)
 limiter = Limiter(get_remote_address)  # throttles sign-in attempts (storage: RATELIMIT_STORAGE_URI, fieldsvc.throttle)
 # flask-smorest's Api keeps one app and one spec per instance, so fieldsvc.api builds one per app.
 
@@ -57,6 +59,24 @@ def init_app(app: Flask) -> None:
             end_read_only_transaction(db.session())
 
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
+    compress.init_app(app)
+
+    @app.after_request  # registered after Flask-Compress's, so it runs before it
+    def read_static_files_whole(response: Response) -> Response:
+        """Hand Flask-Compress a static file read into memory (they are at most ~80 kB): it then
+        compresses it in one go, with gzip among the choices, and the file is closed at once
+        (Flask-Compress's streaming path leaves it open)."""
+        if request.endpoint == "static" and response.direct_passthrough and response.status_code == 200:
+            response.direct_passthrough = False
+            file = response.response
+            try:
+                body = b"".join(response.iter_encoded())
+            finally:
+                if hasattr(file, "close"):
+                    file.close()
+            response.set_data(body)
+        return response
+
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -117,6 +117,9 @@ def test_board_filters_without_a_full_reload(app: Flask, server: str, phone) -> 
     page = phone
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    # A style the Content-Security-Policy refuses is a violation event (Chromium's console may not say).
+    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                         "console.error('CSP refused ' + e.violatedDirective + ' ' + e.sourceFile))")
     page.goto(f"{server}/login")
     page.fill("#username", "s1")
     page.fill("#password", f.PASSWORD)
