@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
 from flask_babel import format_datetime, get_locale, get_translations
 from flask_babel import gettext as _
 from jinja2 import pass_context
@@ -67,10 +67,18 @@ def _template_gettext(translations: Any) -> dict[str, Any]:
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
+def icon(name: str) -> Markup:
+    """An inline SVG icon from the vendored Lucide sprite (static/vendor/lucide/icons.svg), for
+    decoration beside a text label: hidden from screen readers, sized by the CSS (`.icon`)."""
+    href = url_for("static", filename="vendor/lucide/icons.svg") + "#" + name
+    return Markup('<svg class="icon" aria-hidden="true" focusable="false"><use href="%s"></use></svg>') % href
+
+
 def init_app(app: Flask) -> None:
     """Register the template helpers."""
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(duration, "duration")
+    app.add_template_global(icon, "icon")
 
     @app.context_processor
     def locale() -> dict[str, Any]:
