@@ -110,6 +110,7 @@ class ProblemSchema(ma.Schema):
     missing = ma.fields.List(ma.fields.String(), metadata={"description": "422: required evidence not given"})
     unmet = ma.fields.List(ma.fields.Nested(UnmetSchema), metadata={"description": "422: why the installer may not take the order"})
     district = ma.fields.String(metadata={"description": "422: the district the caller's teams do not serve"})
+    number = ma.fields.String(metadata={"description": "409: the order the external_ref was used for"})
     current_version = ma.fields.Integer(metadata={"description": "409: the order's version now"})
     current_status = ma.fields.String(metadata={"description": "409: the order's status now"})
     assignee = ma.fields.String(allow_none=True, metadata={"description": "409: the order's installer now"})
