@@ -87,6 +87,12 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+def _own_headers(error: HTTPException) -> list[tuple[str, str]]:
+    """The headers an HTTP error brings besides its content type: `Allow` on a 405 (RFC 9110
+    requires it), `Retry-After`, `WWW-Authenticate`…, kept when the error is answered our way."""
+    return [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+
+
 def register_error_handlers(app: Flask) -> None:
     """Answer every HTTP error and domain error as HTML or problem+json, by path."""
 
@@ -98,10 +104,11 @@ def register_error_handlers(app: Flask) -> None:
             if messages:
                 extra["errors"] = messages
             response = problem(error.code or 500, error.name, error.description, **extra)
+            response.headers.extend(_own_headers(error))
             if error.code == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="fieldsvc"'
             return response
-        return render_template("error.html", error=error), error.code or 500
+        return render_template("error.html", error=error), error.code or 500, _own_headers(error)
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Any:

@@ -1,16 +1,31 @@
 """The /api/v1 REST API: bearer-token auth, problem+json errors, a generated OpenAPI document."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
 
-import marshmallow as ma
 from flask import Flask, abort, g, request
 from flask_smorest import Api, Blueprint
+from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 
 from ..auth.models import User
 from ..auth.services import user_for_token
+from ..errors import PROBLEM_JSON, RETRY_AFTER_SECONDS
 from ..extensions import csrf, db
+from .schemas import ProblemSchema
+
+# What any operation may answer: each one authenticates (401) and reads the database (503, the
+# handler of fieldsvc.errors); one that takes a body may be sent one over MAX_CONTENT_LENGTH (413).
+EVERY_OPERATION = (401, 503)
+WITH_A_BODY = (413,)
+# Headers the error handlers set on these answers (RFC 6750 and RFC 9110).
+_PROBLEM_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "Bearer realm=\"fieldsvc\"", "required": True, "schema": {"type": "string"}}},
+    503: {"Retry-After": {"description": "seconds to wait before trying again", "required": True,
+                          "schema": {"type": "integer", "example": RETRY_AFTER_SECONDS}}},
+}
 
 
 class BadInputParser(FlaskParser):
@@ -19,23 +34,58 @@ class BadInputParser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
 
 
-class ProblemSchema(ma.Schema):
-    """An RFC 9457 problem document (documentation only)."""
-
-    type = ma.fields.String()
-    title = ma.fields.String()
-    status = ma.fields.Integer()
-    detail = ma.fields.String()
-    errors = ma.fields.Dict()
-
-
 class ProblemApi(Api):
-    """flask-smorest's Api, leaving error answers to fieldsvc.errors (problem+json)."""
+    """flask-smorest's Api, leaving error answers to fieldsvc.errors (problem+json). Its document
+    lists, per operation, exactly the error statuses the operation can answer (`ApiBlueprint`),
+    with no catch-all `default` answer that would let any status pass as documented."""
 
     ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self) -> None:
         pass
+
+    def _register_responses(self) -> None:
+        """One response component per error status (NOT_FOUND, CONFLICT…), as problem+json."""
+        for status in HTTPStatus:
+            if status < 400:
+                continue
+            response: dict[str, Any] = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
+            if status in _PROBLEM_HEADERS:
+                response["headers"] = _PROBLEM_HEADERS[status]
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+
+
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+class ApiBlueprint(Blueprint):
+    """A blueprint of the API: token-authenticated, CSRF-exempt (no cookies), 400 on bad input,
+    and every error status an operation can answer in the document: 400 wherever it takes
+    arguments (flask-smorest's own), `EVERY_OPERATION` and `WITH_A_BODY` by itself, the rest
+    named on the view with `problems`."""
+
+    ARGUMENTS_PARSER = BadInputParser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_problems_doc)
+
+    def problems(self, *statuses: int) -> Callable[[_View], _View]:
+        """Document the error statuses this view can answer beyond those every operation can."""
+        def decorator(view: _View) -> _View:
+            for status in statuses:
+                view = self.alt_response(status, response=HTTPStatus(status).name)(view)
+            return view
+        return decorator
+
+    @staticmethod
+    def _prepare_problems_doc(doc: dict[str, Any], doc_info: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        responses = doc.setdefault("responses", {})
+        for status in EVERY_OPERATION + (WITH_A_BODY if "requestBody" in doc else ()):
+            responses.setdefault(status, HTTPStatus(status).name)
+        return doc
 
 
 def current_api_user() -> User:
@@ -57,10 +107,9 @@ def _authenticate() -> Any:
     return None
 
 
-def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
-    """A blueprint of the API: token-authenticated, CSRF-exempt (no cookies), 400 on bad input."""
-    blueprint = Blueprint(name, import_name, description=description)
-    blueprint.ARGUMENTS_PARSER = BadInputParser()
+def api_blueprint(name: str, import_name: str, description: str) -> ApiBlueprint:
+    """A blueprint of the API (`ApiBlueprint`), its requests authenticated by token."""
+    blueprint = ApiBlueprint(name, import_name, description=description)
     blueprint.before_request(_authenticate)
     csrf.exempt(blueprint)
     return blueprint

@@ -25,7 +25,7 @@ from ..certifications.services import (
 from ..db import column_length, local_today, zone
 from ..extensions import db
 from . import api_blueprint, current_api_user
-from .schemas import accepted_day
+from .schemas import ACCEPTED_YEARS, accepted_day
 
 # "certifications" is the name of the HTML pages' blueprint; Flask names must be unique per app.
 blp = api_blueprint("installer-certifications", __name__, "Installers' certificates: read and record")
@@ -52,7 +52,7 @@ class CertificationSchema(ma.Schema):
 class NewCertificationSchema(ma.Schema):
     type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=column_length(CertificationType.code)),
                             metadata={"description": "certification type code"})
-    issued_on = ma.fields.Date(required=True, validate=accepted_day, metadata={"description": "not in the future"})
+    issued_on = ma.fields.Date(required=True, validate=accepted_day, metadata={"description": "not in the future", "pattern": ACCEPTED_YEARS})
     level = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
                               metadata={"description": "within the type's levels; omit for types without levels"})
     number = ma.fields.String(load_default=None, allow_none=True,
@@ -88,6 +88,7 @@ def _dump(certification: Certification, today: date) -> dict[str, Any]:
 
 @blp.route("/installers/<username>/certifications")
 @blp.response(200, CertificationSchema(many=True))
+@blp.problems(404)
 def list_certifications(username: str) -> list[dict[str, Any]]:
     """The installer's certificates, renewals and revoked ones included, newest first (404 when
     the installer does not exist or is not the caller's to see)."""
@@ -106,6 +107,7 @@ def list_certifications(username: str) -> list[dict[str, Any]]:
 @blp.route("/installers/<username>/certifications", methods=["POST"])
 @blp.arguments(NewCertificationSchema)
 @blp.response(201, CertificationSchema)
+@blp.problems(403, 404)
 def create_certification(payload: dict[str, Any], username: str) -> dict[str, Any]:
     """Record a certificate (admin); a renewal is simply a newer one. 400 for an unknown type, a
     level outside the type's range or an issue date in the future."""

@@ -76,11 +76,44 @@ def decode_change_cursor(cursor: str) -> tuple[datetime, int]:
     return stamp, values[1]
 
 
+# The accepted days as the document can say them (OpenAPI 3.0 has no minimum for a date): the
+# year, 1900 to 2999, as written; an instant is taken when it lies within them in UTC.
+ACCEPTED_YEARS = "^(19|2[0-9])[0-9]{2}-"
+
+
 def accepted_day(value: date | datetime) -> None:
     """A validator: a date or an aware instant within the days fieldsvc accepts."""
     if not within_days(value):
         raise ma.ValidationError(_("Must be from %(first)s to %(last)s.", first=FIRST_DAY.isoformat(),
                                    last=LAST_DAY.isoformat()))
+
+
+class UnmetSchema(ma.Schema):
+    """One requirement an installer does not meet (assignment refused, 422)."""
+
+    certification_type = ma.fields.String(metadata={"description": "certification type code"})
+    district = ma.fields.String(metadata={"description": "district code"})
+    installer = ma.fields.String(metadata={"description": "username"})
+    reason = ma.fields.String(required=True, metadata={
+        "description": "missing, expired, review_due, revoked, level; not_served; unknown, not_your_team"})
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem document, as fieldsvc.errors answers every error of the API
+    (application/problem+json), with the members a refusal may add."""
+
+    type = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(metadata={"description": "400: the messages per field (per location for parameters)"})
+    missing = ma.fields.List(ma.fields.String(), metadata={"description": "422: required evidence not given"})
+    unmet = ma.fields.List(ma.fields.Nested(UnmetSchema), metadata={"description": "422: why the installer may not take the order"})
+    district = ma.fields.String(metadata={"description": "422: the district the caller's teams do not serve"})
+    number = ma.fields.String(metadata={"description": "409: the order the external_ref was used for"})
+    current_version = ma.fields.Integer(metadata={"description": "409: the order's version now"})
+    current_status = ma.fields.String(metadata={"description": "409: the order's status now"})
+    assignee = ma.fields.String(allow_none=True, metadata={"description": "409: the order's installer now"})
 
 
 class PageQuerySchema(ma.Schema):
@@ -154,6 +187,9 @@ class WorkOrderSchema(ma.Schema):
 class AwareDateTime(ma.fields.AwareDateTime):
     """ISO 8601 input that must carry a UTC offset, within the days fieldsvc accepts
     (`db.FIRST_DAY` to `db.LAST_DAY`); shown in the operator's zone on output."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**kwargs, "metadata": {"pattern": ACCEPTED_YEARS, **kwargs.get("metadata", {})}})
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         instant = super()._deserialize(value, attr, data, **kwargs)

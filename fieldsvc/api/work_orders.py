@@ -97,6 +97,7 @@ def list_work_orders(args: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(NewWorkOrderSchema)
 @blp.response(201, WorkOrderSchema)
 @blp.alt_response(200, schema=WorkOrderSchema, description="The same external_ref and body again: the order made the first time")
+@blp.problems(403, 409, 422)
 def create(payload: dict[str, Any]) -> Any:
     """Create an order (supervisor or admin). Idempotent on external_ref; a different body for a
     used external_ref is 409."""
@@ -117,6 +118,7 @@ def create(payload: dict[str, Any]) -> Any:
 
 @blp.route("/work-orders/<number>")
 @blp.response(200, WorkOrderSchema)
+@blp.problems(404)
 def get_work_order(number: str) -> WorkOrder:
     """One work order with its visits (404 when it does not exist or is not the caller's)."""
     return _load(number)
@@ -124,6 +126,7 @@ def get_work_order(number: str) -> WorkOrder:
 
 @blp.route("/work-orders/<number>/events")
 @blp.response(200, EventSchema(many=True))
+@blp.problems(404)
 def events(number: str) -> list[WorkOrderEvent]:
     """The order's append-only history, oldest first."""
     order = _load(number)
@@ -136,6 +139,7 @@ def events(number: str) -> list[WorkOrderEvent]:
 @blp.route("/work-orders/<number>/assignment", methods=["POST"])
 @blp.arguments(AssignmentSchema)
 @blp.response(200, WorkOrderSchema)
+@blp.problems(403, 404, 409, 422)
 def assignment(payload: dict[str, Any], number: str) -> Any:
     """Assign to an eligible installer, or unassign with `"installer": null` (supervisor or admin).
     422 lists `unmet` requirements; 409 on a stale version."""
@@ -154,6 +158,7 @@ def assignment(payload: dict[str, Any], number: str) -> Any:
 @blp.route("/work-orders/<number>/transitions", methods=["POST"])
 @blp.arguments(TransitionSchema)
 @blp.response(200, TransitionResultSchema)
+@blp.problems(403, 404, 409, 422)
 def transitions(payload: dict[str, Any], number: str) -> Any:
     """Move the order one step. An `Idempotency-Key` header makes a retry return the first answer
     and change nothing. `complete` answers with `survey_url`, the customer's rating link."""

@@ -1,6 +1,8 @@
 """The API's base: bearer tokens, problem+json, the OpenAPI document, the first endpoints."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -89,6 +91,23 @@ def test_unknown_api_path_is_404_problem_json(client: FlaskClient, world: dict) 
     assert response.mimetype == PROBLEM
 
 
+@pytest.mark.parametrize("path", ["/api/v1/work-orders/WO261128-0000001", "/api/v1/installers"])
+def test_an_unsupported_method_is_405_problem_json_with_allow(client: FlaskClient, world: dict, path: str) -> None:
+    # Found by schemathesis: the problem+json answer dropped the Allow header RFC 9110 requires.
+    response = client.delete(path, headers=bearer(world["admin"]))
+    assert response.status_code == 405
+    assert response.mimetype == PROBLEM
+    assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"GET", "HEAD", "OPTIONS"}
+    assert "DELETE" not in response.headers["Allow"]
+
+
+def test_an_unsupported_method_on_a_page_keeps_allow(client: FlaskClient) -> None:
+    response = client.put("/login")
+    assert response.status_code == 405
+    assert response.mimetype == "text/html"
+    assert "POST" in response.headers["Allow"]
+
+
 def test_installers_list(client: FlaskClient, world: dict) -> None:
     response = client.get("/api/v1/installers", headers=bearer(world["installer_a"]))
     assert response.status_code == 200
@@ -163,6 +182,58 @@ def test_openapi_document_is_generated_from_the_code(client: FlaskClient) -> Non
     assert "/api/v1/work-orders/{number}" in spec["paths"]
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert "WorkOrder" in spec["components"]["schemas"]
+
+
+# The error statuses each operation can answer (besides 400 for bad arguments, which flask-smorest
+# documents wherever there are arguments): every one authenticates and reads the database (401,
+# 503), one with a body can be sent too much (413).
+DECLARED_ERRORS = {
+    ("get", "/api/v1/installers"): {400, 401, 503},
+    ("get", "/api/v1/installers/{username}/certifications"): {401, 404, 503},
+    ("post", "/api/v1/installers/{username}/certifications"): {400, 401, 403, 404, 413, 503},
+    ("get", "/api/v1/work-orders"): {400, 401, 503},
+    ("post", "/api/v1/work-orders"): {400, 401, 403, 409, 413, 422, 503},
+    ("get", "/api/v1/work-orders/{number}"): {401, 404, 503},
+    ("get", "/api/v1/work-orders/{number}/events"): {401, 404, 503},
+    ("post", "/api/v1/work-orders/{number}/assignment"): {400, 401, 403, 404, 409, 413, 422, 503},
+    ("post", "/api/v1/work-orders/{number}/transitions"): {400, 401, 403, 404, 409, 413, 422, 503},
+}
+
+
+def test_every_operation_declares_the_errors_it_can_answer_as_problem_json(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    components = spec["components"]["responses"]
+    operations = {(method, path): operation for path, item in spec["paths"].items()
+                  for method, operation in item.items() if method != "parameters"}
+    assert set(operations) == set(DECLARED_ERRORS)
+    for key, operation in operations.items():
+        responses = operation["responses"]
+        assert "default" not in responses, key  # a catch-all would make any status "documented"
+        errors = {int(status) for status in responses if int(status) >= 400}
+        assert errors == DECLARED_ERRORS[key], key
+        for status in errors:
+            response = components[responses[str(status)]["$ref"].rsplit("/", 1)[1]]
+            assert response["content"] == {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}, key
+    assert components["UNAUTHORIZED"]["headers"]["WWW-Authenticate"]["required"] is True
+    assert components["SERVICE_UNAVAILABLE"]["headers"]["Retry-After"]["required"] is True
+    problem_schema = spec["components"]["schemas"]["Problem"]
+    assert set(problem_schema["required"]) == {"type", "title", "status"}
+    assert problem_schema["additionalProperties"] is False
+
+
+def test_the_document_states_the_accepted_years(client: FlaskClient) -> None:
+    # ACCEPTED_YEARS says in a pattern what db.FIRST_DAY and db.LAST_DAY say in dates.
+    from fieldsvc.api.schemas import ACCEPTED_YEARS
+    from fieldsvc.db import FIRST_DAY, LAST_DAY
+
+    years = [year for year in range(1000, 10000) if re.match(ACCEPTED_YEARS, f"{year}-01-01")]
+    assert (years[0], years[-1], len(years)) == (FIRST_DAY.year, LAST_DAY.year, LAST_DAY.year - FIRST_DAY.year + 1)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["NewCertification"]["properties"]["issued_on"]["pattern"] == ACCEPTED_YEARS
+    assert schemas["NewWorkOrder"]["properties"]["appointment_start"]["pattern"] == ACCEPTED_YEARS
+    updated_since = next(p for p in spec["paths"]["/api/v1/work-orders"]["get"]["parameters"] if p["name"] == "updated_since")
+    assert updated_since["schema"]["pattern"] == ACCEPTED_YEARS
 
 
 def test_healthz(client: FlaskClient) -> None:

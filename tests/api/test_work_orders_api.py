@@ -77,6 +77,15 @@ def test_create_is_idempotent_on_external_ref(client: FlaskClient, tokens: dict,
         assert db.session.scalar(select(func.count()).select_from(WorkOrder)) == 1
 
 
+def test_a_reused_external_ref_names_the_order_in_a_documented_problem(client: FlaskClient, tokens: dict) -> None:
+    # Found by schemathesis: the 409 carried `number`, which the Problem schema did not declare.
+    order = create(client, tokens).get_json()
+    clash = create(client, tokens, notes="different").get_json()
+    assert clash["number"] == order["number"]
+    declared = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Problem"]["properties"]
+    assert set(clash) <= set(declared)
+
+
 def test_due_by_is_the_later_booked_window_end(client: FlaskClient, tokens: dict) -> None:
     start = utcnow() + timedelta(days=3)
     order = create(client, tokens, appointment_start=start.isoformat(),
