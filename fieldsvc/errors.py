@@ -93,6 +93,30 @@ def _own_headers(error: HTTPException) -> list[tuple[str, str]]:
     return [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
 
 
+def _flatten(messages: Any) -> list[str]:
+    """The message strings inside marshmallow's nested error dict (list items are keyed by index)."""
+    if isinstance(messages, str):
+        return [messages]
+    values = messages.values() if isinstance(messages, dict) else messages
+    return [text for value in values for text in _flatten(value)]
+
+
+def describe_invalid(messages: dict[str, Any]) -> str:
+    """What was wrong with a request's parameters or body, naming each field: "status (query):
+    Must be one of: new, assigned, …"."""
+    parts = []
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            parts += [f"{name} ({location}): {_sentences(problems)}" for name, problems in fields.items()]
+        else:
+            parts.append(f"{location}: {_sentences(fields)}")
+    return str(_l("The request has errors: %(problems)s.", problems="; ".join(parts)))
+
+
+def _sentences(messages: Any) -> str:
+    return " ".join(_flatten(messages)).rstrip(".")
+
+
 def register_error_handlers(app: Flask) -> None:
     """Answer every HTTP error and domain error as HTML or problem+json, by path."""
 
@@ -101,9 +125,11 @@ def register_error_handlers(app: Flask) -> None:
         if is_api_request():
             extra: dict[str, Any] = {}
             messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
-            if messages:
+            detail = error.description
+            if messages:  # the arguments' schema refused them (webargs): say which and why
                 extra["errors"] = messages
-            response = problem(error.code or 500, error.name, error.description, **extra)
+                detail = describe_invalid(messages)
+            response = problem(error.code or 500, error.name, detail, **extra)
             response.headers.extend(_own_headers(error))
             if error.code == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="fieldsvc"'

@@ -37,7 +37,9 @@ class LocalDateTime(ma.fields.DateTime):
     def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
             return None
-        return value.astimezone(zone()).isoformat()
+        # Whole seconds, like every time the API shows: truncated, so `updated_since` with a time
+        # read here never misses the change it came from.
+        return value.astimezone(zone()).isoformat(timespec="seconds")
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -64,16 +66,30 @@ def _cursor_value(value: Any) -> bool:
     return type(value) is int and INTEGER_RANGE[0] <= value <= INTEGER_RANGE[1]
 
 
-def decode_change_cursor(cursor: str) -> tuple[datetime, int]:
-    """The (updated_at, id) of the last order on the page before; ValueError when the cursor is not
-    one `encode_cursor` made from them."""
+# The orders of the work-order list: most recent change first (a person looking), or oldest first
+# (an integration syncing with `updated_since`).
+LIST_ORDERS = ("newest", "oldest")
+
+
+def encode_change_cursor(updated_at: datetime, order_id: int, order: str) -> str:
+    """The cursor after an order with this change time and id, in the list's `order`."""
+    return encode_cursor([updated_at.isoformat(), order_id, order])
+
+
+def decode_change_cursor(cursor: str) -> tuple[datetime, int, str]:
+    """The (updated_at, id) of the last order on the page before, and the list's order; ValueError
+    when the cursor is not one `encode_change_cursor` made (a cursor of two values, from before the
+    list had an order, continues an oldest-first list)."""
     values = decode_cursor(cursor)
-    if len(values) != 2 or not isinstance(values[0], str) or not isinstance(values[1], int):
+    if len(values) == 2:
+        values.append("oldest")
+    if len(values) != 3 or not isinstance(values[0], str) or not isinstance(values[1], int) \
+            or values[2] not in LIST_ORDERS:
         raise ValueError("malformed cursor")
     stamp = datetime.fromisoformat(values[0])
     if stamp.tzinfo is None or not within_days(stamp):
         raise ValueError("malformed cursor")
-    return stamp, values[1]
+    return stamp, values[1], values[2]
 
 
 # The accepted days as the document can say them (OpenAPI 3.0 has no minimum for a date): the
@@ -178,6 +194,7 @@ class WorkOrderSchema(ma.Schema):
     appointment_start = LocalDateTime(allow_none=True)
     appointment_end = LocalDateTime(allow_none=True)
     created_at = LocalDateTime()
+    updated_at = LocalDateTime(metadata={"description": "the last change (what updated_since compares)"})
     due_by = LocalDateTime()
     completed_at = LocalDateTime(allow_none=True)
     evidence = ma.fields.Dict(allow_none=True)
@@ -212,6 +229,9 @@ class WorkOrderListQuerySchema(PageQuerySchema):
     district = ma.fields.String(load_default=None, metadata={"description": "district code"})
     job_type = ma.fields.String(load_default=None)
     updated_since = AwareDateTime(load_default=None, metadata={"description": "ISO 8601 with offset"})
+    order = ma.fields.String(load_default=None, validate=ma.validate.OneOf(LIST_ORDERS), metadata={
+        "description": "newest: most recent change first (the default); oldest: oldest change first "
+                       "(the default with updated_since, for syncing)"})
 
 
 class WorkOrderPageSchema(ma.Schema):

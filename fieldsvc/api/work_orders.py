@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, jsonify, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -27,7 +28,7 @@ from .schemas import (
     WorkOrderPageSchema,
     WorkOrderSchema,
     decode_change_cursor,
-    encode_cursor,
+    encode_change_cursor,
 )
 
 blp = api_blueprint("work-orders", __name__, "Work orders: create, read, assign, move through the lifecycle")
@@ -64,7 +65,8 @@ def _dump(order: WorkOrder) -> dict[str, Any]:
 @blp.arguments(WorkOrderListQuerySchema, location="query")
 @blp.response(200, WorkOrderPageSchema)
 def list_work_orders(args: dict[str, Any]) -> dict[str, Any]:
-    """Orders the caller may see, oldest change first (for syncing with `updated_since`); cursor-paginated."""
+    """Orders the caller may see, cursor-paginated: most recent change first, or with `order=oldest`
+    (the default when `updated_since` is given) oldest change first, for syncing."""
     query = visible_orders(current_api_user()).options(*_detail_options())
     if args["status"]:
         query = query.where(WorkOrder.status.in_([OrderStatus(s) for s in args["status"]]))
@@ -78,18 +80,29 @@ def list_work_orders(args: dict[str, Any]) -> dict[str, Any]:
         query = query.where(WorkOrder.job_type.has(JobType.code == args["job_type"]))
     if args["updated_since"]:
         query = query.where(WorkOrder.updated_at >= args["updated_since"])
+    order = args["order"] or ("oldest" if args["updated_since"] else "newest")
+    newest_first = order == "newest"
     if args["cursor"]:
         try:
-            after, last_id = decode_change_cursor(args["cursor"])
+            after, last_id, cursor_order = decode_change_cursor(args["cursor"])
         except ValueError:
-            abort(400, description="malformed cursor")
-        query = query.where(or_(WorkOrder.updated_at > after, and_(WorkOrder.updated_at == after, WorkOrder.id > last_id)))
+            abort(400, description=_("The cursor is malformed: pass next_cursor as it came."))
+        if cursor_order != order:
+            abort(400, description=_("This cursor continues a list in %(order)s order: ask with order=%(order)s.",
+                                     order=cursor_order))
+        if newest_first:
+            query = query.where(or_(WorkOrder.updated_at < after,
+                                    and_(WorkOrder.updated_at == after, WorkOrder.id < last_id)))
+        else:
+            query = query.where(or_(WorkOrder.updated_at > after,
+                                    and_(WorkOrder.updated_at == after, WorkOrder.id > last_id)))
+    sort = (WorkOrder.updated_at.desc(), WorkOrder.id.desc()) if newest_first else (WorkOrder.updated_at, WorkOrder.id)
     limit = args["limit"]
-    orders = list(db.session.scalars(query.order_by(WorkOrder.updated_at, WorkOrder.id).limit(limit + 1)))
+    orders = list(db.session.scalars(query.order_by(*sort).limit(limit + 1)))
     next_cursor = None
     if len(orders) > limit:
         last = orders[limit - 1]
-        next_cursor = encode_cursor([last.updated_at.isoformat(), last.id])
+        next_cursor = encode_change_cursor(last.updated_at, last.id, order)
     return {"items": orders[:limit], "next_cursor": next_cursor}
 
 
