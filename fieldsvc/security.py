@@ -1,13 +1,14 @@
 """Response headers that every page carries: a strict Content-Security-Policy (no inline script,
 no third-party origins: the app works without internet), no framing, no sniffing, a referrer
 policy that keeps rating tokens and order numbers out of other sites' logs, no storing in any
-cache, and HSTS over HTTPS; the one way a secret token is kept (its digest only); and the input
-no handler should ever see: text with a NUL character, and ids in URLs beyond what an integer
+cache, and HSTS over HTTPS; the one way a secret token is kept (its digest only); where a
+"go back to" address may send a browser (this site only); and the input no handler should ever see: text with a NUL character, and ids in URLs beyond what an integer
 column holds."""
 from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 from flask_babel import lazy_gettext as _l
@@ -26,6 +27,18 @@ NUL = "\x00"
 def token_digest(token: str) -> str:
     """What is stored of a secret token (API tokens, rating links): its SHA-256, hex."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path on this site, to go back to after signing in or sending a form;
+    None for anything else: another site's address, or one a browser reads as such ("//host", and
+    "/\\host", which browsers treat as "//host")."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
 
 
 class IdConverter(IntegerConverter):

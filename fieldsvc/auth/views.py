@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -27,6 +26,7 @@ from flask_login import (
 from ..db import UTC, utcnow
 from ..errors import is_api_request
 from ..extensions import db, limiter, login_manager
+from ..security import safe_next
 from .forms import LoginForm
 from .models import Role, User
 from .services import authenticate, end_sessions, user_for_session
@@ -77,16 +77,6 @@ def _start_session_from_cookie(_app: Any, user: User, **_extra: Any) -> None:
     session.permanent = True
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths may be redirected to after sign-in."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
-
-
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
@@ -117,7 +107,7 @@ def login() -> Any:
             session.permanent = True
             session["signed_in_at"] = utcnow().timestamp()
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")) or home_url(user))
+            return redirect(safe_next(request.args.get("next")) or home_url(user))
     failed = request.method == "POST"
     return render_template("auth/login.html", form=form), 400 if failed else 200
 
@@ -148,4 +138,4 @@ def set_language() -> Any:
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")) or url_for("views.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("views.index"))

@@ -27,6 +27,7 @@ from ..errors import DomainError
 from ..exports import csv_response, xlsx_response
 from ..extensions import current_locale, db
 from ..forms import choices, show_error
+from ..security import safe_next
 from ..workforce.models import District
 from .alerts import register_notice_kinds
 from .dashboard import (
@@ -117,9 +118,7 @@ def enrol_installer() -> Any:
     """Book an installer into a training session (from the dashboard, a session page or the
     installer's own page)."""
     form = EnrolForm()
-    back = request.form.get("next") or url_for("certifications.training")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("certifications.training")
+    back = safe_next(request.form.get("next")) or url_for("certifications.training")
     if not form.validate_on_submit():
         flash(_("Choose a session and an installer."), "error")
         return redirect(back)

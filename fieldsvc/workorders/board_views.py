@@ -167,15 +167,20 @@ def new_order() -> Any:
     """Take an order on the phone: find the customer by phone or account number, or enter them."""
     form = OrderForm()
     # Only the districts the order may be taken in: a supervisor's teams' (create_work_order's rule).
-    _reference_choices(form, blank=False, districts=order_districts(current_user))
+    districts = order_districts(current_user)
+    _reference_choices(form, blank=False, districts=districts)
     form.job_type.choices = choices([("", "—"), *((c.value, c.label) for c in form.job_type.choices)])
     form.district.choices = choices([("", "—"), *((c.value, c.label) for c in form.district.choices)])
     if request.method == "GET":
         form.priority.data = Priority.NORMAL.value
         lookup = (request.args.get("find") or "").strip()
         if lookup:
+            # Only customers in those districts: another team's customers are not the caller's to
+            # look up (their name and address would show), and no order could be taken for them here.
             customer = db.session.scalar(select(Customer).where(
-                (Customer.phone == lookup) | (Customer.account_no == lookup)).order_by(Customer.id.desc()).limit(1))
+                (Customer.phone == lookup) | (Customer.account_no == lookup),
+                Customer.district_id.in_(districts.with_only_columns(District.id).order_by(None)),
+            ).order_by(Customer.id.desc()).limit(1))
             if customer is None:
                 flash(_("No customer with that phone or account number: enter them below."), "info")
                 form.phone.data = lookup

@@ -141,6 +141,17 @@ def test_workload_flags_idle_and_overloaded(client: FlaskClient, branch: None, a
     assert dict((u, c) for c, _n, u in re.findall(r"<tr class=\"([^\"]*)\">\s*<td>([^<]+)<small>(\w+)</small>", page))["w1"] == "overloaded"
 
 
+def test_the_customer_lookup_finds_only_customers_in_the_callers_districts(app: Flask, branch: None) -> None:
+    # The customer of 13911112222 lives in hongshan, which HS01 serves and JA01 does not.
+    for username, finds in (("s2", False), ("s1", True), ("admin", True)):
+        browser = app.test_client()
+        browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        sign_in(browser, username)
+        page = browser.get("/orders/new?find=13911112222").get_data(as_text=True)
+        assert ('value="02700000001"' in page) is finds, username
+        assert ("No customer with that phone or account number" in page) is not finds, username
+
+
 def test_create_an_order_from_a_phone_call(client: FlaskClient, branch: None, app: Flask) -> None:
     sign_in(client, "s1")
     found = client.get("/orders/new?find=13911112222").get_data(as_text=True)

@@ -240,6 +240,19 @@ def test_dashboard_shows_coverage_teams_due_and_blocked(client: FlaskClient, bra
     assert "Special operations: work at height" not in filtered.split("Coverage")[1]
 
 
+@pytest.mark.parametrize("target, lands", [
+    ("/certifications", "/certifications"), ("/\\evil.example/", "/training"), ("//evil.example/", "/training"),
+    ("https://evil.example/", "/training"), ("training", "/training"),
+])
+def test_enrolling_goes_back_only_to_a_page_of_this_site(client: FlaskClient, branch: None, target: str,
+                                                          lands: str) -> None:
+    # Browsers read "/\\host" as "//host": another site.
+    sign_in(client, "s1")
+    response = client.post("/certifications/enrol", data={"csrf_token": csrf_token(client, "/training"),
+                                                           "next": target})
+    assert response.status_code == 302 and response.headers["Location"] == lands
+
+
 def test_dashboard_permissions(client: FlaskClient, branch: None) -> None:
     sign_in(client, "w1")
     for path in ("/certifications", "/certifications/export.csv", "/certifications/export.xlsx"):

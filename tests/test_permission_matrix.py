@@ -1,0 +1,531 @@
+"""The permission matrix: every rule × method of the app's url_map × every kind of caller, with the
+answer each must get, written by hand below. A route without an entry fails the suite, and so
+does an entry for a route that is gone.
+
+The callers: anonymous; installer A (team A) and installer B (team B); supervisor A (runs team A)
+and supervisor B (runs team B only); the admin; a deactivated installer of team A (a browser
+session and an API token from before the deactivation); and API tokens of installer A and B,
+supervisor A and B and the admin. The URLs name team A's things (an order of team A assigned to
+installer A, its photo and rating link, installer A's certificate and training record), so the
+"B" callers try someone else's.
+
+- Pages authenticate by the browser session only: a bearer token on a page is ignored (the token
+  callers carry an anonymous session, with its CSRF token, so their form posts reach the sign-in
+  check instead of stopping at CSRF). The API authenticates by token only: a signed-in browser
+  session gets 401 there (and the API needs no CSRF token, since no cookie authenticates it).
+- Every body is valid, so an allowed caller gets through (2xx/3xx, and an allowed form post must
+  change the data unless the entry says it changes nothing) and a refused one is refused by a
+  permission check, not by validation.
+- A refused request (401, 403, 404, a redirect to sign in, or an entry marked refused) leaks
+  nothing: none of the marker strings planted in team A's and team B's data appears in its body
+  or headers; and it writes nothing: a fingerprint of every table's rows is the same after it.
+  Allowed answers show only markers the caller may see (an installer their own orders, a
+  supervisor their teams', an admin all). Every marker must show up somewhere for someone
+  allowed, or its absence elsewhere would prove nothing.
+- A page view (GET) writes nothing, allowed or not.
+- Allowed writes are undone: after a request that changed the data, the tables it changed are put
+  back as seeded, so every request starts from the same known state.
+"""
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from PIL import Image
+from sqlalchemy import select
+
+from fieldsvc.auth import services as auth_services
+from fieldsvc.auth.models import ApiToken, Role
+from fieldsvc.auth.services import create_token, deactivate_user
+from fieldsvc.certifications.models import (
+    CertificationType,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingSession,
+)
+from fieldsvc.db import utcnow, zone
+from fieldsvc.extensions import db
+from fieldsvc.workorders import lifecycle, photos
+from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
+from tests import factories as f
+from tests.conftest import CSRF_RE, sign_in
+from tests.matrix_support import (
+    LOGIN,
+    SESSION_COOKIE,
+    Actor,
+    Case,
+    Expect,
+    Marker,
+    TableState,
+    answer_text,
+    markers_in,
+    mismatch,
+    send,
+)
+
+# --- who asks ----------------------------------------------------------------------------------
+
+PEOPLE = ("inst_a", "inst_b", "sup_a", "sup_b", "admin")  # signed in with a browser session
+TOKENS = ("tok_inst_a", "tok_inst_b", "tok_sup_a", "tok_sup_b", "tok_admin")  # API tokens only
+ACTORS = ("anon", *PEOPLE, "deact", *TOKENS)
+TOKEN_OWNER = dict(zip(TOKENS, PEOPLE, strict=True))
+
+
+def _expect(value: int | Expect, writes: bool | None) -> Expect:
+    if isinstance(value, Expect):
+        return value
+    return Expect(value, writes=writes if value < 400 else None)
+
+
+def pages(inst_a: int | Expect, inst_b: int | Expect, sup_a: int | Expect, sup_b: int | Expect,
+          admin: int | Expect, *, others: int | Expect = LOGIN, writes: bool | None = None,
+          **overrides: int | Expect) -> dict[str, Expect]:
+    """A page (or form post): the five signed-in people as given; everyone without a live browser
+    session (anonymous, the deactivated user, the API tokens) gets `others`, by default sent to
+    sign in. `writes` says whether the allowed ones change the data."""
+    given = dict(zip(PEOPLE, (inst_a, inst_b, sup_a, sup_b, admin), strict=True))
+    table = {actor: _expect(given.get(actor, others), writes) for actor in ACTORS}
+    table.update({actor: _expect(value, writes) for actor, value in overrides.items()})
+    return table
+
+
+def api(inst_a: int | Expect, inst_b: int | Expect, sup_a: int | Expect, sup_b: int | Expect,
+        admin: int | Expect, *, writes: bool | None = None) -> dict[str, Expect]:
+    """An API endpoint: the five people's tokens as given; everyone without a live token (anonymous,
+    the signed-in browser sessions, the deactivated user's token) gets 401."""
+    given = dict(zip(TOKENS, (inst_a, inst_b, sup_a, sup_b, admin), strict=True))
+    return {actor: _expect(given.get(actor, 401), writes) for actor in ACTORS}
+
+
+def everyone(value: int | Expect, *, writes: bool | None = None, **overrides: int | Expect) -> dict[str, Expect]:
+    """Public: every caller alike."""
+    table = {actor: _expect(value, writes) for actor in ACTORS}
+    table.update({actor: _expect(v, writes) for actor, v in overrides.items()})
+    return table
+
+
+WRITES = Expect(302, writes=True)
+REFUSED_200 = Expect(200, denied=True)  # a per-item refusal in a 200 page (bulk assignment)
+SIGNED_OUT = Expect(302, location="/login", writes=True)  # sign-out raises the session version
+
+# --- what is planted where ---------------------------------------------------------------------
+
+ORDER_A = frozenset({"inst_a", "sup_a", "admin"})  # installer A's orders, certificates, name
+QUEUE_A = frozenset({"sup_a", "admin"})  # an unassigned order in team A's district
+ORDER_B = frozenset({"inst_b", "sup_b", "admin"})
+INBOX_A = frozenset({"inst_a"})
+
+MARKERS = {
+    "customer_a_name": Marker("QzCustAName", ORDER_A),
+    "customer_a_phone": Marker("13905550101", ORDER_A),
+    "customer_a_account": Marker("02799550101", ORDER_A),
+    "customer_a_address": Marker("QzCustAAddr", ORDER_A),
+    "order_a_notes": Marker("QzOrderANotes", ORDER_A),
+    "order_a_ref": Marker("CRM-QzOrderARef", ORDER_A),
+    "order_a_event_note": Marker("QzOrderAEvent", ORDER_A),
+    "done_customer_name": Marker("QzDoneName", ORDER_A),
+    "queue_customer_name": Marker("QzQueueName", QUEUE_A),
+    "queue_customer_address": Marker("QzQueueAddr", QUEUE_A),
+    "customer_b_name": Marker("QzCustBName", ORDER_B),
+    "customer_b_address": Marker("QzCustBAddr", ORDER_B),
+    "certificate_number": Marker("QzCertNo", ORDER_A),
+    "notice_a": Marker("QzNoticeA", INBOX_A),
+    "installer_a_name": Marker("QzInstA", ORDER_A),
+}
+# The one marker that is not secret everywhere: an installer's name is shown on the API's
+# installer list (to every token) and on the customer's rating page ("engineer …").
+DIRECTORY = ("installer_a_name",)
+
+# The URL parameters, by the seeded world's attributes (a case may name others).
+PARAMS = {"number": "order_a", "photo_id": "photo_id", "token": "survey_token", "session_id": "past_session",
+          "record_id": "record_id", "username": "inst_a", "certification_id": "certificate_id", "fmt": "export_format",
+          "filename": "static_file", "code": "job_type"}
+
+
+# --- the bodies --------------------------------------------------------------------------------
+
+def act(action: str, **fields: str):
+    """A job-page action on order A (the form's fields carry the action's prefix)."""
+    def body(w: Any, actor: Actor) -> dict[str, Any]:
+        return {"action": action, f"{action}-csrf_token": actor.csrf or "", f"{action}-version": w.order_a_version,
+                f"{action}-idempotency_key": f"matrix-{actor.name}", **{f"{action}-{k}": v for k, v in fields.items()}}
+    return body
+
+
+def sign_in_form(w: Any, actor: Actor) -> dict[str, str]:
+    # Each caller signs in as themself (a token's owner; the deactivated user, refused); anonymous as installer A.
+    username = w.usernames.get(TOKEN_OWNER.get(actor.name, actor.name), w.inst_a)
+    return {"username": username, "password": f.PASSWORD}
+
+
+def bulk_assign_form(w: Any, actor: Actor) -> dict[str, Any]:
+    # To an installer of the caller's own team: supervisor B may pick theirs, not take team A's order.
+    installer = w.inst_b if actor.name == "sup_b" else w.inst_a
+    return {"orders": [f"{w.queue_order}:{w.queue_order_version}"], "installer": installer}
+
+
+def new_order_form(w: Any, actor: Actor) -> dict[str, str]:
+    # In team A's district: supervisor B's form does not offer it.
+    return {"job_type": "repair", "priority": "normal", "account_no": "02788880009", "customer_name": "新客户",
+            "phone": "13800001111", "address": "珞喻路2号", "district": "hongshan", "notes": ""}
+
+
+def new_order_json(w: Any, actor: Actor) -> dict[str, Any]:
+    return {"external_ref": "CRM-MATRIX-NEW", "job_type": "repair",
+            "customer": {"account_no": "02788880009", "name": "新客户", "phone": "13800001111",
+                         "address": "珞喻路2号", "district": "hongshan"}}
+
+
+def edit_order_form(w: Any, actor: Actor) -> dict[str, Any]:
+    return {"priority": "high", "notes": "改约到下午", "version": w.order_a_version, "day": "", "slot": ""}
+
+
+def job_type_form(w: Any, actor: Actor) -> dict[str, Any]:
+    return {"name_zh": "修障", "name_en": "Fault repair", "same_day_cutoff_hour": "16", "deadline_hours": "36",
+            "required_evidence": ["fault_cause"], "photos_required": "0", "is_active": "y"}
+
+
+def certification_type_form(code: str):
+    def body(w: Any, actor: Actor) -> dict[str, str]:
+        return {"code": code, "name_zh": "光纤入户", "name_en": "FTTH installation", "category": "skill",
+                "validity_months": "37", "review_months": "", "renewal_window_days": "60", "min_level": "",
+                "max_level": "", "is_active": "y", "required_by": "install"}
+    return body
+
+
+def session_form(w: Any, actor: Actor) -> dict[str, Any]:
+    return {"course": str(w.course_id), "day": (w.today + timedelta(days=10)).isoformat(), "starts": "09:00",
+            "ends": "17:00", "place": "洪山培训中心", "trainer": "李老师", "capacity": "20"}
+
+
+def certificate_form(w: Any, actor: Actor) -> dict[str, str]:
+    return {"type": "ftth", "issued_on": (w.today - timedelta(days=1)).isoformat(), "level": "",
+            "number": "FT-2026-0001", "evidence": ""}
+
+
+def certificate_json(w: Any, actor: Actor) -> dict[str, str]:
+    return {"type": "ftth", "issued_on": (w.today - timedelta(days=1)).isoformat()}
+
+
+def same(**fields: Any):
+    """The same form for every caller."""
+    return lambda w, actor: dict(fields)
+
+
+def order_a_json(**fields: Any):
+    return lambda w, actor: {"version": w.order_a_version, **fields}
+
+
+# --- the matrix --------------------------------------------------------------------------------
+# pages(...) and api(...) list installer A, installer B, supervisor A, supervisor B, admin.
+
+MATRIX: dict[str, dict[str, Case | list[Case]]] = {
+    "/static/<path:filename>": {"GET": Case(everyone(200))},
+    "/": {"GET": Case(pages(302, 302, 302, 302, 302))},  # signed in: home; else the sign-in page
+    "/healthz": {"GET": Case(everyone(200))},
+    "/login": {
+        "GET": Case(pages(302, 302, 302, 302, 302, others=200)),  # signed in: home
+        "POST": Case(pages(*[Expect(302, writes=False)] * 5, others=Expect(302, writes=True),
+                           deact=Expect(400, denied=True)), form=sign_in_form),
+    },
+    "/logout": {"POST": Case(pages(*[SIGNED_OUT] * 5), form=same())},
+    "/language": {"POST": Case(everyone(Expect(302, writes=False)), form=same(lang="en", next="/"))},
+    "/today": {"GET": Case(pages(200, 200, 403, 403, 403))},
+    "/upcoming": {"GET": Case(pages(200, 200, 403, 403, 403))},
+    "/done": {"GET": Case(pages(200, 200, 403, 403, 403))},
+    "/orders/<number>": {"GET": Case(pages(200, 404, 200, 404, 200))},
+    "/orders/<number>/act": {"POST": [
+        Case(pages(302, 404, 302, 404, 302, writes=True), form=act("accept"), note="accept"),
+        # Only supervisors and admins cancel (and assign): installer A may see the order, not cancel it.
+        Case(pages(403, 404, 302, 404, 302, writes=True), form=act("cancel", reason="客户撤单"), note="cancel"),
+        Case(pages(403, 404, 302, 404, 302, writes=True), form=act("unassign"), note="unassign"),
+    ]},
+    "/photos/<int:photo_id>": {"GET": Case(pages(200, 404, 200, 404, 200))},
+    "/board": {"GET": [
+        Case(pages(403, 403, 200, 200, 200)),
+        Case(pages(403, 403, 200, 200, 200), query=lambda w: {"q": MARKERS["customer_a_phone"].text},
+             note="searching another team's customer"),
+    ]},
+    "/board/assign": {"POST": Case(pages(403, 403, 200, REFUSED_200, 200, writes=True), form=bulk_assign_form)},
+    "/board/workload": {"GET": Case(pages(403, 403, 200, 200, 200))},
+    "/orders/new": {
+        "GET": [
+            Case(pages(403, 403, 200, 200, 200)),
+            Case(pages(403, 403, 200, 200, 200), query=lambda w: {"find": MARKERS["customer_a_phone"].text},
+                 note="looking up another team's customer"),
+        ],
+        "POST": Case(pages(403, 403, 302, Expect(400, denied=True), 302, writes=True), form=new_order_form),
+    },
+    "/orders/<number>/edit": {
+        "GET": Case(pages(403, 403, 200, 404, 200)),
+        "POST": Case(pages(403, 403, 302, 404, 302, writes=True), form=edit_order_form),
+    },
+    "/admin/": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/job-types": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/job-types/<code>": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=job_type_form),
+    },
+    "/admin/rx-band": {"POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=same(low="-26", high="-9"))},
+    "/admin/certification-types": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/certification-types/<code>": {
+        "GET": Case(pages(403, 403, 403, 403, 200), params={"code": "certification_type"}),
+        "POST": Case(pages(403, 403, 403, 403, 302, writes=True), params={"code": "certification_type"},
+                     form=certification_type_form("ftth")),
+    },
+    "/admin/certification-types/new": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=certification_type_form("fibre_matrix")),
+    },
+    # The customer's rating link needs no account: whoever holds it may rate, once.
+    "/r/<token>": {
+        "GET": Case(everyone(200), reveals=DIRECTORY),
+        "POST": Case(everyone(200, writes=True), form=same(score="5")),
+    },
+    "/orders/<number>/rating-code": {"GET": Case(pages(200, 404, 200, 404, 200), params={"number": "done_order"},
+                                                 query=lambda w: {"token": w.survey_token})},
+    "/certifications": {"GET": Case(pages(403, 403, 200, 200, 200))},
+    "/certifications/export.<fmt>": {"GET": Case(pages(403, 403, 200, 200, 200))},
+    "/certifications/enrol": {"POST": Case(pages(WRITES, 404, WRITES, 404, WRITES), form=lambda w, actor: {
+        "session_id": str(w.future_session), "username": w.inst_a, "next": "/training"})},
+    "/me/certifications": {"GET": Case(pages(200, 200, 403, 403, 403))},
+    "/training": {"GET": Case(pages(200, 200, 200, 200, 200))},
+    "/training/sessions": {"POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=session_form)},
+    "/training/sessions/<int:session_id>": {"GET": Case(pages(200, 200, 200, 200, 200))},
+    "/training/records/<int:record_id>/result": {
+        "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=same(attended="y", score="80"))},
+    "/certifications/installers/<username>": {
+        "GET": Case(pages(403, 403, 200, 404, 200)),
+        # Supervisors read their installers' certificates; only admins record them.
+        "POST": Case(pages(403, 403, 403, 404, 302, writes=True), form=certificate_form),
+    },
+    "/certifications/<int:certification_id>/revoke": {
+        "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=same(reason="证书作废"))},
+    "/notifications": {"GET": Case(pages(200, 200, 200, 200, 200))},
+    # Everyone marks their own notifications read: only installer A has one, so only they change anything.
+    "/notifications/read": {"POST": Case(pages(WRITES, *[Expect(302, writes=False)] * 4), form=same())},
+    "/api/v1/openapi.json": {"GET": Case(everyone(200))},  # documentation, no data
+    "/api/v1/installers": {"GET": Case(api(200, 200, 200, 200, 200), reveals=DIRECTORY)},
+    "/api/v1/installers/<username>/certifications": {
+        "GET": Case(api(200, 404, 200, 404, 200)),
+        "POST": Case(api(403, 403, 403, 403, 201, writes=True), json=certificate_json),
+    },
+    "/api/v1/work-orders": {
+        "GET": Case(api(200, 200, 200, 200, 200)),
+        # In team A's district: supervisor B's teams do not serve it (422, a rule refusing).
+        "POST": Case(api(403, 403, 201, Expect(422, denied=True), 201, writes=True), json=new_order_json),
+    },
+    "/api/v1/work-orders/<number>": {"GET": Case(api(200, 404, 200, 404, 200))},
+    "/api/v1/work-orders/<number>/events": {"GET": Case(api(200, 404, 200, 404, 200))},
+    "/api/v1/work-orders/<number>/assignment": {
+        "POST": Case(api(403, 404, 200, 404, 200, writes=True), json=order_a_json(installer=None))},
+    "/api/v1/work-orders/<number>/transitions": {"POST": [
+        Case(api(200, 404, 200, 404, 200, writes=True), json=order_a_json(action="accept"), note="accept"),
+        Case(api(403, 404, 200, 404, 200, writes=True), json=order_a_json(action="cancel", reason="客户撤单"),
+             note="cancel"),
+    ]},
+}
+
+
+def cases() -> list[tuple[str, str, Case]]:
+    return [(rule, method, case) for rule, methods in MATRIX.items() for method, entry in methods.items()
+            for case in (entry if isinstance(entry, list) else [entry])]
+
+
+# --- the seeded world --------------------------------------------------------------------------
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), "green").save(out, "JPEG")
+    return out.getvalue()
+
+
+def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Actor]]:
+    """Two teams in two districts and their people, team A's orders (assigned, queued, completed
+    with a photo and a rating link), a team B order, installer A's certificate, notification and
+    training; then everyone signs in (the deactivated user before being deactivated)."""
+    with app.app_context():
+        team_a = f.make_team("TA01", districts=("hongshan",))
+        team_b = f.make_team("TB01", districts=("jiangan",))
+        m = {name: marker.text for name, marker in MARKERS.items()}
+        people = {
+            "inst_a": f.certify_fully(f.make_user(Role.INSTALLER, "wa001", team_a, name=f"张伟{m['installer_a_name']}",
+                                                  name_en=f"Zhang {m['installer_a_name']}", password_hash=password_hash)),
+            "inst_b": f.certify_fully(f.make_user(Role.INSTALLER, "wb001", team_b, password_hash=password_hash)),
+            "sup_a": f.make_user(Role.SUPERVISOR, "sa001", team_a, password_hash=password_hash),
+            "sup_b": f.make_user(Role.SUPERVISOR, "sb001", team_b, password_hash=password_hash),
+            "admin": f.make_user(Role.ADMIN, "ad001", password_hash=password_hash),
+            "deact": f.make_user(Role.INSTALLER, "wa009", team_a, password_hash=password_hash),
+        }
+        inst_a = people["inst_a"]
+        certificate = f.make_certification(inst_a, "low_voltage_electrician", number=m["certificate_number"])
+        customer_a = f.make_customer("hongshan", name=f"王芳{m['customer_a_name']}", phone=m["customer_a_phone"],
+                                     account_no=m["customer_a_account"], address=f"珞喻路{m['customer_a_address']}号")
+        order_a = f.make_work_order(OrderStatus.ASSIGNED, customer=customer_a, assignee=inst_a,
+                                    notes=m["order_a_notes"], external_ref=m["order_a_ref"])
+        db.session.add(WorkOrderEvent(work_order=order_a, actor=people["sup_a"], created_at=utcnow(), action="assign",
+                                      from_status="new", to_status="assigned", note=m["order_a_event_note"]))
+        queued = f.make_work_order(customer=f.make_customer("hongshan", name=m["queue_customer_name"],
+                                                            address=m["queue_customer_address"]))
+        f.make_work_order(OrderStatus.ASSIGNED, assignee=people["inst_b"], customer=f.make_customer(
+            "jiangan", name=m["customer_b_name"], address=m["customer_b_address"]))
+        done = f.make_work_order(OrderStatus.ON_SITE, assignee=inst_a,
+                                 customer=f.make_customer("hongshan", name=m["done_customer_name"]))
+        visit = Visit(work_order=done, seq=1, installer=inst_a, arrived_at=utcnow() - timedelta(minutes=40))
+        db.session.add(visit)
+        db.session.flush()
+        survey_token = lifecycle.transition(done, inst_a, "complete", done.version, tz=zone(),
+                                            evidence={"fault_cause": "onu"}).survey_token
+        (photo,) = photos.attach(done, visit, inst_a, photos.prepare([("onu.jpg", io.BytesIO(_jpeg()))]))
+        f.make_notification(inst_a, message=f"Note {m['notice_a']}.")
+        course = TrainingCourse(code="SAF-01", name_zh="安全生产", name_en="Safety", hours=8, pass_mark=60,
+                                grants_certification_type=db.session.scalar(
+                                    select(CertificationType).where(CertificationType.code == "work_at_height")))
+        now = utcnow()
+        future = TrainingSession(course=course, starts_at=now + timedelta(days=3), ends_at=now + timedelta(days=3, hours=8),
+                                 place="洪山培训中心", trainer="李老师", capacity=10)
+        past = TrainingSession(course=course, starts_at=now - timedelta(days=1), ends_at=now - timedelta(hours=16),
+                               place="洪山培训中心", trainer="李老师", capacity=10)
+        record = TrainingRecord(session=past, user=inst_a, enrolled_at=now - timedelta(days=5))
+        db.session.add_all([course, future, past, record])
+        tokens = {token: create_token(people[owner]) for token, owner in TOKEN_OWNER.items()}
+        tokens["deact"] = create_token(people["deact"])
+        db.session.commit()
+        world = SimpleNamespace(
+            order_a=order_a.number, order_a_version=order_a.version, queue_order=queued.number,
+            queue_order_version=queued.version, done_order=done.number, survey_token=survey_token, photo_id=photo.id,
+            certificate_id=certificate.id, course_id=course.id, future_session=future.id, past_session=past.id,
+            record_id=record.id, inst_a=inst_a.username, inst_b=people["inst_b"].username, today=f.today(),
+            usernames={name: user.username for name, user in people.items()}, job_type="repair",
+            certification_type="ftth", static_file="css/app.css", export_format="csv",
+        )
+        deact_id = people["deact"].id
+
+    actors = {"anon": Actor("anon", None, *_browser(app, None))}
+    for name in PEOPLE:
+        actors[name] = Actor(name, name, *_browser(app, world.usernames[name]))
+    # Whatever the deactivated user held: a browser session and a token, both from before.
+    actors["deact"] = Actor("deact", None, *_browser(app, world.usernames["deact"]), token=tokens["deact"])
+    for name, owner in TOKEN_OWNER.items():
+        # A token on its own, with an anonymous session for the CSRF token of a form post.
+        actors[name] = Actor(name, owner, actors["anon"].cookie, actors["anon"].csrf, tokens[name])
+    with app.app_context():
+        deactivate_user(db.session.get(type(inst_a), deact_id))
+        db.session.commit()
+    return world, actors
+
+
+def _browser(app: Flask, username: str | None) -> tuple[str, str]:
+    """A browser's session cookie and CSRF token: signed in as `username`, or anonymous."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    if username is not None:
+        assert sign_in(client, username).status_code == 302
+    page = client.get("/notifications" if username else "/login").get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match
+    cookie = client.get_cookie(SESSION_COOKIE)
+    assert cookie is not None
+    return cookie.value, match.group(1) or match.group(2)
+
+
+def _url(rule: str, case: Case, world: SimpleNamespace) -> str:
+    names = {**PARAMS, **case.params}
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda found: str(getattr(world, names[found.group(1)])), rule)
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+def test_every_route_and_method_has_an_entry(app: Flask) -> None:
+    routes = {(rule.rule, method) for rule in app.url_map.iter_rules()
+              for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}}
+    entries = {(rule, method) for rule, methods in MATRIX.items() for method in methods}
+    assert not routes - entries, f"routes without an entry in MATRIX: {sorted(routes - entries)}"
+    assert not entries - routes, f"entries in MATRIX for routes that no longer exist: {sorted(entries - routes)}"
+    for rule, method, case in cases():
+        assert set(case.expect) == set(ACTORS), (rule, method, case.note)
+        assert set(case.reveals) <= set(MARKERS), (rule, method, case.note)
+
+
+@pytest.fixture
+def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A cheap Argon2 profile for this module's sign-ins (the matrix signs in 13 times; at the
+    production cost each takes up to half a second on a busy CI box). The matrix tests who may
+    do what once signed in, not the hashing, which tests/auth covers at full cost."""
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(auth_services, "_hasher", hasher)
+    return hasher.hash(f.PASSWORD)
+
+
+def test_permission_matrix(app: Flask, quick_passwords: str) -> None:
+    world, actors = seed(app, quick_passwords)
+    with app.app_context():
+        state = TableState(db.engine)
+    client = app.test_client(use_cookies=False)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    failures: list[str] = []
+    shown: set[str] = set()  # markers some allowed caller was shown
+    for rule, method, case in cases():
+        path = _url(rule, case, world)
+        query = case.query(world) if case.query else None
+        for name in ACTORS:
+            actor, expect = actors[name], case.expect[name]
+            form = case.form(world, actor) if case.form else None
+            body = case.json(world, actor) if case.json else None
+            where = f"{method} {rule}{f' [{case.note}]' if case.note else ''} as {name}"
+            with send(client, actor, method, path, query=query, form=form, json=body) as response:
+                problem = mismatch(expect, response)
+                text = answer_text(response)
+            if problem:
+                failures.append(f"{where}: {problem}")
+            excused = f"{path} {query} {form} {body}"
+            found = markers_in(text, MARKERS, excused)
+            if expect.refused:
+                leaked = found
+            else:
+                leaked = {m for m in found if actor.user not in MARKERS[m].audience and m not in case.reveals}
+                shown |= found
+            if leaked:
+                failures.append(f"{where}: the answer shows {sorted(leaked)}")
+            changed = state.changed()
+            if changed and (expect.refused or expect.writes is False or (method == "GET" and expect.writes is None)):
+                failures.append(f"{where}: {'refused, but ' if expect.refused else ''}the data changed")
+            elif not changed and expect.writes and not expect.refused and not problem:
+                failures.append(f"{where}: allowed, but nothing changed (did the request get through?)")
+            if changed:
+                state.restore(changed)
+    unseen = set(MARKERS) - shown
+    assert not unseen, f"markers no allowed answer shows (so their absence elsewhere proves nothing): {sorted(unseen)}"
+    assert not failures, f"{len(failures)} cells of the matrix are wrong:\n" + "\n".join(failures)
+    assert not state.changed()
+
+
+@pytest.mark.parametrize("how", ["restore", "refill"])
+def test_the_fingerprint_sees_a_change_and_the_restore_undoes_it(app: Flask, how: str) -> None:
+    """The matrix's write check is only as good as its fingerprint: it must see a changed value,
+    not a token's last-used time; and both ways back must bring the rows back as they were."""
+    with app.app_context():
+        order = f.make_work_order(notes="before")
+        token = ApiToken(user=f.make_user(), token_hash="0" * 64, prefix="fsv_000000")
+        db.session.add(token)
+        db.session.commit()
+        order_id = order.id
+        state = TableState(db.engine)
+        token.last_used_at = utcnow()
+        db.session.commit()
+        assert state.changed() == []
+        order.notes = "after"
+        db.session.add(WorkOrderEvent(work_order=order, created_at=utcnow(), action="note", note="added"))
+        f.make_customer()
+        db.session.commit()
+        assert {table.name for table in state.changed()} == {"work_orders", "work_order_events", "customers"}
+        db.session.close()
+        state.restore() if how == "restore" else state.refill()
+        assert state.changed() == []
+        assert db.session.get(WorkOrder, order_id).notes == "before"
