@@ -272,11 +272,14 @@ class Orders:
         """The earliest instant from `start` at which `length` seconds overlap none of the
         installer's booked visits (`busy`: in time order, none overlapping)."""
         t = start
-        for b0, b1 in busy[max(bisect(busy, (start, start)) - 1, 0):]:
+        i, n = max(bisect(busy, (start, start)) - 1, 0), len(busy)
+        while i < n:
+            b0, b1 = busy[i]
             if b0 >= t + length:
                 break
             if b1 > t:
                 t = b1
+            i += 1
         return t
 
     def _windows(self, count: int) -> list[int]:
