@@ -1,7 +1,8 @@
 """The realistic demo data behind `fieldsvc seed-demo` and `fieldsvc demo` (DOMAIN.md §2–3).
 
-`seed_demo` fills an empty database: teams across Wuhan's 13 districts, supervisors and installers
-with bilingual names, certificates and training, customers, and `days` days of work orders with
+`seed_demo` fills an empty database: teams of 8 to 15 installers (about 12, DOMAIN.md §3.2; fewer
+than 8 installers make one smaller team, 20 make two of 10) across Wuhan's 13 districts, supervisors
+and installers with bilingual names, certificates and training, customers, and `days` days of work orders with
 their visits, event trail and ratings, driven by a latent installer skill so that dashboards show
 coherent good and weak performers.
 
@@ -22,6 +23,19 @@ and on the last day of a month by tests/test_demo.py):
   (new, assigned, accepted) has a window that is not over by more than an hour; one en route
   has a window starting within the hour; one on site arrived today, once its window had opened.
   Tomorrow's orders are in, whatever the day of the month.
+- Nobody is in two places at once: an installer's visits, from leaving for the customer to leaving
+  them, never overlap (historically too), so at most one of their orders is en route or on site.
+  They visit on the days they work (not their rest day, from their hiring to their last day),
+  holding a valid service certificate, and take installs only once FTTH-certified; nobody is
+  booked on a course or holds a company certificate before they were hired.
+- An order's `due_by` is `compute_due_by` at its creation with the window booked then
+  (PRODUCT.md §4), and that first window ends by it. A later appointment comes only from a
+  rebooking after a failed visit, which records why: such an order is late, and shows overdue
+  once `due_by` has passed (as a branch's data does: the deadline is never moved).
+- Rates as DOMAIN.md §3.4 has them, spread by the installers' skill: broad satisfaction about
+  99.2% across the branch, from about 99.9% in the best team to 97.5% in the weakest (strict 95%,
+  98%, 89%). Ratings come for a quarter of the jobs, about 20 an installer a month, so over a
+  month most installers are at 100%; the dispatch suggestions weigh 90 days and at least 20.
 - `demo_sign_ins(now)` names an active installer with jobs on their *Today* page for the local
   day of `now` (four to seven when any installer has as many; fewer work on a Sunday), in as many
   states as anyone's, one of them completed once anyone has completed a job that day:

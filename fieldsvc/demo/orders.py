@@ -8,7 +8,7 @@ import math
 import secrets
 import time as wallclock
 from array import array
-from bisect import bisect
+from bisect import bisect, insort
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 DAY_ENDS = 22 * 3600 + 1800  # local time by which every visit has ended (so nobody works at night)
 COMMIT_EVERY_DAYS = 7  # SQLite: commit this often while writing orders
+REVISIT_DAYS = 12  # a revisit is booked within this many days: new orders stop as long before an installer's last day
 CUSTOMER_BATCH = 20_000
 
 
@@ -102,15 +103,21 @@ class Orders:
         mix = [JOB_MIX[c][0] for c in self.job_codes]
         weekend = [w * (WEEKEND_INSTALL_BOOST if c == "install" else 1.0) for c, w in zip(self.job_codes, mix, strict=True)]
         reason_weights = [REASONS[r][0] for r in self.reasons]
+        # The job mix by the certificates held (FTTH for installs and relocations, skill level 3
+        # for smart-home jobs): weekdays, weekends.
+        self.type_cums: dict[tuple[bool, bool], tuple[list[float], list[float]]] = {}
+        for ftth in (False, True):
+            for skill3 in (False, True):
+                allowed = [not ((c in ("install", "relocation") and not ftth) or (c == "smart_home" and not skill3))
+                           for c in self.job_codes]
+                self.type_cums[ftth, skill3] = (cum(w * a for w, a in zip(mix, allowed, strict=True)),
+                                                cum(w * a for w, a in zip(weekend, allowed, strict=True)))
         for installer in self.s.installers:
-            allowed = [not ((c in ("install", "relocation") and not installer.has_ftth)
-                            or (c == "smart_home" and not installer.has_skill3)) for c in self.job_codes]
-            installer.type_cum = (cum(w * a for w, a in zip(mix, allowed, strict=True)),
-                                  cum(w * a for w, a in zip(weekend, allowed, strict=True)))
             fault = clip(1 - 0.35 * installer.skill, 0.3, 2.0)
             installer.reason_cum = cum(w * (fault if r in INSTALLER_FAULT_REASONS else 1.0)
                                         for r, w in zip(self.reasons, reason_weights, strict=True))
             installer.district_cum = cum(w for _d, w in installer.team.districts)
+            installer.last_new_day = installer.last_day - REVISIT_DAYS
         # Who can take a repeat repair in each district.
         self.by_district: list[list[DemoInstaller]] = [[] for _ in self.district_id]
         for installer in self.s.installers:
@@ -221,15 +228,19 @@ class Orders:
                     forced.setdefault(installer.id, []).append((customer, district))
                     break
         for installer in s.installers:
+            busy = installer.busy
+            if busy and busy[0][1] <= midnight:  # yesterday's visits are over
+                del busy[:bisect(busy, (midnight, midnight))]
             if not self._works(installer, day, week):
                 continue
-            if R() < 0.015:  # sick leave, training, a day in lieu
+            # Sick leave, training, a day in lieu (not on a day with revisits booked already).
+            if R() < 0.015 and not (busy and busy[0][0] < midnight + 86400):
                 continue
             repeats = forced.get(installer.id, ())
             count = max(bisect(jobs_cum, R() * jobs_cum[-1]), len(repeats))
             windows = self._windows(count)
-            t_free = midnight + 8 * 3600 + 1800  # the shift starts at 08:30
-            type_cum = installer.type_cum[weekend]
+            type_cum = self.type_cums[installer.has_ftth and day >= installer.ftth_from,
+                                      installer.has_skill3 and day >= installer.skill3_from][weekend]
             for k, window in enumerate(windows):
                 if k < len(repeats):
                     customer, district = repeats[k]
@@ -240,24 +251,48 @@ class Orders:
                         bisect(installer.district_cum, R() * installer.district_cum[-1])][0]]
                     customer = self._customer(district, day)
                 self.last_used[customer] = day
-                t_free = self.order(installer, day, midnight, window, code, customer, district, k < len(repeats),
-                                    t_free)
+                self.order(installer, day, midnight, window, code, customer, district, k < len(repeats))
 
     def _works(self, installer: DemoInstaller, day: int, week: int) -> bool:
-        """Six-day weeks with a rest day that moves by one each week."""
-        if day > installer.last_day or day < installer.hired_day:
+        """Whether the installer takes new orders on `day`: six-day weeks with a rest day that
+        moves by one each week, from their hiring to a fortnight before their last day."""
+        if day > installer.last_new_day or day < installer.hired_day:
             return False
         return (day + 3) % 7 != (installer.rest_offset + week) % 7
 
+    @staticmethod
+    def _on_duty(installer: DemoInstaller, day: int) -> bool:
+        """Whether the installer can make a (re)visit on `day`: not a rest day, hired, not gone."""
+        if day > installer.last_day or day < installer.hired_day:
+            return False
+        return (day + 3) % 7 != (installer.rest_offset + (day + 3) // 7) % 7
+
+    @staticmethod
+    def _free_from(busy: list[tuple[int, int]], start: int, length: int) -> int:
+        """The earliest instant from `start` at which `length` seconds overlap none of the
+        installer's booked visits (`busy`: in time order, none overlapping)."""
+        t = start
+        i, n = max(bisect(busy, (start, start)) - 1, 0), len(busy)
+        while i < n:
+            b0, b1 = busy[i]
+            if b0 >= t + length:
+                break
+            if b1 > t:
+                t = b1
+            i += 1
+        return t
+
     def _windows(self, count: int) -> list[int]:
-        """Booking windows for the day's jobs, at most two per window, in time order."""
+        """Booking windows for the day's jobs, in time order: one per window (a job and the way to
+        it take most of two hours), two in some on days of more jobs than windows."""
         taken = [0] * len(WINDOWS)
         chosen = []
         R = self.rng.random
         cum = self.window_cum
+        most = 1 if count <= len(WINDOWS) else 2
         for _ in range(count):
             w = bisect(cum, R() * cum[-1])
-            while taken[w] >= 2:
+            while taken[w] >= most:
                 w = (w + 1) % len(WINDOWS)
             taken[w] += 1
             chosen.append(w)
@@ -279,9 +314,10 @@ class Orders:
     # -- one order
 
     def order(self, inst: DemoInstaller, day: int, midnight: int, window: int, code: str, customer: int,
-              district: int, is_repeat: bool, t_free: int) -> int:
-        """Simulate one order to its end, cut it at the demo's `now`, emit its rows; returns when
-        the installer is free again."""
+              district: int, is_repeat: bool) -> None:
+        """Simulate one order to its end around the installer's other visits (booking its visits
+        in `inst.busy`), cut it at the demo's `now`, emit its rows; nothing when the installer's
+        day has no room for it."""
         s, rng = self.s, self.rng
         R = rng.random
         offset = s.offset
@@ -289,8 +325,17 @@ class Orders:
         _share, median, fv_adjust, ahead = JOB_MIX[code]
         skill = inst.skill
         outer = self.outer[district]
-        ws = midnight + WINDOWS[window] * 3600
-        we = ws + 7200
+        # How far and how long; the window, the first one drawn in which the installer can be
+        # there (the customer books the next slot the installer has: one job at a time).
+        travel = 1800 + int(R() * 1800) if outer else 900 + int(R() * 900)
+        duration = int(median * 60 * math.exp(DURATION_SIGMA * rng.gauss(0, 1)))
+        busy = inst.busy
+        while True:
+            ws = midnight + WINDOWS[window] * 3600
+            we = ws + 7200
+            if window == len(WINDOWS) - 1 or self._free_from(busy, ws - travel, travel + duration) <= we - 300 - travel:
+                break
+            window += 1
 
         # Created: days ahead (booked at once), or from the hourly pattern before the window.
         booked_at_creation = False
@@ -336,18 +381,14 @@ class Orders:
         t_book = t_accept + 300 + int(R() * 3300)
 
         # First visit: usually inside the window, finishing by the deadline; sometimes late.
-        travel = 1800 + int(R() * 1800) if outer else 900 + int(R() * 900)
-        duration = int(median * 60 * math.exp(DURATION_SIGMA * rng.gauss(0, 1)))
         late = clip(0.022 - 0.008 * skill, 0.003, 0.1) + (0.015 if outer else 0.0)
         if R() < late:
             arrive = we + 300 + int(R() * 3000)
         else:
+            # Early in the window, as the day's route allows (the installer's other visits,
+            # below, may make it later).
             latest = min(we - 300, due - duration - 300)
-            arrive = ws + int(R() * (latest - ws)) if latest > ws else ws
-            # After the previous job when that still keeps the appointment (else, in effect,
-            # that job was quicker than drawn: the day's plan is not a strict timetable).
-            if t_free + travel > arrive and t_free + travel <= latest:
-                arrive = t_free + travel
+            arrive = ws + int(R() * min(2400, latest - ws)) if latest > ws else ws
         if arrive + duration > due - 300 and due - 600 - arrive > 1200 and R() < 0.9:
             duration = due - 600 - arrive - int(R() * 600)  # a long job finished against the deadline
         if arrive + duration > midnight + DAY_ENDS:
@@ -361,6 +402,15 @@ class Orders:
             if depart < begin + span * 4 // 5:
                 depart = begin + span * 4 // 5
                 arrive = max(arrive, depart + 300)
+        # The installer's other visits come first: leave once free (one job at a time). When that
+        # would be past the window by the hour, the day is full and a colleague took the order.
+        start = self._free_from(busy, depart, arrive + duration - depart)
+        if start != depart:
+            if start + (arrive - depart) > we + 3000:
+                return
+            depart, arrive = start, start + (arrive - depart)
+            if arrive + duration > midnight + DAY_ENDS:
+                duration = max(midnight + DAY_ENDS - arrive - int(R() * 900), 600)
 
         sup = inst.team.supervisor_id
         by_crm = R() < 0.65
@@ -396,7 +446,6 @@ class Orders:
             ev.append([t_cancel, sup if R() < 0.6 else None, "cancel", before, "cancelled", None, None, None,
                        f'{{"reason": "{cancel_reason}"}}'])
             status_final = "cancelled"
-            end_free = t_free
         else:
             ev.append([t_accept, inst.id, "accept", "assigned", "accepted", None, None, None, None])
             if not booked_at_creation:
@@ -414,6 +463,7 @@ class Orders:
                     ev.append([arrive, inst.id, "arrive", "accepted", "on_site", None, lat, lon, None])
                 if resolved:
                     left = arrive + duration
+                    insort(inst.busy, (depart, left))
                     visits.append([seq, arrive, left, "resolved", None, aps, ape])
                     evidence = self._evidence(code, skill)
                     ev.append([left, inst.id, "complete", "on_site", "completed", None, lat, lon,
@@ -424,56 +474,36 @@ class Orders:
                     reason = "needs_second_visit"
                 left = arrive + (int(duration * (0.2 + 0.3 * R())) if reason == "customer_absent"
                                  else int(duration * (0.4 + 0.5 * R())))
+                insort(inst.busy, (depart, left))
                 visits.append([seq, arrive, left, "not_resolved", reason, aps, ape])
                 notes = REASON_NOTES[reason]
                 ev.append([left, inst.id, "leave_unresolved", "on_site", "accepted",
                            notes[int(R() * len(notes))] if R() < 0.7 else None, lat, lon,
                            f'{{"reason": "{reason}"}}'])
                 windows.append((left, None, None))
-                if reason == "customer_cancel" or (reason == "no_coverage" and R() < 0.5):
+                revisit = None
+                if not (reason == "customer_cancel" or (reason == "no_coverage" and R() < 0.5)):
+                    revisit = self._revisit(inst, reason, seq, outer, left, travel, median, due)
+                if revisit is None:  # withdrawn by the customer, no fibre to be had, or nobody free to return
                     t_cancel = left + 600 + int(R() * 6600)
-                    cancel_reason = "用户撤单" if reason == "customer_cancel" else "无光纤资源，退单"
+                    cancel_reason = "无光纤资源，退单" if reason == "no_coverage" else "用户撤单"
                     ev.append([t_cancel, sup, "cancel", "accepted", "cancelled", None, None, None,
                                f'{{"reason": "{cancel_reason}"}}'])
                     status_final = "cancelled"
                     break
-                # The revisit: agreed on the phone for later today (any two hours on the half
-                # hour, ending by 21:30) when the reason allows, else a booking window another day.
-                _share, same_day, later_days = REASONS[reason]
-                if outer:
-                    same_day *= 0.75
-                left_local = (left + offset) % 86400
-                aps = 0
-                if seq == 1 and R() < same_day:
-                    start_local = -(-(left_local + 2700 + int(R() * 5400)) // 1800) * 1800
-                    if start_local + 7200 <= 21 * 3600 + 1800:
-                        aps = left - left_local + start_local
-                if not aps:
-                    ahead_days = 1 + int(R() * later_days) if later_days > 1 else 1
-                    w2 = bisect(self.window_cum, R() * self.window_cum[-1])
-                    aps = left - left_local + ahead_days * 86400 + WINDOWS[w2] * 3600
+                aps, t_book2, depart, arrive, duration = revisit
                 ape = aps + 7200
-                t_book2 = left + 120 + int(R() * min(3600, max(300, aps - left - 1800)))
                 ev.append([t_book2, inst.id, "book", "accepted", "accepted", None, None, None,
                            self._book_data(aps, ape)])
                 windows.append((t_book2, aps, ape))
-                arrive = aps + int(R() * 4500)
-                depart = max(arrive - travel, t_book2 + 60)
-                duration = int(median * 60 * math.exp(DURATION_SIGMA * rng.gauss(0, 1)))
-                if arrive + duration > due - 300 and due - 900 - arrive > 1200:  # finish in time if at all possible
-                    duration = min(duration, due - 900 - arrive)
-                day_ends = aps - (aps + offset) % 86400 + DAY_ENDS
-                if arrive + duration > day_ends:
-                    duration = max(day_ends - arrive - int(R() * 900), 600)
                 seq += 1
                 resolved = seq >= 3 or R() < clip(0.85 + 0.05 * skill, 0.7, 0.97)
-            end_free = visits[0][2]
 
         # Cut at the demo's `now`: what would happen later has not happened yet.
         vnow = s.vnow
         if ev[-1][0] > vnow:
             if created > vnow:
-                return t_free
+                return
             ev = [e for e in ev if e[0] <= vnow]
             visits = [v for v in visits if v[1] <= vnow]
             if visits and visits[-1][2] > vnow:
@@ -496,7 +526,7 @@ class Orders:
             ev[0][8] = f'{{"external_ref": "{ref}"}}'
         completed_at = ev[-1][0] if status == "completed" else None
         cancelled_at = ev[-1][0] if status == "cancelled" else None
-        is_height = code in ("install", "relocation", "repair") and inst.has_height and R() < 0.04
+        is_height = code in ("install", "relocation", "repair") and inst.has_height and day >= inst.height_from and R() < 0.04
         priority = self._priority(code)
         bulk.rows["work_orders"].append((
             order_id, number, ref, jt.id, priority, customer, self.district_id[district], self.addresses[customer],
@@ -528,7 +558,60 @@ class Orders:
                     completed_day = (completed_at + offset) // 86400
                     self.pending.setdefault(completed_day + rng.randint(2, window_days), []).append(
                         (customer, district))
-        return end_free
+
+    def _revisit(self, inst: DemoInstaller, reason: str, seq: int, outer: bool, left: int, travel: int,
+                 median: float, due: int) -> tuple[int, int, int, int, int] | None:
+        """The visit after a failed one: agreed on the phone for later today (any two hours on the
+        half hour, ending by 21:30) when the reason allows, else a booking window on a later day
+        the installer works, the first such window where they are free; (window start, booked
+        at, departure, arrival, duration on site), or None when they have no such day left."""
+        rng, offset = self.rng, self.s.offset
+        R = rng.random
+        _share, same_day, later_days = REASONS[reason]
+        if outer:
+            same_day *= 0.75
+        left_local = (left + offset) % 86400
+        duration = int(median * 60 * math.exp(DURATION_SIGMA * rng.gauss(0, 1)))
+        if seq == 1 and R() < same_day:
+            start_local = -(-(left_local + 2700 + int(R() * 5400)) // 1800) * 1800
+            if start_local + 7200 <= 21 * 3600 + 1800:
+                slot = self._revisit_slot(inst, left - left_local + start_local, left, travel, duration, due)
+                if slot is not None:
+                    return slot
+        day = (left + offset) // 86400 + (1 + int(R() * later_days) if later_days > 1 else 1)
+        w2 = bisect(self.window_cum, R() * self.window_cum[-1])
+        for _ in range(3 * len(WINDOWS)):  # that window, else the next free one
+            while day <= inst.last_day and not self._on_duty(inst, day):
+                day += 1
+            if day > inst.last_day:
+                return None
+            slot = self._revisit_slot(inst, day * 86400 - offset + WINDOWS[w2] * 3600, left, travel, duration, due)
+            if slot is not None:
+                return slot
+            w2 += 1
+            if w2 == len(WINDOWS):
+                w2, day = 0, day + 1
+        return None
+
+    def _revisit_slot(self, inst: DemoInstaller, aps: int, left: int, travel: int, duration: int,
+                      due: int) -> tuple[int, int, int, int, int] | None:
+        """The revisit in the window from `aps`, once the installer is free, arriving before its
+        end; None when their other visits leave no room."""
+        R = self.rng.random
+        t_book = left + 120 + int(R() * min(3600, max(300, aps - left - 1800)))
+        arrive = aps + int(R() * 4500)
+        depart = max(arrive - travel, t_book + 60)
+        if arrive + duration > due - 300 and due - 900 - arrive > 1200:  # finish in time if at all possible
+            duration = min(duration, due - 900 - arrive)
+        day_ends = aps - (aps + self.s.offset) % 86400 + DAY_ENDS
+        if arrive + duration > day_ends:
+            duration = max(day_ends - arrive - int(R() * 900), 600)
+        start = self._free_from(inst.busy, depart, arrive + duration - depart)
+        if start != depart:
+            depart, arrive = start, start + arrive - depart
+            if arrive > aps + 7200 - 300 or arrive + duration > day_ends:
+                return None
+        return aps, t_book, depart, arrive, duration
 
     def _book_data(self, start: int, end: int) -> str:
         iso_start = datetime.fromtimestamp(start, UTC).isoformat()
@@ -583,9 +666,13 @@ class Orders:
                                                 ts(submitted) if submitted else None))
         if submitted is None:
             return
+        # Dissatisfied (1–2 stars) 0.8% across the branch, from about 0.1% in the best team to
+        # 2.5% in the weakest, at most 4% for anyone (10% of their troubled jobs); 3–4 stars
+        # about 4% (strict 95%, best team 98%, weakest 89%: DOMAIN.md §3.4). A ★3+ service
+        # certificate helps, a late or repeated visit hurts.
         skill = inst.skill
         bonus = 0.8 if inst.star >= 3 else 1.0
-        p_bad = 0.0065 * math.exp(-0.6 * skill) * bonus * (2.5 if troubled else 1.0)
+        p_bad = min(0.0057 * math.exp(-0.8 * skill) * bonus, 0.04) * (2.5 if troubled else 1.0)
         p_mid = 0.035 * math.exp(-0.5 * skill) * bonus * (1.8 if troubled else 1.0)
         roll = R()
         score = (1 if R() < 0.4 else 2) if roll < p_bad else (3 if R() < 0.3 else 4) if roll < p_bad + p_mid else 5

@@ -39,25 +39,51 @@ class DemoInstaller:
     skill: float
     is_active: bool
     hired_day: int  # local day numbers (days since 1970-01-01)
-    last_day: int  # no jobs after this day (left the company, or the service certificate lapsed)
+    last_day: int  # no visits after this day (left the company, or the service certificate lapsed)
     rest_offset: int
     has_ftth: bool = True
     has_skill3: bool = False
     has_height: bool = False
     star: int = 0
+    # local day numbers from which the certificates behind installs, smart-home jobs and work at
+    # height are held (the jobs before them were of other kinds)
+    ftth_from: int = 0
+    skill3_from: int = 0
+    height_from: int = 0
     # derived rates, set by Orders
-    type_cum: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     reason_cum: list[float] = field(default_factory=list)
     district_cum: list[float] = field(default_factory=list)
+    # (departure, leaving) of the visits booked so far, in time order, none overlapping: where
+    # the installer is already committed (pruned as the days go by).
+    busy: list[tuple[int, int]] = field(default_factory=list)
+    last_new_day: int = 0  # no new orders after this day: the last ones' revisits fit before last_day
 
 
-def allocate(seats: int, weights: list[float], minimum: int) -> list[int]:
-    """Seats per weight by Sainte-Laguë (deterministic; ties go to the earlier entry)."""
+TEAM_SIZE, TEAM_MIN, TEAM_MAX = 12, 8, 15  # installers per team (DOMAIN.md §3.2)
+
+
+def allocate(seats: int, weights: list[float], minimum: int, maximum: int | None = None) -> list[int]:
+    """Seats per weight by Sainte-Laguë, each entry holding `minimum` to `maximum` seats
+    (deterministic; ties go to the earlier entry). The caller makes the bounds attainable."""
     counts = [minimum] * len(weights)
+    open_ = [i for i in range(len(weights)) if maximum is None or counts[i] < maximum]
     for _ in range(seats - minimum * len(weights)):
-        best = max(range(len(weights)), key=lambda i: (weights[i] / (2 * counts[i] + 1), -i))
+        best = max(open_, key=lambda i: (weights[i] / (2 * counts[i] + 1), -i))
         counts[best] += 1
+        if maximum is not None and counts[best] >= maximum:
+            open_.remove(best)
     return counts
+
+
+def team_count(installers: int, districts: int) -> int:
+    """How many teams `installers` make: about 12 each, never fewer than 8 or more than 15 in a
+    team (one team when there are fewer than 8 installers), one per district at least once every
+    district can have a team of 8."""
+    low, high = max(1, -(-installers // TEAM_MAX)), max(1, installers // TEAM_MIN)
+    teams = round(installers / TEAM_SIZE)
+    if installers >= TEAM_MIN * districts:
+        teams = max(teams, districts)
+    return min(max(teams, low), high)
 
 
 def build_organisation(s: Seeder) -> None:
@@ -65,9 +91,7 @@ def build_organisation(s: Seeder) -> None:
     (skill, hire date, rest day); teams are written now, people once their certificates are known."""
     rng, codes = s.rng, s.district_codes
     shares = [float(DISTRICT_INFO[c].installers) for c in codes]
-    n_teams = max(1, round(s.n_installers / 12))
-    if s.n_installers >= 8 * len(codes):
-        n_teams = max(n_teams, len(codes))
+    n_teams = team_count(s.n_installers, len(codes))
     per_district = allocate(n_teams, shares, 1 if n_teams >= len(codes) else 0)
     # Districts without a team of their own are served by the nearest district's teams.
     covered = {c for c, n in zip(codes, per_district, strict=True) if n}
@@ -100,9 +124,12 @@ def build_organisation(s: Seeder) -> None:
                               "is_active": True})
             link_rows += [{"team_id": team.id, "district_id": s.district_ids[d]} for d, _ in districts]
 
-    # Installers per team in proportion to that work.
+    # Installers per team in proportion to that work, within the sizes teams have (8–15).
     weights = [sum(w for _d, w in team.districts) for team in s.teams]
-    sizes = allocate(s.n_installers, weights, 1 if s.n_installers >= len(s.teams) else 0)
+    if s.n_installers >= TEAM_MIN:
+        sizes = allocate(s.n_installers, weights, TEAM_MIN, TEAM_MAX)
+    else:  # fewer than a team's worth: one small team
+        sizes = [s.n_installers]
 
     user_rows: list[dict[str, Any]] = [{
         "id": s.ids.next("users"), "username": "admin", "name": "系统管理员", "name_en": "Administrator",
@@ -130,7 +157,7 @@ def build_organisation(s: Seeder) -> None:
             skill = 0.5 * team_effects[team.index] + 0.866 * rng.gauss(0, 1)
             is_active = rng.random() >= 0.02
             hired = s.first_n - rng.randint(30, 2500)
-            last_day = s.today_n + 10
+            last_day = s.today_n + 30  # beyond the revisits booked from the last days seeded
             if not is_active:
                 last_day = s.today_n - rng.randint(8, 120)
             installer = DemoInstaller(id=user_id, username=f"w{number}", team=team, skill=skill,

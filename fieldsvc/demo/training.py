@@ -53,15 +53,14 @@ def certificates_and_training(s: Seeder) -> tuple[Training, list[dict[str, Any]]
                                 add_months(today - timedelta(days=rng.randint(5, 60)), -12), star, after=False)
             training.fail_recent("SVC-01", installer)
             training.enrol_upcoming("SVC-01", installer)
+            _earlier_service_certificates(s, certs, installer, row["issued_on"], star, keep=False)
         else:
             # Expiring within a month: renewed at the last sitting at least 336 days ago (the
             # sittings are at most four weeks apart). Else within the last 325 days.
             expiring = roll < 0.07
             issued = today - timedelta(days=336 if expiring else rng.randint(3, 325))
-            if rng.random() < 0.6:  # last year's certificate is kept too
-                previous = add_months(issued, -12) - timedelta(days=rng.randint(1, 20))
-                certs.granted(installer, "SVC-01", "service_star", previous, max(1, star - (rng.random() < 0.3)),
-                              after=False)
+            keep = rng.random() < 0.6  # last year's certificate is kept too (always, when jobs were done on it)
+            _earlier_service_certificates(s, certs, installer, issued, star, keep=keep, margin=training.period)
             row = certs.granted(installer, "SVC-01", "service_star", issued, star, after=not expiring)
             if expiring:
                 training.enrol_upcoming("SVC-01", installer)
@@ -75,11 +74,13 @@ def certificates_and_training(s: Seeder) -> tuple[Training, list[dict[str, Any]]
         course = "NET-01" if level == 3 else None
         row = certs.granted(installer, course, "skill_level", issued, level, after=True)
         installer.has_skill3 = level <= 3 and row["expires_on"] >= today
+        installer.skill3_from = s.day_number(row["issued_on"]) + 5  # orders are booked up to 4 days ahead
 
         # FTTH installation: most installers, through FTTH-01.
         installer.has_ftth = rng.random() < 0.88
         if installer.has_ftth:
-            certs.granted(installer, "FTTH-01", "ftth", today - timedelta(days=rng.randint(10, 1060)), after=True)
+            row = certs.granted(installer, "FTTH-01", "ftth", today - timedelta(days=rng.randint(10, 1060)), after=True)
+            installer.ftth_from = s.day_number(row["issued_on"]) + 5
         else:
             training.enrol_upcoming("FTTH-01", installer)
 
@@ -98,6 +99,7 @@ def certificates_and_training(s: Seeder) -> tuple[Training, list[dict[str, Any]]
             usable = row["next_review_on"] is None or row["next_review_on"] > today
             if code == "work_at_height":
                 installer.has_height = usable and row["expires_on"] >= today
+                installer.height_from = s.day_number(row["issued_on"]) + 5
                 if installer.has_height and installer.is_active:
                     height_holders.append((installer, row))
         training.other_courses(installer)
@@ -109,7 +111,52 @@ def certificates_and_training(s: Seeder) -> tuple[Training, list[dict[str, Any]]
         row["revoked_by_id"] = s.admin_id
         installer.has_height = False
 
+    _hired_before_company_training(s, training, certs.rows)
     return training, certs.rows_in_order()
+
+
+def _earlier_service_certificates(s: Seeder, certs: Certificates, installer: DemoInstaller, issued: date, star: int,
+                                  *, keep: bool, margin: int = 0) -> None:
+    """The service certificates before the one issued about `issued` (up to `margin` days
+    later), each renewed before the one before it expired, back to the first day of the demo's
+    orders (so every job was done on a valid one), or one when `keep`."""
+    first = s.day_date(max(s.first_n, installer.hired_day))
+    while keep or issued > first:
+        keep = False
+        target = add_months(issued, -12) + timedelta(days=margin + s.rng.randint(1, 20))
+        margin = 0
+        issued = certs.granted(installer, "SVC-01", "service_star", target, max(1, star - (s.rng.random() < 0.3)),
+                               after=True)["issued_on"]
+
+
+COMPANY_CERTIFICATES = ("service_star", "ftth")  # the company's own; the legal ones and skill levels may come from an earlier job
+
+
+def _hired_before_company_training(s: Seeder, training: Training, rows: list[dict[str, Any]]) -> None:
+    """Nobody is booked on a company course or holds a company certificate before they were hired:
+    a hire date later than either moves two weeks before the first of them; this month's new
+    hires, who only have bookings, were booked once they had joined."""
+    company = {s.cert_types[code].id for code in COMPANY_CERTIFICATES}
+    new_hires = {i.id: i for i in s.installers if i.last_day < i.hired_day}
+    first: dict[int, date] = {}
+    for row in rows:
+        if row["certification_type_id"] in company:
+            first[row["user_id"]] = min(first.get(row["user_id"], row["issued_on"]), row["issued_on"])
+    starts = {session["id"]: session["starts_at"] for session in training.session_rows}
+    for record in training.record_rows:
+        hire = new_hires.get(record["user_id"])
+        if hire is not None:
+            joined = s.local_datetime(hire.hired_day, 9 * 3600)
+            if record["enrolled_at"] < joined:
+                record["enrolled_at"] = min(joined + timedelta(hours=2), s.now)
+            continue
+        day = min(starts[record["session_id"]], record["enrolled_at"]).astimezone(s.tz).date()
+        first[record["user_id"]] = min(first.get(record["user_id"], day), day)
+    for installer in s.installers:
+        earliest = first.get(installer.id)
+        if earliest is not None and s.day_number(earliest) <= installer.hired_day:
+            installer.hired_day = s.day_number(earliest) - 14
+            s.user_rows[installer.id - 1]["created_at"] = s.local_datetime(installer.hired_day, 9 * 3600)
 
 
 def write_training(s: Seeder, training: Training, certificate_rows: list[dict[str, Any]]) -> None:

@@ -23,7 +23,11 @@ from .dispatch import Eligibility, check_eligibility
 from .models import OPEN_STATUSES, Visit, WorkOrder
 
 WINDOW_DAYS = 30
-MIN_JOBS, MIN_RATINGS = 5, 3  # below these, a figure is shown but scored as the branch norm
+# Ratings come slowly (a quarter of the jobs, about 20 an installer a month) and 99% of them are
+# satisfied, so a month's figure is 100% for most installers whatever their work: satisfaction
+# is weighed over 90 days, and only from the 20 ratings PRODUCT.md asks before ranking anyone.
+SATISFACTION_WINDOW_DAYS = 90
+MIN_JOBS, MIN_RATINGS = 5, 20  # below these, a figure is shown but scored as the branch norm
 NORM_RESOLUTION, NORM_SATISFACTION = 0.9, 0.99
 
 
@@ -96,7 +100,7 @@ def suggest(order: WorkOrder, user: User, now: datetime, tz: ZoneInfo, capacity:
     ids = pool_ids
     loads = _loads(ids, today, tz)
     resolution = _resolution(ids, now)
-    satisfaction = _satisfaction_source()(ids, now - timedelta(days=WINDOW_DAYS))
+    satisfaction = _satisfaction_source()(ids, now - timedelta(days=SATISFACTION_WINDOW_DAYS))
     stars = _service_stars(ids, today)
     positions = _last_positions(ids, today, tz)
     target = _order_position(order)
@@ -127,7 +131,7 @@ def _as_users(entries: list[Any]) -> None:
 
 def _score(facts: dict[str, Any], capacity: int) -> float:
     """Up to 40 for spare capacity today, 10 for a crew based in the district, 25 for on-site
-    resolution and 15 for satisfaction over 30 days (the branch norm below a minimum sample),
+    resolution over 30 days and 15 for satisfaction over 90 (the branch norm below a minimum sample),
     2 per service star; minus half a point per km from their last visit (at most 10)."""
     score = 40.0 * (1 - min(facts["load"], capacity) / capacity)
     score += 10 if facts["home"] else 0
