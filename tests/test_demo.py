@@ -37,6 +37,7 @@ from fieldsvc.workorders.models import (
     WorkOrderEvent,
 )
 from fieldsvc.workorders.queries import installer_day
+from fieldsvc.workorders.replay import replay_events
 from fieldsvc.workorders.services import compute_due_by, order_number
 from fieldsvc.workorders.suggestions import MIN_RATINGS, SATISFACTION_WINDOW_DAYS, _satisfaction_source
 from tests import factories as f
@@ -77,6 +78,7 @@ def test_small_seed_is_plausible_and_every_order_is_consistent(app_ctx):
 
     job_types = {jt.id: jt for jt in db.session.scalars(select(JobType))}
     teams_of = {u.id: u.team_id for u in db.session.scalars(select(User))}
+    usernames = {u.id: u.username for u in db.session.scalars(select(User))}
     served = {(t, d) for t, d in db.session.execute(select(team_districts.c.team_id, team_districts.c.district_id))}
     supervised = set(db.session.execute(select(team_supervisors.c.team_id, team_supervisors.c.user_id)))
     assert {t for t, _u in supervised} == set(db.session.scalars(select(Team.id)))
@@ -112,6 +114,11 @@ def test_small_seed_is_plausible_and_every_order_is_consistent(app_ctx):
                 assert visit.left_at > visit.arrived_at, label
         open_visits = [v for v in stops if v.left_at is None]
         assert len(open_visits) == (1 if order.status is OrderStatus.ON_SITE else 0), label
+        # Replayed from scratch, the trail gives the order as written (as the services' trails do).
+        assert replay_events(trail) == {
+            "status": order.status.value, "assignee": usernames.get(order.assignee_id), "events": order.version,
+            "visits": [{"seq": v.seq, "installer": usernames[v.installer_id], "reason": v.reason_code,
+                        "outcome": v.outcome.value if v.outcome else None} for v in stops]}, label
         if open_visits:
             assert open_visits[0] is stops[-1] and stops[-1].outcome is None, label
         # Assignment: nobody until assigned; then an installer of a team serving the district.

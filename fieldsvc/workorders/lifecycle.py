@@ -73,6 +73,8 @@ LONGITUDE = (-180, 180)
 # How far ahead a window may be booked (at creation, on editing, by `book`): a year is plenty
 # for a visit, and a later year is a typo.
 BOOKING_HORIZON = timedelta(days=366)
+# The reason recorded on a visit still open when its order is cancelled.
+CANCELLED_VISIT_REASON = "customer_cancel"
 
 
 @dataclass
@@ -295,7 +297,7 @@ def transition(
                                errors={"reason": [_l("Required.")]})
         visit = db.session.scalar(select(Visit).where(Visit.work_order_id == order.id, Visit.left_at.is_(None)))
         if visit is not None:
-            visit.left_at, visit.outcome, visit.reason_code = now, VisitOutcome.NOT_RESOLVED, "customer_cancel"
+            visit.left_at, visit.outcome, visit.reason_code = now, VisitOutcome.NOT_RESOLVED, CANCELLED_VISIT_REASON
         order.cancelled_at, order.cancel_reason = now, text
         data = {"reason": text}
 

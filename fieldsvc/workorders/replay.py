@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-CANCELLED_VISIT_REASON = "customer_cancel"
+from .lifecycle import CANCELLED_VISIT_REASON
 
 
 def replay_events(events: Iterable[Any]) -> dict[str, Any]:
