@@ -176,3 +176,42 @@ def test_the_phone_checks_the_photos_before_sending_them(app: Flask, server: str
     with app.app_context():
         stored = db.session.scalar(select(WorkOrder).where(WorkOrder.number == number))
         assert stored.status is OrderStatus.COMPLETED and stored.evidence["photos"] == 2
+
+
+def test_a_supervisor_bulk_assigns_with_javascript_on(app: Flask, server: str, phone) -> None:
+    """Choosing the installer for the ticked orders does not reload the board (only the filters'
+    own selects do), so the ticks and the choice survive and the assignment goes through."""
+    with app.app_context():
+        team = f.make_team()
+        f.make_user(Role.SUPERVISOR, username="s1", team=team)
+        f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=team, name="张伟", name_en="Zhang Wei"))
+        for number in ("WO-A", "WO-B", "WO-C"):
+            f.make_work_order(number=number)
+        db.session.commit()
+    page = phone
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(f"{server}/login")
+    page.fill("#username", "s1")
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
+    page.goto(f"{server}/board?queue=unassigned")
+    page.check("input[name=orders][value^='WO-A:']")
+    page.check("input[name=orders][value^='WO-B:']")
+    page.select_option("select[name=installer]", "w1")
+    page.wait_for_load_state("networkidle")
+    assert page.is_checked("input[name=orders][value^='WO-A:']")
+    assert page.input_value("select[name=installer]") == "w1"
+    tap(page, "button:has-text('Assign the ticked orders')")
+    assert page.locator("tr.ok").count() == 2, page.inner_text("main")
+    with app.app_context():
+        assigned = set(db.session.scalars(select(WorkOrder.number).where(WorkOrder.assignee_id.is_not(None))))
+    assert assigned == {"WO-A", "WO-B"}
+    # The filters' own selects still filter in place.
+    page.goto(f"{server}/board")
+    page.evaluate("window.notReloaded = true")
+    page.select_option("select[name=status]", "assigned")
+    page.wait_for_url("**status=assigned**")
+    page.wait_for_function("!document.querySelector('#board').innerText.includes('WO-C')")
+    assert page.evaluate("window.notReloaded === true")
+    assert not problems, problems
