@@ -63,6 +63,9 @@ TRANSITIONS: dict[str, tuple[frozenset[OrderStatus], OrderStatus | None]] = {
 ACTIONS = tuple(TRANSITIONS)
 DISPATCH_ACTIONS = ("assign", "unassign")
 SUPERVISOR_ONLY = frozenset({"cancel", "assign", "unassign"})
+# The steps of the visit itself are the assigned installer's alone: a supervisor who taps "I have
+# arrived" for them would open a visit nobody made and skew appointment adherence and resolution.
+FIELD_STEPS = frozenset({"accept", "depart", "arrive", "complete", "leave_unresolved"})
 ASSIGNABLE = frozenset({S.NEW, S.ASSIGNED, S.ACCEPTED})
 UNASSIGNABLE = frozenset({S.ASSIGNED, S.ACCEPTED})
 # The limits of what people type with an action; the forms and the API's schemas read them here.
@@ -105,7 +108,7 @@ def allowed_actions(order: WorkOrder, user: User) -> list[str]:
 def _may(user: User, order: WorkOrder, action: str) -> bool:
     if user.role is Role.INSTALLER:
         return action not in SUPERVISOR_ONLY and order.assignee_id == user.id
-    return True
+    return action not in FIELD_STEPS
 
 
 @cache

@@ -272,3 +272,20 @@ def test_booking_in_year_1_or_9999_is_a_field_error_and_changes_nothing(client: 
     with app.app_context():
         assert db.session.get(WorkOrder, order.id).appointment_start is None
         assert not db.session.scalars(select(WorkOrderEvent)).all()
+
+
+def test_a_supervisors_job_page_offers_what_a_supervisor_may_do(client: FlaskClient, web_crew: None, order: Ref,
+                                                                app: Flask) -> None:
+    """No "Accept the job" / "On my way" / "I have arrived" for the supervisor of an installer's
+    job: they book, reassign, unassign or cancel; and the steps are refused if posted anyway."""
+    sign_in(client, "s1")
+    page = client.get(f"/orders/{order.number}").get_data(as_text=True)
+    for step in ("accept", "depart", "arrive", "complete", "leave_unresolved"):
+        assert f'name="action" value="{step}"' not in page
+    for mine in ("book", "cancel", "assign", "unassign"):
+        assert f'name="action" value="{mine}"' in page
+    fields = {k.replace("book-", "accept-"): v for k, v in form_fields(page, "book").items()}
+    fields["action"] = "accept"
+    assert client.post(f"/orders/{order.number}/act", data=fields).status_code == 403
+    with app.app_context():
+        assert db.session.get(WorkOrder, order.id).status is OrderStatus.ASSIGNED
