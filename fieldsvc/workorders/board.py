@@ -20,6 +20,7 @@ from .queries import visible_orders
 
 QUEUES = ("unassigned", "at_risk", "overdue", "today", "open")
 AT_RISK_WINDOW = timedelta(hours=2)
+CLOSED_STATUS_VALUES = frozenset({OrderStatus.COMPLETED.value, OrderStatus.CANCELLED.value})
 PAGE_SIZE = 50
 
 
@@ -36,6 +37,12 @@ class BoardFilters:
     q: str = ""
     page: int = 1
 
+    @property
+    def includes_closed(self) -> bool:
+        """A search, or a filter on a closed status, reaches completed and cancelled orders too
+        (a supervisor answering a customer's call must find any order); the queues stay open."""
+        return bool(self.q.strip()) or self.status in CLOSED_STATUS_VALUES
+
     def query_args(self, **changes: Any) -> dict[str, Any]:
         """The filters as URL parameters (for links that keep them), with `changes` applied."""
         args = {"queue": self.queue, "district": self.district, "job_type": self.job_type,
@@ -46,27 +53,31 @@ class BoardFilters:
 
 
 def _queue_condition(queue: str, now: datetime, today: tuple[datetime, datetime]) -> Any:
+    # Every queue but "open" holds open orders only, even when a search reaches closed ones.
+    is_open = WorkOrder.status.in_(OPEN_STATUSES)
     if queue == "unassigned":
-        return WorkOrder.assignee_id.is_(None)
+        return and_(is_open, WorkOrder.assignee_id.is_(None))
     if queue == "at_risk":
-        return and_(WorkOrder.due_by >= now, WorkOrder.due_by < now + AT_RISK_WINDOW,
+        return and_(is_open, WorkOrder.due_by >= now, WorkOrder.due_by < now + AT_RISK_WINDOW,
                     WorkOrder.status != OrderStatus.ON_SITE)
     if queue == "overdue":
-        return WorkOrder.due_by < now
+        return and_(is_open, WorkOrder.due_by < now)
     if queue == "today":
-        return and_(WorkOrder.appointment_start >= today[0], WorkOrder.appointment_start < today[1])
+        return and_(is_open, WorkOrder.appointment_start >= today[0], WorkOrder.appointment_start < today[1])
     return None
 
 
 def _filtered(user: User, filters: BoardFilters, tz: ZoneInfo) -> Select[tuple[WorkOrder]]:
-    query = visible_orders(user).where(WorkOrder.status.in_(OPEN_STATUSES))
+    query = visible_orders(user)
+    if not filters.includes_closed:
+        query = query.where(WorkOrder.status.in_(OPEN_STATUSES))
     if filters.district:
         query = query.where(WorkOrder.district_id == select(District.id).where(District.code == filters.district).scalar_subquery())
     if filters.job_type:
         query = query.where(WorkOrder.job_type_id == select(JobType.id).where(JobType.code == filters.job_type).scalar_subquery())
     if filters.priority in {p.value for p in Priority}:
         query = query.where(WorkOrder.priority == Priority(filters.priority))
-    if filters.status in {s.value for s in OPEN_STATUSES}:
+    if filters.status in {s.value for s in OrderStatus}:
         query = query.where(WorkOrder.status == OrderStatus(filters.status))
     if filters.day:
         start, end = local_day_range(filters.day, tz)
@@ -105,6 +116,8 @@ def board_page(user: User, filters: BoardFilters, now: datetime, tz: ZoneInfo, d
         query = query.where(condition)
     if filters.queue == "today":
         order = (WorkOrder.assignee_id, WorkOrder.appointment_start, WorkOrder.id)
+    elif filters.includes_closed and filters.queue == "open":
+        order = (WorkOrder.created_at.desc(), WorkOrder.id.desc())  # a customer's orders, newest first
     else:
         order = (WorkOrder.due_by, WorkOrder.id)
     query = query.options(joinedload(WorkOrder.customer), joinedload(WorkOrder.job_type),

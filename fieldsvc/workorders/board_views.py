@@ -40,7 +40,7 @@ from .board import (
 from .dispatch import describe_unmet
 from .forms import BoardFilterForm, BulkAssignForm, OrderForm
 from .labels import priority_label, status_label
-from .models import OPEN_STATUSES, Priority
+from .models import OrderStatus, Priority
 from .queries import order_page
 from .services import NewOrder, OrderChanges, create_work_order, update_work_order
 from .slots import slot_starting, slot_times
@@ -62,7 +62,7 @@ def _reference_choices(form: Any, blank: bool, districts: Select[tuple[District]
     if getattr(form, "priority", None) is not None:
         form.priority.choices = choices([*([("", "—")] if blank else []), *((p.value, priority_label(p)) for p in Priority)])
     if getattr(form, "status", None) is not None:
-        form.status.choices = choices([("", "—"), *((s.value, status_label(s)) for s in OPEN_STATUSES)])
+        form.status.choices = choices([("", "—"), *((s.value, status_label(s)) for s in OrderStatus)])
 
 
 def _filters(form: BoardFilterForm) -> BoardFilters:

@@ -80,6 +80,31 @@ def test_filters_and_search(client: FlaskClient, branch: None, query: str, expec
     assert numbers(client.get(f"/board?{query}").get_data(as_text=True)) == expected
 
 
+def test_search_and_status_filter_reach_closed_orders(client: FlaskClient, branch: None, app: Flask) -> None:
+    """A customer on the phone about a finished or cancelled job: found by number, phone, account or
+    address, and by a completed/cancelled status filter; the queues themselves stay open orders."""
+    with app.app_context():
+        caller = f.make_customer(phone="13722223333", account_no="02799999999", address="江汉路1号")
+        f.make_work_order(number="WO-CALLER", customer=caller, status=OrderStatus.CANCELLED, cancelled_at=utcnow())
+        f.make_work_order(number="WO-CALLED", customer=caller, status=OrderStatus.COMPLETED, completed_at=utcnow(),
+                          assignee=user("w1"))
+        f.make_work_order(number="WO-OTHERS", customer=f.make_customer("jiangan", phone="13722224444"),
+                          status=OrderStatus.COMPLETED, completed_at=utcnow())
+        db.session.commit()
+    sign_in(client, "s1")
+    for query in ("q=13722223333", "q=02799999999", "q=江汉路", "q=wo-caller"):
+        page = client.get(f"/board?{query}").get_data(as_text=True)
+        assert numbers(page) >= ({"WO-CALLER"} if "wo-" in query else {"WO-CALLER", "WO-CALLED"}), query
+        assert "All matches" in page
+    assert numbers(client.get("/board?status=completed").get_data(as_text=True)) == {"WO-DONE", "WO-CALLED"}
+    assert numbers(client.get("/board?status=cancelled").get_data(as_text=True)) == {"WO-CALLER"}
+    assert numbers(client.get("/board?queue=unassigned&q=13722223333").get_data(as_text=True)) == set()
+    assert numbers(client.get("/board?q=13722224444").get_data(as_text=True)) == set()  # another team's
+    page = client.get("/board?q=13722223333").get_data(as_text=True)
+    assert "WO-CALLED:" not in page  # a closed order has no box to tick for assignment
+    assert "All matches" not in client.get("/board").get_data(as_text=True)
+
+
 def test_day_filter(client: FlaskClient, branch: None) -> None:
     sign_in(client, "s1")
     tomorrow = (f.today() + timedelta(days=3)).isoformat()
