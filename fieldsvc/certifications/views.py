@@ -221,9 +221,12 @@ def session_page(session_id: int) -> Any:
         enrol_form = EnrolForm(formdata=None, session_id=session.id)
         enrol_form.username.choices = choices([(u.username, f"{u.display_name(current_locale())} ({u.username})")
                                                for u in installers_in_scope(current_user)])
+    tz = zone()
+    # Results are recorded from the session's day on (record_result's rule): no form before then.
+    has_taken_place = session.starts_at.astimezone(tz).date() <= local_today(tz)
     return render_template("certifications/session.html", session=session, records=records, taken=taken,
                            enrol_form=enrol_form, result_form=ResultForm(formdata=None), now=utcnow(),
-                           enrolled=TrainingResult.ENROLLED)
+                           enrolled=TrainingResult.ENROLLED, has_taken_place=has_taken_place)
 
 
 @bp.route("/training/records/<int:record_id>/result", methods=["POST"])

@@ -414,3 +414,31 @@ def test_enrolling_in_a_session_id_beyond_any_column_is_refused(client: FlaskCli
     assert response.status_code == 200 and "Choose a session and an installer." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(TrainingRecord)) == 0
+
+
+def test_a_session_page_says_whose_seats_and_offers_results_only_once_it_took_place(client: FlaskClient,
+                                                                                    app: Flask) -> None:
+    """The seat count is every team's; the list (and its empty line) is the reader's teams'. The
+    "Record" form shows from the session's day on, when recording is allowed."""
+    with app.app_context():
+        hs, ja = f.make_team("HS01"), f.make_team("JA01", districts=("jiangan",))
+        w9 = f.make_user(username="w9", team=ja)
+        f.make_user(Role.SUPERVISOR, username="s1", team=hs)
+        admin = f.make_user(Role.ADMIN, username="admin")
+        future = _session(days_ahead=3)
+        enrol(future.id, w9, admin, utcnow())
+        past = _session(days_ahead=5)
+        enrol(past.id, w9, admin, utcnow())
+        past.starts_at, past.ends_at = utcnow() - timedelta(days=2), utcnow() - timedelta(days=2) + timedelta(hours=8)
+        ids = future.id, past.id
+        db.session.commit()
+    sign_in(client, "s1")
+    page = client.get(f"/training/sessions/{ids[0]}").get_data(as_text=True)
+    assert "1 of 2 seats taken, all teams together" in page
+    assert "Booked from your teams (0)" in page and "Nobody from your teams is booked yet." in page
+    assert "Nobody is booked yet." not in page
+    client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)})
+    sign_in(client, "admin")
+    future_page = client.get(f"/training/sessions/{ids[0]}").get_data(as_text=True)
+    assert "Booked (1)" in future_page and "/result" not in future_page
+    assert "/result" in client.get(f"/training/sessions/{ids[1]}").get_data(as_text=True)
