@@ -91,10 +91,13 @@ def test_installer_completes_a_job_on_a_phone(app: Flask, server: str, phone) ->
     page.mouse.up()
     tap(page, "details[open] button[type=submit]")
     assert "/rating-code" in page.url and page.locator(".qr svg").count() == 1
+    first_code = page.url
     tap(page, "a:has-text('Back to the job')")
     history = page.inner_text("ol.history")
     for step in ("Accept the job", "Book the appointment", "On my way", "I have arrived", "Complete the job"):
         assert step in history
+    tap(page, "button:has-text('Show the rating code again')")
+    assert "/rating-code" in page.url and page.url != first_code and page.locator(".qr svg").count() == 1
     with app.app_context():
         stored = db.session.scalar(select(WorkOrder).where(WorkOrder.number == number))
         assert stored.status is OrderStatus.COMPLETED

@@ -21,7 +21,7 @@ from fieldsvc.workorders.models import (
     WorkOrderPhoto,
 )
 from tests import factories as f
-from tests.conftest import sign_in
+from tests.conftest import csrf_token, sign_in
 
 
 def form_fields(page: str, action: str) -> dict[str, str]:
@@ -289,3 +289,68 @@ def test_a_supervisors_job_page_offers_what_a_supervisor_may_do(client: FlaskCli
     assert client.post(f"/orders/{order.number}/act", data=fields).status_code == 403
     with app.app_context():
         assert db.session.get(WorkOrder, order.id).status is OrderStatus.ASSIGNED
+
+
+def _completed(installer, **overrides) -> tuple[str, str]:
+    """An order `installer` completed just now: (its number, its rating token)."""
+    from fieldsvc.workorders import lifecycle
+    from fieldsvc.workorders.models import Visit
+
+    order = f.make_work_order(OrderStatus.ON_SITE, assignee=installer, job_type="repair", **overrides)
+    db.session.add(Visit(work_order=order, seq=1, installer=installer, arrived_at=utcnow()))
+    db.session.flush()
+    token = lifecycle.transition(order, installer, "complete", order.version, tz=None,
+                                 evidence={"fault_cause": "onu"}).survey_token
+    db.session.commit()
+    return order.number, token
+
+
+def test_the_installer_shows_the_rating_code_again_with_a_fresh_link(client: FlaskClient, web_crew: None,
+                                                                     app: Flask) -> None:
+    """After leaving the QR page, the completed job offers the code again: a new link, the old one
+    retired; only to the installer who completed it, with CSRF, while unrated and unexpired."""
+    from fieldsvc.ratings.models import SurveyInvitation
+
+    number, first = in_context(app, lambda: _completed(user("w1")))
+    expired, _token = in_context(app, lambda: _completed(user("w1")))
+    with app.app_context():
+        invitation = db.session.scalar(select(SurveyInvitation).join(WorkOrder).where(WorkOrder.number == expired))
+        invitation.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    url = f"/orders/{number}/rating-code/new"
+    anonymous = client.post(url, data={"csrf_token": csrf_token(client)})
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    for who, status in (("s1", 403), ("admin", 403), ("w2", 404), ("w3", 404)):
+        other = app.test_client()
+        sign_in(other, who)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', other.get("/notifications").get_data(as_text=True)).group(1)
+        assert other.post(url, data={"csrf_token": token}).status_code == status, who
+        assert "Show the rating code again" not in other.get(f"/orders/{number}").get_data(as_text=True)
+    sign_in(client, "w1")
+    page = client.get(f"/orders/{number}").get_data(as_text=True)
+    assert "Show the rating code again" in page
+    assert client.post(url).status_code == 400  # no CSRF token
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    shown = client.post(url, data={"csrf_token": token})
+    assert shown.status_code == 303 and "/rating-code?token=" in shown.headers["Location"]
+    second = shown.headers["Location"].split("token=")[1]
+    assert second != first
+    qr = client.get(shown.headers["Location"])
+    assert qr.status_code == 200 and "<svg" in qr.get_data(as_text=True)
+    customer = app.test_client()
+    assert customer.get(f"/r/{first}").status_code == 404  # retired
+    assert client.get(f"/orders/{number}/rating-code?token={first}").status_code == 404
+    rating = customer.get(f"/r/{second}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', rating).group(1)
+    assert customer.post(f"/r/{second}", data={"csrf_token": csrf, "score": "5"}).status_code == 200
+    # Rated: no offer, a post is refused and changes nothing; the rated link's QR page is gone.
+    assert "Show the rating code again" not in client.get(f"/orders/{number}").get_data(as_text=True)
+    refused = client.post(url, data={"csrf_token": token}, follow_redirects=True)
+    assert "already been rated" in refused.get_data(as_text=True)
+    assert client.get(f"/orders/{number}/rating-code?token={second}").status_code == 410
+    # Expired: the same.
+    assert "Show the rating code again" not in client.get(f"/orders/{expired}").get_data(as_text=True)
+    refused = client.post(f"/orders/{expired}/rating-code/new", data={"csrf_token": token}, follow_redirects=True)
+    assert "This rating link has expired" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
