@@ -218,3 +218,62 @@ def test_a_supervisor_bulk_assigns_with_javascript_on(app: Flask, server: str, p
     page.wait_for_function("!document.querySelector('#board').innerText.includes('WO-C')")
     assert page.evaluate("window.notReloaded === true")
     assert not problems, problems
+
+
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > width + 1 && !e.closest('.table-wrap'))
+    .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
+}"""
+
+
+def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, server: str, phone) -> None:
+    """At 360 and 390 px, in English and Chinese, every page of the supervisor's menu (and the pages
+    they reach from it) fits the screen: wide tables scroll inside their own labelled box."""
+    from fieldsvc.certifications.models import TrainingCourse, TrainingSession
+    from fieldsvc.db import utcnow
+
+    with app.app_context():
+        team = f.make_team("HS01", districts=("hongshan", "wuchang"))
+        f.make_user(Role.SUPERVISOR, username="s1", team=team, name="赵主管", name_en="Zhao Supervisor")
+        w1 = f.certify_fully(f.make_user(Role.INSTALLER, username="w10015", team=team, name="欧阳明华",
+                                         name_en="Ouyang Minghua"))
+        w2 = f.make_user(Role.INSTALLER, username="w10016", team=team, name="李强", name_en="Li Qiang")
+        soon = f.today() - timedelta(days=365 * 6 - 20)  # a six-year certificate expiring in 20 days
+        f.make_certification(w2, "work_at_height", issued_on=soon)
+        f.make_certification(w2, "low_voltage_electrician", issued_on=soon)
+        order = f.make_work_order(number="WO-NEW1", customer=f.make_customer(
+            name="王芳", address="洪山区珞喻路1037号华中科技大学东校区某栋某单元1201室"))
+        f.make_work_order(number="WO-ASSIGNED1", assignee=w1, status=OrderStatus.ASSIGNED)
+        course = TrainingCourse(code="SAF-01", name_zh="登高作业安全复训", name_en="Work at height refresher",
+                                hours=8, pass_mark=60,
+                                grants_certification_type=f.make_certification(w1, "ftth").certification_type)
+        start = utcnow() + timedelta(days=3)
+        session = TrainingSession(course=course, starts_at=start, ends_at=start + timedelta(hours=8),
+                                  place="洪山培训中心三楼报告厅", trainer="李老师", capacity=40)
+        db.session.add_all([course, session])
+        db.session.commit()
+        paths = ["/board", "/board?queue=unassigned", "/board?queue=today", "/board/workload", "/orders/new",
+                 f"/orders/{order.number}", f"/orders/{order.number}/edit", "/orders/WO-ASSIGNED1",
+                 "/certifications", "/training", f"/training/sessions/{session.id}",
+                 "/certifications/installers/w10016", "/notifications"]
+    page = phone
+    page.goto(f"{server}/login")
+    page.fill("#username", "s1")
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
+    wide: list[str] = []
+    # Pico's layout changes at 576 px: 360 and 390 share it, so 390 is checked in one language.
+    for language, width in (("en", 390), ("en", 360), ("zh", 360)):
+        if language == "zh":
+            tap(page, "button[name=lang][value=zh_CN]")
+        page.set_viewport_size({"width": width, "height": 800})
+        for path in paths:
+            page.goto(f"{server}{path}")
+            if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+                wide.append(f"{language} {width} {path}: {page.evaluate(OVERFLOWING)}")
+            if path == "/certifications":  # the expiring table is there, and scrolls in its labelled box
+                box = page.locator(".table-wrap[role=region][aria-labelledby=due-heading]")
+                assert box.evaluate("e => getComputedStyle(e).overflowX === 'auto' && e.tabIndex === 0"), language
+    assert not wide, "\n".join(wide)
