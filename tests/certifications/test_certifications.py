@@ -233,7 +233,9 @@ def test_dashboard_shows_coverage_teams_due_and_blocked(client: FlaskClient, bra
     page = client.get("/certifications").get_data(as_text=True)
     assert "<small>w1</small>" in page and "<small>w2</small>" in page and "<small>w9</small>" not in page
     assert "1/3" in page  # HS01: only w1 is fully certified (w2 lacks ftth, w3 everything)
-    assert "Blocked from job types" in page and "install (ftth)" in page
+    assert "Blocked from job types" in page and "New install (FTTH installation and commissioning)" in page
+    blocked = page.split("Blocked from job types")[1].split("Coverage")[0]
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b|\(ftth\)|(?<!New )install \(", blocked)  # names, not codes
     assert "Expiring or due for review" in page and "Enrol: SAF-01" not in page  # w2's star is not height
     assert "◔" in page or "✔" in page
     filtered = client.get("/certifications?type=ftth").get_data(as_text=True)

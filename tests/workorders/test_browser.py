@@ -3,6 +3,7 @@ Runs where Debian's chromium and the playwright package are installed (.ci/run i
 skipped elsewhere."""
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -230,7 +231,8 @@ OVERFLOWING = """() => {
 
 def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, server: str, phone) -> None:
     """At 360 and 390 px, in English and Chinese, every page of the supervisor's menu (and the pages
-    they reach from it) fits the screen: wide tables scroll inside their own labelled box."""
+    they reach from it) fits the screen: wide tables scroll inside their own labelled box; and no
+    page shows a raw code (a snake_case word)."""
     from fieldsvc.certifications.models import TrainingCourse, TrainingSession
     from fieldsvc.db import utcnow
 
@@ -273,6 +275,9 @@ def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, serv
             page.goto(f"{server}{path}")
             if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
                 wide.append(f"{language} {width} {path}: {page.evaluate(OVERFLOWING)}")
+            raw = set(re.findall(r"\b[a-z]+_[a-z_]+\b", page.inner_text("body")))
+            if raw:
+                wide.append(f"{language} {path}: raw codes on screen {sorted(raw)}")
             if path == "/certifications":  # the expiring table is there, and scrolls in its labelled box
                 box = page.locator(".table-wrap[role=region][aria-labelledby=due-heading]")
                 assert box.evaluate("e => getComputedStyle(e).overflowX === 'auto' && e.tabIndex === 0"), language
