@@ -197,3 +197,22 @@ def revoke_token(token_id: int, owner: User) -> None:
     if api_token is None or api_token.user_id != owner.id:
         raise NotFound("no such token")
     api_token.revoked_at = utcnow()
+
+
+class PersonName:
+    """A user as messages name them: their name in the reader's language, with the employee number
+    added when another user shares that name ("李强 (w10016)"). Lazy, like the messages it goes
+    into: it becomes text when the message is shown, in the reader's language then."""
+
+    def __init__(self, user: User) -> None:
+        self.name, self.name_en, self.username = user.name, user.name_en, user.username
+
+    def __str__(self) -> str:
+        from flask import has_request_context
+
+        from ..extensions import current_locale
+
+        english = has_request_context() and not current_locale().startswith("zh") and bool(self.name_en)
+        shown, column = (self.name_en, User.name_en) if english else (self.name, User.name)
+        twins = db.session.scalar(select(User.id).where(column == shown, User.username != self.username).limit(1))
+        return f"{shown} ({self.username})" if twins is not None else shown

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from ..auth.models import Role, User
 from ..auth.permissions import DISPATCHERS, role_required
 from ..auth.scope import managed_installers, managed_teams, may_see
+from ..auth.services import PersonName
 from ..db import local_today, utcnow, zone
 from ..errors import DomainError
 from ..exports import csv_response, xlsx_response
@@ -129,7 +130,7 @@ def enrol_installer() -> Any:
     try:
         enrol(form.session_id.data, installer, current_user, utcnow())
         db.session.commit()
-        flash(_("%(username)s is booked.", username=installer.username), "success")
+        flash(_("%(name)s is booked.", name=PersonName(installer)), "success")
     except DomainError as error:
         db.session.rollback()
         flash(str(error.message), "error")
@@ -247,7 +248,7 @@ def result(record_id: int) -> Any:
         flash(str(error.message), "error")
     else:
         if outcome.certification is not None:
-            flash(_("%(username)s passed; certificate valid until %(date)s.", username=record.user.username,
+            flash(_("%(name)s passed; certificate valid until %(date)s.", name=PersonName(record.user),
                     date=outcome.certification.expires_on.isoformat()), "success")
         else:
             flash(_("Result recorded."), "success")

@@ -19,8 +19,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, select
 
+from ..auth.models import User
 from ..auth.permissions import DISPATCHERS, role_required
 from ..auth.scope import order_districts
+from ..auth.services import PersonName
 from ..db import local_today, utcnow, zone
 from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
@@ -125,6 +127,8 @@ def bulk_assign() -> Any:
         flash(_("Tick at least one order and choose an installer."), "error")
         return redirect(url_for("board.board", **request.args))
     today = local_today(zone())
+    chosen = db.session.scalar(select(User).where(User.username == form.installer.data))
+    name = str(PersonName(chosen)) if chosen is not None else form.installer.data
     results = []
     for item in picked[:200]:
         number, _sep, version = item.partition(":")
@@ -133,7 +137,7 @@ def bulk_assign() -> Any:
             lifecycle.assign(order, current_user, form.installer.data, int(version) if version.isdigit() else None,
                              today=today)
             db.session.commit()
-            results.append((number, True, _("assigned to %(username)s", username=form.installer.data), []))
+            results.append((number, True, _("assigned to %(name)s", name=name), []))
         except DomainError as error:
             db.session.rollback()
             results.append((number, False, str(error.message), describe_unmet(error.details.get("unmet", []))))

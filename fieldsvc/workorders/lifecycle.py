@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import Role, User
 from ..auth.scope import manages
+from ..auth.services import PersonName
 from ..db import column_length, utcnow
 from ..errors import (
     Conflict,
@@ -394,10 +395,10 @@ def assign(order: WorkOrder, actor: User, installer_username: str | None, versio
         if not manages(actor, installer):
             unmet.insert(0, {"installer": installer.username, "reason": "not_your_team"})
         if unmet:
-            raise RuleViolation(_l("%(username)s may not take %(number)s.", username=installer.username, number=order.number),
+            raise RuleViolation(_l("%(name)s may not take %(number)s.", name=PersonName(installer), number=order.number),
                                 unmet=unmet)
         if installer.id == order.assignee_id:
-            raise Conflict(_l("%(number)s is already assigned to %(username)s.", number=order.number, username=installer.username),
+            raise Conflict(_l("%(number)s is already assigned to %(name)s.", number=order.number, name=PersonName(installer)),
                            current_version=order.version, assignee=installer.username)
         order.assignee, order.team_id, order.status = installer, installer.team_id, S.ASSIGNED
         action, data = "assign", {"assignee": installer.username, "previous": previous}
