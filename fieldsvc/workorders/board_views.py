@@ -234,7 +234,8 @@ def edit_order(number: str) -> Any:
             db.session.commit()
         except Conflict as error:
             db.session.rollback()
-            form.form_errors.append(f"{error.message} {_('Reload the page to see the latest state.')}")
+            reload = _("Reload the page to see the latest state.")  # outside the f-string, for pybabel
+            form.form_errors.append(f"{error.message} {reload}")
             status = 409
         except (InvalidInput, RuleViolation) as error:
             db.session.rollback()

@@ -31,6 +31,7 @@ from ..errors import (
 )
 from ..extensions import db
 from ..rules.services import setting
+from ..templating import localtime
 from .dispatch import check_eligibility
 from .evidence import EVIDENCE_FIELDS, clean_evidence, missing_evidence
 from .labels import action_label, status_label
@@ -137,13 +138,29 @@ def check_version(order: WorkOrder, version: int | None) -> None:
         raise InvalidInput(_l("Send the version you saw."), errors={"version": [_l("Required.")]})
     if version != order.version:
         raise Conflict(
-            _l("Work order %(number)s has changed since you saw it (your version %(yours)s, now %(now)s, "
-               "status %(status)s).", number=order.number, yours=version, now=order.version,
-               status=status_label(order.status)),
+            _what_changed(order, version),
             current_version=order.version,
             current_status=order.status.value,
             assignee=order.assignee.username if order.assignee else None,
         )
+
+
+def _what_changed(order: WorkOrder, version: int) -> Any:
+    """The conflict's message: who changed the order last, what they did and when, and where it
+    stands now (not version numbers, which mean nothing to the person at the screen)."""
+    latest = db.session.scalar(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order.id)
+                               .order_by(WorkOrderEvent.id.desc()).limit(1).options(joinedload(WorkOrderEvent.actor)))
+    if latest is None:  # a change no event records: say at least where it stands
+        return _l("Work order %(number)s has changed since you opened it; it is now %(status)s.",
+                  number=order.number, status=status_label(order.status))
+    details = {"number": order.number, "status": status_label(order.status),
+               "who": PersonName(latest.actor) if latest.actor else _l("system"),
+               "what": action_label(latest.action), "time": localtime(latest.created_at, "HH:mm")}
+    if order.version - version > 1:
+        return _l("Work order %(number)s has changed %(n)d times since you opened it; the latest: %(who)s, "
+                  "“%(what)s” at %(time)s. It is now %(status)s.", n=order.version - version, **details)
+    return _l("Work order %(number)s has changed since you opened it: %(who)s, “%(what)s” at %(time)s. "
+              "It is now %(status)s.", **details)
 
 
 def _event(order: WorkOrder, actor: User, action: str, before: OrderStatus, now: datetime, *,

@@ -208,7 +208,9 @@ def act(number: str) -> Any:
     try:
         _status, body, replayed = once(current_user, form.idempotency_key.data, digest, perform)
     except Conflict as error:
-        return _job_page(number, {action: form}, 409, f"{error.message} {_('The page now shows the latest state.')}")
+        # (outside the f-string, so that pybabel finds the sentence to translate)
+        latest = _("The page now shows the latest state.")
+        return _job_page(number, {action: form}, 409, f"{error.message} {latest}")
     except (InvalidInput, RuleViolation) as error:
         # The page says what was refused above the forms; the details go on the form sent.
         show_error(form, error, _UPLOAD_FIELDS, missing=_("Required for this job type."), unmet=describe_unmet,

@@ -148,7 +148,7 @@ def test_bulk_assignment_reports_each_order(client: FlaskClient, branch: None, a
     assert text.count("✔") == 1 and text.count("✘") == 3  # WO-RISK already w1's; stale; another team's
     w1_name = in_app(app, lambda: user("w1").name_en)
     assert f"✔ assigned to {w1_name}\n" in text and f"already assigned to {w1_name}." in text
-    assert "has changed since you saw it" in text and "w1" not in text.split("<main")[1]  # names, not numbers
+    assert "has changed since you opened it" in text and "w1" not in text.split("<main")[1]  # names, not numbers
     rookie = client.post("/board/assign", data={"csrf_token": token(page), "installer": "w2",
                                                 "orders": [v for v in picked if v.startswith("WO-RISK")]})
     assert "Special operations: work at height" not in rookie.get_data(as_text=True)

@@ -114,7 +114,7 @@ def test_illegal_transitions_are_refused_and_change_nothing(crew: Crew, status: 
 def test_stale_version_is_a_conflict_and_changes_nothing(crew: Crew) -> None:
     order = assigned_order(crew.installer)
     before = snapshot(order)
-    with pytest.raises(Conflict, match="has changed since you saw it") as raised:
+    with pytest.raises(Conflict, match="has changed since you opened it") as raised:
         lifecycle.transition(order, crew.installer, "accept", order.version - 1 if order.version > 1 else 99, tz=TZ)
     assert raised.value.details["current_version"] == order.version
     assert snapshot(order) == before

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from fieldsvc.db import utcnow
+from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
 from fieldsvc.ratings.models import SurveyResponse
 from fieldsvc.workorders.models import (
@@ -123,8 +123,14 @@ def test_a_resent_form_is_recorded_once(client: FlaskClient, web_crew: None, ord
 
 
 def test_a_stale_page_gets_a_conflict_message_and_changes_nothing(client: FlaskClient, web_crew: None, order: Ref, app: Flask) -> None:
+    """The message says who changed the order, what they did and when, and where it stands now, in
+    the reader's language (all of it: the closing sentence too), not version numbers."""
     sign_in(client, "w1")
     fields = form_fields(client.get(f"/orders/{order.number}").get_data(as_text=True), "accept")
+    chinese = app.test_client()
+    chinese.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    sign_in(chinese, "w1")
+    zh_fields = form_fields(chinese.get(f"/orders/{order.number}").get_data(as_text=True), "accept")
     with app.app_context():
         from fieldsvc.workorders import lifecycle
 
@@ -132,9 +138,18 @@ def test_a_stale_page_gets_a_conflict_message_and_changes_nothing(client: FlaskC
         lifecycle.transition(fresh, user("s1"), "book", fresh.version, tz=None,
                              appointment_start=utcnow() + timedelta(hours=5), appointment_end=utcnow() + timedelta(hours=7))
         db.session.commit()
+        names = user("s1").name_en, user("s1").name
+        booked = db.session.scalar(select(WorkOrderEvent).where(WorkOrderEvent.action == "book"))
+        at = booked.created_at.astimezone(zone()).strftime("%H:%M")
     response = client.post(f"/orders/{order.number}/act", data=fields)
     assert response.status_code == 409
-    assert "has changed since you saw it" in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert (f"has changed since you opened it: {names[0]}, “Book the appointment” at {at}. It is now assigned."
+            " The page now shows the latest state.") in text
+    assert "version" not in text.split('role="alert"')[1].split("</div>")[0]
+    zh = chinese.post(f"/orders/{order.number}/act", data=zh_fields).get_data(as_text=True)
+    alert = zh.split('role="alert"')[1].split("</div>")[0]
+    assert names[1] in alert and at in alert and not re.search(r"[A-Za-z]{4,}", alert.replace(order.number, "")), alert
     with app.app_context():
         assert db.session.get(WorkOrder, order.id).status is OrderStatus.ASSIGNED
 
