@@ -157,7 +157,8 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
         suggestions=suggestions, ineligible_reasons=ineligible_reasons, error_details=details or [],
         evidence_labels=EVIDENCE_FIELDS, fault_causes=FAULT_CAUSE_LABELS, material_rows=MATERIAL_ROWS,
         material_item_length=MATERIAL_ITEM_LENGTH, material_quantity_max=MAX_MATERIAL_QUANTITY, photo_limits=photos,
-        open_action=next(iter(forms)) if forms else None,
+        open_action=next(iter(forms)) if forms else (request.args.get("open") if request.args.get("open") in actions
+                                                    else None),
         due_in=order.due_by - now,
         reason_names={r.code: r.name(current_locale()) for r in db.session.scalars(select(UnresolvedReason))},
     ), status
@@ -218,6 +219,11 @@ def act(number: str) -> Any:
         return _job_page(number, {action: form}, error.status, error.message, form.form_errors)
     if replayed:
         flash(_("This was already recorded."), "info")
+    elif action == "leave_unresolved":
+        # The revisit needs a new window (the lifecycle clears the old one): say so, and open "Book".
+        flash(_("Saved. The appointment was cleared: agree a new time with the customer and book the revisit."),
+              "success")
+        return redirect(url_for("workorders.detail", number=number, open="book", _anchor="action-book"))
     else:
         flash(_("Saved."), "success")
     if body.get("survey_token"):

@@ -369,3 +369,27 @@ def test_the_installer_shows_the_rating_code_again_with_a_fresh_link(client: Fla
     assert "This rating link has expired" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+
+
+def test_leaving_a_job_unresolved_says_the_appointment_is_cleared_and_opens_book(client: FlaskClient, web_crew: None,
+                                                                                app: Flask) -> None:
+    from fieldsvc.workorders.models import Visit
+
+    with app.app_context():
+        installer = user("w1")
+        start = utcnow() + timedelta(minutes=30)
+        made = f.make_work_order(OrderStatus.ON_SITE, assignee=installer, appointment_start=start,
+                                 appointment_end=start + timedelta(hours=2))
+        db.session.add(Visit(work_order=made, seq=1, installer=installer, arrived_at=utcnow()))
+        db.session.commit()
+        number = made.number
+    sign_in(client, "w1")
+    page = client.get(f"/orders/{number}").get_data(as_text=True)
+    assert "This clears the appointment" in page
+    left = do(client, number, "leave_unresolved", reason="customer_absent")
+    assert left.status_code == 302 and "open=book" in left.headers["Location"]
+    after = client.get(left.headers["Location"]).get_data(as_text=True)
+    assert "The appointment was cleared" in after
+    assert re.search(r'<details id="action-book"\s+open>', after)
+    assert "not booked" in after
+    assert not re.search(r'<details id="action-book"\s+open>', client.get(f"/orders/{number}").get_data(as_text=True))
