@@ -393,3 +393,24 @@ def test_leaving_a_job_unresolved_says_the_appointment_is_cleared_and_opens_book
     assert re.search(r'<details id="action-book"\s+open>', after)
     assert "not booked" in after
     assert not re.search(r'<details id="action-book"\s+open>', client.get(f"/orders/{number}").get_data(as_text=True))
+
+
+def test_the_customers_signature_has_its_own_place_not_among_the_photos(client: FlaskClient, web_crew: None,
+                                                                        app: Flask) -> None:
+    from fieldsvc.workorders.models import PhotoKind
+
+    with app.app_context():
+        installer = user("w1")
+        made = f.make_work_order(OrderStatus.COMPLETED, assignee=installer, completed_at=utcnow())
+        for n, kind in enumerate((PhotoKind.PHOTO, PhotoKind.SIGNATURE, PhotoKind.PHOTO)):
+            db.session.add(WorkOrderPhoto(work_order=made, uploaded_by_id=installer.id, kind=kind,
+                                          filename=f"f{n}.jpg", content_hash=f"{n:064d}", content_type="image/jpeg",
+                                          width=320, height=140, size_bytes=100))
+        db.session.commit()
+        number = made.number
+    sign_in(client, "w1")
+    page = client.get(f"/orders/{number}").get_data(as_text=True)
+    photos = page.split("<h2>Photos</h2>")[1].split("</section>")[0]
+    signature = page.split("<h2>Customer signature</h2>")[1].split("</section>")[0]
+    assert photos.count("<img") == 2 and "Customer signature" not in photos
+    assert signature.count("<img") == 1 and 'alt="Customer signature"' in signature
