@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from ..auth.models import User
 from ..auth.scope import managed_installers
@@ -62,8 +62,9 @@ def _queue_condition(queue: str, now: datetime, today: tuple[datetime, datetime]
                     WorkOrder.status != OrderStatus.ON_SITE)
     if queue == "overdue":
         return and_(is_open, WorkOrder.due_by < now)
-    if queue == "today":
-        return and_(is_open, WorkOrder.appointment_start >= today[0], WorkOrder.appointment_start < today[1])
+    if queue == "today":  # by installer: an unassigned order booked today waits in "unassigned"
+        return and_(is_open, WorkOrder.assignee_id.is_not(None),
+                    WorkOrder.appointment_start >= today[0], WorkOrder.appointment_start < today[1])
     return None
 
 
@@ -108,14 +109,19 @@ def queue_counts(user: User, filters: BoardFilters, now: datetime, tz: ZoneInfo,
     return {queue: int(getattr(row, queue)) for queue in QUEUES}
 
 
-def board_page(user: User, filters: BoardFilters, now: datetime, tz: ZoneInfo, day: date) -> list[WorkOrder]:
-    """One page of the chosen queue, with the columns the board shows loaded in the same query."""
+def board_page(user: User, filters: BoardFilters, now: datetime, tz: ZoneInfo, day: date,
+               english_names: bool = False) -> list[WorkOrder]:
+    """One page of the chosen queue, with the columns the board shows loaded in the same query.
+    "Today by installer" runs by installer name (in the reader's language), then appointment."""
     query = _filtered(user, filters, tz)
     condition = _queue_condition(filters.queue, now, local_day_range(day, tz))
     if condition is not None:
         query = query.where(condition)
     if filters.queue == "today":
-        order = (WorkOrder.assignee_id, WorkOrder.appointment_start, WorkOrder.id)
+        installer = aliased(User)
+        query = query.join(installer, installer.id == WorkOrder.assignee_id)
+        name = func.coalesce(func.nullif(installer.name_en, ""), installer.name) if english_names else installer.name
+        order = (name, installer.username, WorkOrder.appointment_start, WorkOrder.id)
     elif filters.includes_closed and filters.queue == "open":
         order = (WorkOrder.created_at.desc(), WorkOrder.id.desc())  # a customer's orders, newest first
     else:

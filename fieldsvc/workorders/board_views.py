@@ -98,7 +98,7 @@ def board() -> Any:
     counts = queue_counts(current_user, filters, now, tz, today)
     pages = max((counts[filters.queue] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     filters.page = min(filters.page, pages)  # past the end (?page=99999999999999999999): the last page
-    orders = board_page(current_user, filters, now, tz, today)
+    orders = board_page(current_user, filters, now, tz, today, english_names=not current_locale().startswith("zh"))
     assign_form = BulkAssignForm()
     assign_form.installer.choices = _installer_choices()
     # htmx (a filter, a queue tab, a page link) gets just the part it swaps in; a browser without

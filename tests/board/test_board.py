@@ -85,6 +85,27 @@ def test_filters_and_search(client: FlaskClient, branch: None, query: str, expec
     assert numbers(client.get(f"/board?{query}").get_data(as_text=True)) == expected
 
 
+def test_today_by_installer_is_grouped_and_sorted_by_installer(client: FlaskClient, branch: None, app: Flask) -> None:
+    """Each installer's orders booked today under their name, installers in name order, each one's
+    day in appointment order; an unassigned order booked today waits in "Unassigned", not here."""
+    with app.app_context():
+        w1, w2 = user("w1"), user("w2")
+        w1.name_en, w2.name_en = "Zhang Wei", "Li Qiang"
+        day = local_day_range(local_today(zone()), zone())[0]
+        for number, who, hour in (("WO-WLATE", w1, 16), ("WO-LEARLY", w2, 9), ("WO-WEARLY", w1, 9), ("WO-NOBODY", None, 10)):
+            start = day + timedelta(hours=hour)
+            f.make_work_order(number=number, assignee=who, status=OrderStatus.ASSIGNED if who else OrderStatus.NEW,
+                              appointment_start=start, appointment_end=start + timedelta(hours=2))
+        db.session.commit()
+    sign_in(client, "s1")
+    page = client.get("/board?queue=today").get_data(as_text=True)
+    body = page.split("<tbody>")[1]
+    sequence = re.findall(r'class="group"><th[^>]*>([^<]+)<|>(WO-[A-Z]+)<', body)
+    shown = [name.strip() or number for name, number in sequence]
+    assert shown == ["Li Qiang", "WO-LEARLY", "Zhang Wei", "WO-WEARLY", "WO-TODAY", "WO-WLATE"]
+    assert "WO-NOBODY" in numbers(client.get("/board?queue=unassigned").get_data(as_text=True))
+
+
 def test_search_and_status_filter_reach_closed_orders(client: FlaskClient, branch: None, app: Flask) -> None:
     """A customer on the phone about a finished or cancelled job: found by number, phone, account or
     address, and by a completed/cancelled status filter; the queues themselves stay open orders."""
