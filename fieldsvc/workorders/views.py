@@ -51,7 +51,7 @@ from .queries import (
     visible_orders,
 )
 from .services import request_digest
-from .slots import slot_times
+from .slots import slot_starting, slot_times
 from .suggestions import suggest
 
 bp = Blueprint("workorders", __name__)
@@ -114,6 +114,9 @@ def _forms(order: Any, actions: list[str]) -> dict[str, ActionForm]:
     for action in actions:
         form = FORMS[action](prefix=action, formdata=None)
         _choices(form, order, action)
+        if action == "book" and order.appointment_start:  # rebooking starts from the current window
+            form.day.data = order.appointment_start.astimezone(zone()).date()  # type: ignore[attr-defined]
+            form.slot.data = slot_starting(order.appointment_start, zone())  # type: ignore[attr-defined]
         forms[action] = form.fill(order.version)
     return forms
 

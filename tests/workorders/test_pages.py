@@ -414,3 +414,24 @@ def test_the_customers_signature_has_its_own_place_not_among_the_photos(client: 
     signature = page.split("<h2>Customer signature</h2>")[1].split("</section>")[0]
     assert photos.count("<img") == 2 and "Customer signature" not in photos
     assert signature.count("<img") == 1 and 'alt="Customer signature"' in signature
+
+
+def test_the_book_form_starts_from_the_current_appointment(client: FlaskClient, web_crew: None, app: Flask) -> None:
+    from fieldsvc.workorders.slots import slot_times
+
+    day = f.today() + timedelta(days=2)
+    with app.app_context():
+        start, end = slot_times(day, "14-16", zone())
+        made = f.make_work_order(OrderStatus.ACCEPTED, assignee=user("w1"), appointment_start=start, appointment_end=end)
+        bare = f.make_work_order(OrderStatus.ACCEPTED, assignee=user("w1"))
+        db.session.commit()
+        numbers = made.number, bare.number
+    sign_in(client, "w1")
+    page = client.get(f"/orders/{numbers[0]}").get_data(as_text=True)
+    form = page[page.index('value="book"'):]
+    form = form[:form.index("</form>")]
+    assert re.search(rf'name="book-day"[^>]*value="{day.isoformat()}"|value="{day.isoformat()}"[^>]*name="book-day"', form)
+    assert re.search(r'<option selected value="14-16">|<option value="14-16" selected>', form)
+    assert f"Booked now: {day:%m-%d} 14:00–16:00" in form
+    bare_page = client.get(f"/orders/{numbers[1]}").get_data(as_text=True)
+    assert "Booked now" not in bare_page and "selected" not in bare_page.split('value="book"')[1].split("</form>")[0]
