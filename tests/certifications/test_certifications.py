@@ -444,3 +444,23 @@ def test_a_session_page_says_whose_seats_and_offers_results_only_once_it_took_pl
     future_page = client.get(f"/training/sessions/{ids[0]}").get_data(as_text=True)
     assert "Booked (1)" in future_page and "/result" not in future_page
     assert "/result" in client.get(f"/training/sessions/{ids[1]}").get_data(as_text=True)
+
+
+def test_the_enrol_picker_groups_installers_by_team_and_leaves_out_those_booked(client: FlaskClient,
+                                                                                app: Flask) -> None:
+    with app.app_context():
+        hs, ja = f.make_team("HS01"), f.make_team("JA01", districts=("jiangan",))
+        for username, team, name in (("w1", hs, "Zhang Wei"), ("w2", hs, "Li Qiang"), ("w9", ja, "Wang Fang")):
+            f.make_user(username=username, team=team, name_en=name)
+        admin = f.make_user(Role.ADMIN, username="admin")
+        session = _session(capacity=10)
+        enrol(session.id, user("w2"), admin, utcnow())
+        session_id, teams = session.id, (hs.name_en, ja.name_en)
+        db.session.commit()
+    sign_in(client, "admin")
+    page = client.get(f"/training/sessions/{session_id}").get_data(as_text=True)
+    picker = page[page.index("<select"):page.index("</select>")]
+    groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', picker, re.S)
+    assert [(label, re.findall(r'value="(\w+)"', body)) for label, body in groups] == [(teams[0], ["w1"]),
+                                                                                     (teams[1], ["w9"])]
+    assert 'data-filter-select="username"' in page and "js/filter-select.js" in page

@@ -260,6 +260,7 @@ def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, serv
                  f"/orders/{order.number}", f"/orders/{order.number}/edit", "/orders/WO-ASSIGNED1",
                  "/certifications", "/training", f"/training/sessions/{session.id}",
                  "/certifications/installers/w10016", "/notifications"]
+        session_id = session.id
     page = phone
     page.goto(f"{server}/login")
     page.fill("#username", "s1")
@@ -282,3 +283,8 @@ def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, serv
                 box = page.locator(".table-wrap[role=region][aria-labelledby=due-heading]")
                 assert box.evaluate("e => getComputedStyle(e).overflowX === 'auto' && e.tabIndex === 0"), language
     assert not wide, "\n".join(wide)
+    # The enrol picker's search box narrows the grouped list.
+    page.goto(f"{server}/training/sessions/{session_id}")
+    page.fill("#enrol-filter", "w10016")
+    visible = page.evaluate("[...document.querySelectorAll('#username option')].filter(o => !o.hidden).map(o => o.value)")
+    assert visible == ["w10016"] and page.input_value("#username") == "w10016"
