@@ -66,10 +66,27 @@ def _template_gettext(translations: Any) -> dict[str, Any]:
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
+def _is_chinese() -> bool:
+    return str(get_locale() or "").startswith("zh")
+
+
+def parens(text: Any) -> str:
+    """`text` in brackets after what precedes it, as the reader's script writes them: "（可不填）"
+    in Chinese (full width, no space), " (optional)" in English."""
+    return f"（{text}）" if _is_chinese() else f" ({text})"
+
+
+def colon(text: Any) -> str:
+    """`text` followed by a colon and what comes next: "预约：" in Chinese, "Appointment: " in English."""
+    return f"{text}：" if _is_chinese() else f"{text}: "
+
+
 def init_app(app: Flask) -> None:
     """Register the template helpers."""
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(duration, "duration")
+    app.add_template_filter(parens, "parens")
+    app.add_template_filter(colon, "colon")
 
     @app.context_processor
     def locale() -> dict[str, Any]:

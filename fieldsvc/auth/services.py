@@ -201,7 +201,7 @@ def revoke_token(token_id: int, owner: User) -> None:
 
 class PersonName:
     """A user as messages name them: their name in the reader's language, with the employee number
-    added when another user shares that name ("李强 (w10016)"). Lazy, like the messages it goes
+    added when another user shares that name ("李强（w10016）", "Li Qiang (w10016)"). Lazy, like the messages it goes
     into: it becomes text when the message is shown, in the reader's language then."""
 
     def __init__(self, user: User) -> None:
@@ -212,7 +212,10 @@ class PersonName:
 
         from ..extensions import current_locale
 
-        english = has_request_context() and not current_locale().startswith("zh") and bool(self.name_en)
+        chinese = not has_request_context() or current_locale().startswith("zh")
+        english = not chinese and bool(self.name_en)
         shown, column = (self.name_en, User.name_en) if english else (self.name, User.name)
         twins = db.session.scalar(select(User.id).where(column == shown, User.username != self.username).limit(1))
-        return f"{shown} ({self.username})" if twins is not None else shown
+        if twins is None:
+            return shown
+        return f"{shown}（{self.username}）" if chinese else f"{shown} ({self.username})"

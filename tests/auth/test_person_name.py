@@ -16,7 +16,7 @@ def test_a_name_gets_the_number_only_when_shared(app_ctx: Flask) -> None:
     f.make_user(Role.INSTALLER, username="w10099", team=team, name="李强", name_en="Li Qiang")
     zhang = f.make_user(Role.INSTALLER, username="w10015", team=team, name="张伟", name_en="Zhang Wei")
     only_zh = f.make_user(Role.INSTALLER, username="w10017", team=team, name="王芳", name_en="")
-    for language, expected in (("zh-CN", ["李强 (w10016)", "张伟", "王芳"]),
+    for language, expected in (("zh-CN", ["李强（w10016）", "张伟", "王芳"]),
                                ("en", ["Li Qiang (w10016)", "Zhang Wei", "王芳"])):
         with app_ctx.test_request_context(headers={"Accept-Language": language}):
             refresh()  # the test's one app context would keep the first request's language
