@@ -182,9 +182,10 @@ def test_the_phone_checks_the_photos_before_sending_them(app: Flask, server: str
         assert stored.status is OrderStatus.COMPLETED and stored.evidence["photos"] == 2
 
 
-def test_a_supervisor_bulk_assigns_with_javascript_on(app: Flask, server: str, phone) -> None:
+def test_a_supervisor_bulk_assigns_with_javascript_on_and_off(app: Flask, server: str, phone) -> None:
     """Choosing the installer for the ticked orders does not reload the board (only the filters'
-    own selects do), so the ticks and the choice survive and the assignment goes through."""
+    own selects do), so the ticks and the choice survive and the assignment goes through; without
+    JavaScript the same forms work as plain posts."""
     with app.app_context():
         team = f.make_team()
         f.make_user(Role.SUPERVISOR, username="s1", team=team)
@@ -219,6 +220,19 @@ def test_a_supervisor_bulk_assigns_with_javascript_on(app: Flask, server: str, p
     page.wait_for_function("!document.querySelector('#board').innerText.includes('WO-C')")
     assert page.evaluate("window.notReloaded === true")
     assert not problems, problems
+    # And with JavaScript off, in a second context of the same browser: plain forms do it all.
+    plain = page.context.browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page = plain.new_page()
+    page.goto(f"{server}/login")
+    page.fill("#username", "s1")
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
+    page.goto(f"{server}/board?queue=unassigned")
+    page.check("input[name=orders][value^='WO-C:']")
+    page.select_option("select[name=installer]", "w1")
+    tap(page, "button:has-text('Assign the ticked orders')")
+    assert page.locator("tr.ok").count() == 1 and "Zhang Wei" in page.inner_text("tr.ok")
+    plain.close()
 
 
 OVERFLOWING = """() => {
