@@ -74,11 +74,28 @@ def icon(name: str) -> Markup:
     return Markup('<svg class="icon" aria-hidden="true" focusable="false"><use href="%s"></use></svg>') % href
 
 
+def _is_chinese() -> bool:
+    return str(get_locale() or "").startswith("zh")
+
+
+def parens(text: Any) -> str:
+    """`text` in brackets after what precedes it, as the reader's script writes them: "（可不填）"
+    in Chinese (full width, no space), " (optional)" in English."""
+    return f"（{text}）" if _is_chinese() else f" ({text})"
+
+
+def colon(text: Any) -> str:
+    """`text` followed by a colon and what comes next: "预约：" in Chinese, "Appointment: " in English."""
+    return f"{text}：" if _is_chinese() else f"{text}: "
+
+
 def init_app(app: Flask) -> None:
     """Register the template helpers."""
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(duration, "duration")
     app.add_template_global(icon, "icon")
+    app.add_template_filter(parens, "parens")
+    app.add_template_filter(colon, "colon")
 
     @app.context_processor
     def locale() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 Babel names the zh-CN locale zh_Hans_CN, so that is the catalogue's folder."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -69,3 +70,28 @@ def test_templates_translate_escape_and_format_like_flask_babel(app) -> None:
     today = _catalogue("zh_Hans_CN")["Today"].string
     assert chinese.startswith(today + "|") and chinese.endswith("|" + today)
     assert "&lt;b&gt;09:00&lt;/b&gt;" in chinese and "3" in chinese
+
+
+# Half-width punctuation touching Chinese text (placeholders and times of day aside): zh-CN writes
+# （）：，；！？ and “” in full width, as the pages compose them too (the `parens`/`colon` filters).
+HALF_WIDTH_BY_CHINESE = re.compile(r"[\u4e00-\u9fff][ ]?[()\:,;!?\"]|[()\:,;!?\"][ ]?[\u4e00-\u9fff]")
+PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdif]")
+
+
+def test_zh_cn_punctuation_is_full_width() -> None:
+    mixed = []
+    for message in _catalogue("zh_Hans_CN"):
+        for text in ([message.string] if isinstance(message.string, str) else message.string):
+            if message.id and HALF_WIDTH_BY_CHINESE.search(PLACEHOLDER.sub("X", text or "")):
+                mixed.append(text)
+    assert not mixed, mixed
+
+
+def test_pages_compose_punctuation_in_the_readers_script(app) -> None:
+    from flask import render_template_string
+
+    page = '{{ _("Photos") }}{{ _("optional") | parens }}|{{ _("Appointment") | colon }}09:00'
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert render_template_string(page) == "Photos (optional)|Appointment: 09:00"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert render_template_string(page) == "照片（可不填）|预约时段：09:00"

@@ -241,7 +241,8 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     "/done": {"GET": Case(pages(200, 200, 403, 403, 403))},
     "/orders/<number>": {"GET": Case(pages(200, 404, 200, 404, 200))},
     "/orders/<number>/act": {"POST": [
-        Case(pages(302, 404, 302, 404, 302, writes=True), form=act("accept"), note="accept"),
+        # The visit's steps are the assigned installer's alone (#11 item 5): supervisors and admins 403.
+        Case(pages(302, 404, 403, 404, 403, writes=True), form=act("accept"), note="accept"),
         # Only supervisors and admins cancel (and assign): installer A may see the order, not cancel it.
         Case(pages(403, 404, 302, 404, 302, writes=True), form=act("cancel", reason="客户撤单"), note="cancel"),
         Case(pages(403, 404, 302, 404, 302, writes=True), form=act("unassign"), note="unassign"),
@@ -290,6 +291,10 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     },
     "/orders/<number>/rating-code": {"GET": Case(pages(200, 404, 200, 404, 200), params={"number": "done_order"},
                                                  query=lambda w: {"token": w.survey_token})},
+    # A fresh rating link for the order's completed job: the installer who completed it only (the
+    # code is shown in person on their phone); any supervisor or admin 403, another installer 404.
+    "/orders/<number>/rating-code/new": {"POST": Case(
+        pages(Expect(303, writes=True), 404, 403, 403, 403), params={"number": "done_order"}, form=same())},
     "/certifications": {"GET": Case(pages(403, 403, 200, 200, 200))},
     "/certifications/export.<fmt>": {"GET": Case(pages(403, 403, 200, 200, 200))},
     "/certifications/enrol": {"POST": Case(pages(WRITES, 404, WRITES, 404, WRITES), form=lambda w, actor: {
@@ -326,7 +331,7 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     "/api/v1/work-orders/<number>/assignment": {
         "POST": Case(api(403, 404, 200, 404, 200, writes=True), json=order_a_json(installer=None))},
     "/api/v1/work-orders/<number>/transitions": {"POST": [
-        Case(api(200, 404, 200, 404, 200, writes=True), json=order_a_json(action="accept"), note="accept"),
+        Case(api(200, 404, 403, 404, 403, writes=True), json=order_a_json(action="accept"), note="accept"),
         Case(api(403, 404, 200, 404, 200, writes=True), json=order_a_json(action="cancel", reason="客户撤单"),
              note="cancel"),
     ]},

@@ -82,8 +82,8 @@ class CertificationTypeForm(FlaskForm):
     is_level_descending = BooleanField(_l("Lower level numbers are better (5 → 1)"))
     is_work_at_height = BooleanField(_l("This is the work-at-height certificate"))
     is_active = BooleanField(_l("Active"), default=True)
-    required_by = StringField(_l("Required by job types (code or code:minimum level, separated by spaces)"),
-                              validators=[Optional(), Length(max=500)])
+    # Ticked job types; each one's minimum level comes in `level-<job type code>` (see the view).
+    required_by = CheckboxesField(_l("Required by job types"), validators=[Optional()], validate_choice=False)
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Both level bounds or neither, the highest not below the lowest (checked even when

@@ -14,14 +14,14 @@ from ..auth.permissions import role_required
 from ..certifications.models import CertificationCategory, CertificationType, JobTypeRequirement
 from ..db import local_today, zone
 from ..errors import DomainError, InvalidInput
-from ..extensions import db
-from ..forms import show_error
+from ..extensions import current_locale, db
+from ..forms import choices, show_error
 from ..metrics.models import JobRun
 from ..rules.services import set_setting, setting
 from ..workforce.models import District, JobType, Team
 from ..workorders.evidence import EVIDENCE_FIELDS
 from ..workorders.models import OPEN_STATUSES, WorkOrder
-from .forms import CertificationTypeForm, JobTypeForm, RxBandForm
+from .forms import CATEGORY_LABELS, CertificationTypeForm, JobTypeForm, RxBandForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -99,10 +99,14 @@ def certification_types() -> Any:
         select(JobTypeRequirement.certification_type_id, JobType.code, JobTypeRequirement.min_level)
         .join(JobType, JobType.id == JobTypeRequirement.job_type_id).order_by(JobType.id)
     ).all()
+    names = {jt.code: jt.name(current_locale()) for jt in db.session.scalars(select(JobType))}
     required_by: dict[int, list[str]] = {}
     for type_id, code, level in requirements:
-        required_by.setdefault(type_id, []).append(f"{code}:{level}" if level is not None else code)
-    return render_template("admin/certification_types.html", types=types, required_by=required_by)
+        name = names.get(code, code)
+        required_by.setdefault(type_id, []).append(_("%(job_type)s (level %(n)d)", job_type=name, n=level)
+                                                   if level is not None else name)
+    return render_template("admin/certification_types.html", types=types, required_by=required_by,
+                           category_labels=CATEGORY_LABELS)
 
 
 @bp.route("/certification-types/new", methods=["GET", "POST"])
@@ -116,15 +120,20 @@ def edit_certification_type(code: str | None = None) -> Any:
         if certification_type is None:
             abort(404)
     form = CertificationTypeForm(obj=certification_type)
-    if request.method == "GET" and certification_type is not None:
-        form.category.data = certification_type.category.value
-        form.required_by.data = " ".join(
-            f"{r.job_type.code}:{r.min_level}" if r.min_level is not None else r.job_type.code
+    job_types = list(db.session.scalars(select(JobType).order_by(JobType.id)))
+    form.required_by.choices = choices((jt.code, jt.name(current_locale())) for jt in job_types)
+    levels: dict[str, str] = {jt.code: request.form.get(f"level-{jt.code}", "") for jt in job_types}
+    if request.method == "GET":
+        form.required_by.data = []
+        if certification_type is not None:
+            form.category.data = certification_type.category.value
             for r in db.session.scalars(select(JobTypeRequirement).where(
-                JobTypeRequirement.certification_type_id == certification_type.id)))
+                    JobTypeRequirement.certification_type_id == certification_type.id)):
+                form.required_by.data.append(r.job_type.code)
+                levels[r.job_type.code] = "" if r.min_level is None else str(r.min_level)
     if form.validate_on_submit():
         try:
-            save_certification_type(certification_type, form)
+            save_certification_type(certification_type, form, levels)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
@@ -132,22 +141,24 @@ def edit_certification_type(code: str | None = None) -> Any:
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("admin.certification_types"))
-    return render_template("admin/certification_type_form.html", form=form, certification_type=certification_type), \
-        400 if form.errors or form.form_errors else 200
+    return render_template("admin/certification_type_form.html", form=form, certification_type=certification_type,
+                           job_types=job_types, levels=levels), 400 if form.errors or form.form_errors else 200
 
 
-def save_certification_type(certification_type: CertificationType | None, form: CertificationTypeForm) -> CertificationType:
-    """Apply the form: the type's fields, then its job-type requirements (replaced as a whole)."""
+def save_certification_type(certification_type: CertificationType | None, form: CertificationTypeForm,
+                            levels: dict[str, str]) -> CertificationType:
+    """Apply the form: the type's fields, then its job-type requirements (replaced as a whole), each
+    ticked job type at the minimum level given for it in `levels` (none when empty)."""
     code = form.code.data.strip()
     clash = db.session.scalar(select(CertificationType.id).where(CertificationType.code == code))
     if clash is not None and (certification_type is None or clash != certification_type.id):
         raise InvalidInput(_l("The code %(code)s is taken.", code=code))
     wanted: list[tuple[JobType, int | None]] = []
     job_types = {jt.code: jt for jt in db.session.scalars(select(JobType))}
-    for token in (form.required_by.data or "").split():
-        job_code, _sep, level = token.partition(":")
+    for job_code in form.required_by.data or []:
+        level = levels.get(job_code, "").strip()
         if job_code not in job_types or (level and not level.isdigit()):
-            raise InvalidInput(_l("Unknown job type or level: %(token)s", token=token))
+            raise InvalidInput(_l("Unknown job type or level: %(token)s", token=f"{job_code} {level}".strip()))
         wanted.append((job_types[job_code], int(level) if level else None))
     if certification_type is None:
         certification_type = CertificationType(code=code, category=CertificationCategory(form.category.data),

@@ -197,3 +197,25 @@ def revoke_token(token_id: int, owner: User) -> None:
     if api_token is None or api_token.user_id != owner.id:
         raise NotFound("no such token")
     api_token.revoked_at = utcnow()
+
+
+class PersonName:
+    """A user as messages name them: their name in the reader's language, with the employee number
+    added when another user shares that name ("李强（w10016）", "Li Qiang (w10016)"). Lazy, like the messages it goes
+    into: it becomes text when the message is shown, in the reader's language then."""
+
+    def __init__(self, user: User) -> None:
+        self.name, self.name_en, self.username = user.name, user.name_en, user.username
+
+    def __str__(self) -> str:
+        from flask import has_request_context
+
+        from ..extensions import current_locale
+
+        chinese = not has_request_context() or current_locale().startswith("zh")
+        english = not chinese and bool(self.name_en)
+        shown, column = (self.name_en, User.name_en) if english else (self.name, User.name)
+        twins = db.session.scalar(select(User.id).where(column == shown, User.username != self.username).limit(1))
+        if twins is None:
+            return shown
+        return f"{shown}（{self.username}）" if chinese else f"{shown} ({self.username})"

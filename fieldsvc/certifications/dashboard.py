@@ -58,6 +58,15 @@ class Dashboard:
     job_types: list[JobType]
     team_figures: list[tuple[Team, int, int]]  # team, fully certified, installers
     due: list[Due]
+    all_types: list[CertificationType] = field(default_factory=list)  # active ones, the filter aside
+
+    def type_name(self, code: str, locale: str) -> str:
+        """A certification type's name from its code (for the job types an installer is blocked from)."""
+        return next((t.name(locale) for t in self.all_types if t.code == code), code)
+
+    def job_type_name(self, code: str, locale: str) -> str:
+        """A job type's name from its code."""
+        return next((j.name(locale) for j in self.job_types if j.code == code), code)
 
 
 def installers_in_scope(user: User, team_code: str = "", district_code: str = "") -> list[User]:
@@ -93,7 +102,7 @@ def build(user: User, today: date, *, team_code: str = "", district_code: str = 
     team_objects = {t.id: t for t in db.session.scalars(select(Team).where(Team.id.in_(list(teams))))} if teams else {}
     figures = [(team_objects[team_id], sum(r.fully_certified for r in members), len(members))
                for team_id, members in sorted(teams.items(), key=lambda item: team_objects[item[0]].code)]
-    return Dashboard(types, rows, job_types, figures, _due(rows, types, today, horizon_days))
+    return Dashboard(types, rows, job_types, figures, _due(rows, types, today, horizon_days), all_types)
 
 
 def job_type_access(cells: dict[int, tuple[Certification | None, CertificationStatus | None]],

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, select
 
 from ..auth.models import Role, User
 from ..auth.scope import may_see
+from ..auth.services import PersonName
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from .models import (
@@ -44,7 +45,7 @@ def enrol(session_id: int, installer: User, actor: User, now: datetime) -> Train
     booked = db.session.scalar(select(TrainingRecord).where(TrainingRecord.session_id == session.id,
                                                             TrainingRecord.user_id == installer.id))
     if booked is not None:
-        raise Conflict(_l("%(username)s is already booked on this session.", username=installer.username))
+        raise Conflict(_l("%(name)s is already booked on this session.", name=PersonName(installer)))
     if taken >= session.capacity:
         raise Conflict(_l("This session is full (%(n)d seats).", n=session.capacity))
     clash = db.session.scalar(
@@ -53,7 +54,7 @@ def enrol(session_id: int, installer: User, actor: User, now: datetime) -> Train
                and_(TrainingSession.starts_at < session.ends_at, TrainingSession.ends_at > session.starts_at))
     )
     if clash is not None:
-        raise Conflict(_l("%(username)s is booked on another session at that time.", username=installer.username))
+        raise Conflict(_l("%(name)s is booked on another session at that time.", name=PersonName(installer)))
     record = TrainingRecord(session_id=session.id, user_id=installer.id, enrolled_at=now)
     db.session.add(record)
     db.session.flush()

@@ -18,10 +18,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
 
 from ..auth.models import Role, User
 from ..auth.permissions import DISPATCHERS, role_required
 from ..auth.scope import managed_installers, managed_teams, may_see
+from ..auth.services import PersonName
 from ..db import local_today, utcnow, zone
 from ..errors import DomainError
 from ..exports import csv_response, xlsx_response
@@ -128,7 +130,7 @@ def enrol_installer() -> Any:
     try:
         enrol(form.session_id.data, installer, current_user, utcnow())
         db.session.commit()
-        flash(_("%(username)s is booked.", username=installer.username), "success")
+        flash(_("%(name)s is booked.", name=PersonName(installer)), "success")
     except DomainError as error:
         db.session.rollback()
         flash(str(error.message), "error")
@@ -218,11 +220,24 @@ def session_page(session_id: int) -> Any:
     enrol_form = None
     if current_user.role is not Role.INSTALLER:
         enrol_form = EnrolForm(formdata=None, session_id=session.id)
-        enrol_form.username.choices = choices([(u.username, f"{u.display_name(current_locale())} ({u.username})")
-                                               for u in installers_in_scope(current_user)])
+        enrol_form.username.choices = _enrol_choices(session.id)
+    tz = zone()
+    # Results are recorded from the session's day on (record_result's rule): no form before then.
+    has_taken_place = session.starts_at.astimezone(tz).date() <= local_today(tz)
     return render_template("certifications/session.html", session=session, records=records, taken=taken,
                            enrol_form=enrol_form, result_form=ResultForm(formdata=None), now=utcnow(),
-                           enrolled=TrainingResult.ENROLLED)
+                           enrolled=TrainingResult.ENROLLED, has_taken_place=has_taken_place)
+
+
+def _enrol_choices(session_id: int) -> list[SelectChoice]:
+    """The installers the reader may enrol who are not booked on the session yet, grouped by team
+    (teams in code order, people by name), for a picker that a search box narrows."""
+    locale = current_locale()
+    booked = set(db.session.scalars(select(TrainingRecord.user_id).where(TrainingRecord.session_id == session_id)))
+    people = sorted((u for u in installers_in_scope(current_user) if u.id not in booked),
+                    key=lambda u: (u.team.code if u.team else "", u.display_name(locale), u.username))
+    return [SelectChoice(u.username, f"{u.display_name(locale)} ({u.username})",
+                         optgroup=u.team.name(locale) if u.team else _("No team")) for u in people]
 
 
 @bp.route("/training/records/<int:record_id>/result", methods=["POST"])
@@ -243,7 +258,7 @@ def result(record_id: int) -> Any:
         flash(str(error.message), "error")
     else:
         if outcome.certification is not None:
-            flash(_("%(username)s passed; certificate valid until %(date)s.", username=record.user.username,
+            flash(_("%(name)s passed; certificate valid until %(date)s.", name=PersonName(record.user),
                     date=outcome.certification.expires_on.isoformat()), "success")
         else:
             flash(_("Result recorded."), "success")

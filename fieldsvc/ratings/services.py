@@ -11,8 +11,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.orm import joinedload
 
+from ..auth.models import Role, User
 from ..db import utcnow
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, Forbidden, NotFound
 from ..extensions import db
 from ..rules.services import setting
 from ..security import token_digest
@@ -29,6 +30,40 @@ def invite(order: WorkOrder, now: datetime) -> str:
     days = int(setting("survey_link_days", now.date()))
     db.session.add(SurveyInvitation(work_order=order, token_hash=token_digest(token), created_at=now,
                                     expires_at=now + timedelta(days=days)))
+    return token
+
+
+def open_invitation(order: WorkOrder, now: datetime | None = None) -> SurveyInvitation | None:
+    """The order's rating invitation while it can still be answered (unused, unexpired), else None."""
+    return db.session.scalar(select(SurveyInvitation).where(
+        SurveyInvitation.work_order_id == order.id, SurveyInvitation.used_at.is_(None),
+        SurveyInvitation.expires_at > (now or utcnow())))
+
+
+def renew_link(order: WorkOrder, actor: User, now: datetime | None = None) -> str:
+    """A fresh rating link for the installer who completed `order`, to show the QR code again: the
+    old token stops working, the expiry stays. Refused once the visit is rated or the link expired."""
+    now = now or utcnow()
+    if actor.role is not Role.INSTALLER or order.completed_by_id != actor.id:
+        raise Forbidden(_l("Only the installer who completed the job shows its rating code."))
+    invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.work_order_id == order.id))
+    if invitation is None:
+        raise NotFound(_l("This job has no rating link."))
+    token = secrets.token_urlsafe(24)
+    # One statement, so a rating sent at the same moment either lands first (and this is refused)
+    # or finds its old token retired.
+    renewed = db.session.execute(
+        update(SurveyInvitation)
+        .where(SurveyInvitation.id == invitation.id, SurveyInvitation.used_at.is_(None),
+               SurveyInvitation.expires_at > now)
+        .values(token_hash=token_digest(token))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if renewed != 1:
+        db.session.refresh(invitation)
+        if invitation.used_at is not None:
+            raise Conflict(_l("This visit has already been rated"))
+        raise Conflict(_l("This rating link has expired"))
     return token
 
 

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.models import Role
 from ..auth.permissions import role_required
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
 from ..workorders.queries import order_page
 from .forms import RatingForm, as_int
-from .services import invitation_for, is_expired, submit_rating
+from .services import invitation_for, is_expired, open_invitation, renew_link, submit_rating
 
 bp = Blueprint("ratings", __name__)
+
+
+@bp.app_template_global()
+def may_show_rating_code(order: Any) -> bool:
+    """Whether the job page offers its reader "Show the rating code again": the installer who
+    completed it, while the visit is unrated and the link unexpired."""
+    return (current_user.is_authenticated and current_user.role is Role.INSTALLER
+            and order.completed_by_id == current_user.id and open_invitation(order) is not None)
 
 
 @bp.route("/r/<token>", methods=["GET", "POST"])
@@ -58,8 +66,30 @@ def rating_code(number: str) -> Any:
         abort(404)
     if invitation.work_order_id != order.id:
         abort(404)
+    if invitation.used_at is not None or is_expired(invitation):
+        abort(410)  # rated or expired: a QR code that leads nowhere useful is not shown
     link = url_for("ratings.survey", token=token, _external=True)
     return render_template("ratings/rating_code.html", order=order, link=link, qr_svg=_qr_svg(link))
+
+
+@bp.route("/orders/<number>/rating-code/new", methods=["POST"])
+@role_required(Role.INSTALLER)
+def new_rating_code(number: str) -> Any:
+    """Show the rating QR code again: a fresh link for the installer who completed the order,
+    the old one retired (only its digest was stored, so the old link cannot be shown again)."""
+    order = order_page(current_user, number)
+    if order is None or order.completed_at is None:
+        abort(404)
+    try:
+        token = renew_link(order, current_user)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status == 403:
+            abort(403)
+        flash(str(error.message), "error")
+        return redirect(url_for("workorders.detail", number=number))
+    db.session.commit()
+    return redirect(url_for("ratings.rating_code", number=number, token=token), 303)
 
 
 def _qr_svg(link: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from ..auth.models import User
 from ..auth.scope import managed_installers
@@ -20,6 +20,7 @@ from .queries import visible_orders
 
 QUEUES = ("unassigned", "at_risk", "overdue", "today", "open")
 AT_RISK_WINDOW = timedelta(hours=2)
+CLOSED_STATUS_VALUES = frozenset({OrderStatus.COMPLETED.value, OrderStatus.CANCELLED.value})
 PAGE_SIZE = 50
 
 
@@ -36,6 +37,12 @@ class BoardFilters:
     q: str = ""
     page: int = 1
 
+    @property
+    def includes_closed(self) -> bool:
+        """A search, or a filter on a closed status, reaches completed and cancelled orders too
+        (a supervisor answering a customer's call must find any order); the queues stay open."""
+        return bool(self.q.strip()) or self.status in CLOSED_STATUS_VALUES
+
     def query_args(self, **changes: Any) -> dict[str, Any]:
         """The filters as URL parameters (for links that keep them), with `changes` applied."""
         args = {"queue": self.queue, "district": self.district, "job_type": self.job_type,
@@ -46,27 +53,32 @@ class BoardFilters:
 
 
 def _queue_condition(queue: str, now: datetime, today: tuple[datetime, datetime]) -> Any:
+    # Every queue but "open" holds open orders only, even when a search reaches closed ones.
+    is_open = WorkOrder.status.in_(OPEN_STATUSES)
     if queue == "unassigned":
-        return WorkOrder.assignee_id.is_(None)
+        return and_(is_open, WorkOrder.assignee_id.is_(None))
     if queue == "at_risk":
-        return and_(WorkOrder.due_by >= now, WorkOrder.due_by < now + AT_RISK_WINDOW,
+        return and_(is_open, WorkOrder.due_by >= now, WorkOrder.due_by < now + AT_RISK_WINDOW,
                     WorkOrder.status != OrderStatus.ON_SITE)
     if queue == "overdue":
-        return WorkOrder.due_by < now
-    if queue == "today":
-        return and_(WorkOrder.appointment_start >= today[0], WorkOrder.appointment_start < today[1])
+        return and_(is_open, WorkOrder.due_by < now)
+    if queue == "today":  # by installer: an unassigned order booked today waits in "unassigned"
+        return and_(is_open, WorkOrder.assignee_id.is_not(None),
+                    WorkOrder.appointment_start >= today[0], WorkOrder.appointment_start < today[1])
     return None
 
 
 def _filtered(user: User, filters: BoardFilters, tz: ZoneInfo) -> Select[tuple[WorkOrder]]:
-    query = visible_orders(user).where(WorkOrder.status.in_(OPEN_STATUSES))
+    query = visible_orders(user)
+    if not filters.includes_closed:
+        query = query.where(WorkOrder.status.in_(OPEN_STATUSES))
     if filters.district:
         query = query.where(WorkOrder.district_id == select(District.id).where(District.code == filters.district).scalar_subquery())
     if filters.job_type:
         query = query.where(WorkOrder.job_type_id == select(JobType.id).where(JobType.code == filters.job_type).scalar_subquery())
     if filters.priority in {p.value for p in Priority}:
         query = query.where(WorkOrder.priority == Priority(filters.priority))
-    if filters.status in {s.value for s in OPEN_STATUSES}:
+    if filters.status in {s.value for s in OrderStatus}:
         query = query.where(WorkOrder.status == OrderStatus(filters.status))
     if filters.day:
         start, end = local_day_range(filters.day, tz)
@@ -97,14 +109,21 @@ def queue_counts(user: User, filters: BoardFilters, now: datetime, tz: ZoneInfo,
     return {queue: int(getattr(row, queue)) for queue in QUEUES}
 
 
-def board_page(user: User, filters: BoardFilters, now: datetime, tz: ZoneInfo, day: date) -> list[WorkOrder]:
-    """One page of the chosen queue, with the columns the board shows loaded in the same query."""
+def board_page(user: User, filters: BoardFilters, now: datetime, tz: ZoneInfo, day: date,
+               english_names: bool = False) -> list[WorkOrder]:
+    """One page of the chosen queue, with the columns the board shows loaded in the same query.
+    "Today by installer" runs by installer name (in the reader's language), then appointment."""
     query = _filtered(user, filters, tz)
     condition = _queue_condition(filters.queue, now, local_day_range(day, tz))
     if condition is not None:
         query = query.where(condition)
     if filters.queue == "today":
-        order = (WorkOrder.assignee_id, WorkOrder.appointment_start, WorkOrder.id)
+        installer = aliased(User)
+        query = query.join(installer, installer.id == WorkOrder.assignee_id)
+        name = func.coalesce(func.nullif(installer.name_en, ""), installer.name) if english_names else installer.name
+        order = (name, installer.username, WorkOrder.appointment_start, WorkOrder.id)
+    elif filters.includes_closed and filters.queue == "open":
+        order = (WorkOrder.created_at.desc(), WorkOrder.id.desc())  # a customer's orders, newest first
     else:
         order = (WorkOrder.due_by, WorkOrder.id)
     query = query.options(joinedload(WorkOrder.customer), joinedload(WorkOrder.job_type),

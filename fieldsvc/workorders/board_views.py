@@ -19,8 +19,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, select
 
+from ..auth.models import User
 from ..auth.permissions import DISPATCHERS, role_required
 from ..auth.scope import order_districts
+from ..auth.services import PersonName
 from ..db import local_today, utcnow, zone
 from ..errors import Conflict, DomainError, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
@@ -40,7 +42,7 @@ from .board import (
 from .dispatch import describe_unmet
 from .forms import BoardFilterForm, BulkAssignForm, OrderForm
 from .labels import priority_label, status_label
-from .models import OPEN_STATUSES, Priority
+from .models import OrderStatus, Priority
 from .queries import order_page
 from .services import NewOrder, OrderChanges, create_work_order, update_work_order
 from .slots import slot_starting, slot_times
@@ -62,7 +64,7 @@ def _reference_choices(form: Any, blank: bool, districts: Select[tuple[District]
     if getattr(form, "priority", None) is not None:
         form.priority.choices = choices([*([("", "—")] if blank else []), *((p.value, priority_label(p)) for p in Priority)])
     if getattr(form, "status", None) is not None:
-        form.status.choices = choices([("", "—"), *((s.value, status_label(s)) for s in OPEN_STATUSES)])
+        form.status.choices = choices([("", "—"), *((s.value, status_label(s)) for s in OrderStatus)])
 
 
 def _filters(form: BoardFilterForm) -> BoardFilters:
@@ -96,7 +98,7 @@ def board() -> Any:
     counts = queue_counts(current_user, filters, now, tz, today)
     pages = max((counts[filters.queue] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     filters.page = min(filters.page, pages)  # past the end (?page=99999999999999999999): the last page
-    orders = board_page(current_user, filters, now, tz, today)
+    orders = board_page(current_user, filters, now, tz, today, english_names=not current_locale().startswith("zh"))
     assign_form = BulkAssignForm()
     assign_form.installer.choices = _installer_choices()
     # htmx (a filter, a queue tab, a page link) gets just the part it swaps in; a browser without
@@ -125,6 +127,8 @@ def bulk_assign() -> Any:
         flash(_("Tick at least one order and choose an installer."), "error")
         return redirect(url_for("board.board", **request.args))
     today = local_today(zone())
+    chosen = db.session.scalar(select(User).where(User.username == form.installer.data))
+    name = str(PersonName(chosen)) if chosen is not None else form.installer.data
     results = []
     for item in picked[:200]:
         number, _sep, version = item.partition(":")
@@ -133,7 +137,7 @@ def bulk_assign() -> Any:
             lifecycle.assign(order, current_user, form.installer.data, int(version) if version.isdigit() else None,
                              today=today)
             db.session.commit()
-            results.append((number, True, _("assigned to %(username)s", username=form.installer.data), []))
+            results.append((number, True, _("assigned to %(name)s", name=name), []))
         except DomainError as error:
             db.session.rollback()
             results.append((number, False, str(error.message), describe_unmet(error.details.get("unmet", []))))
@@ -235,7 +239,8 @@ def edit_order(number: str) -> Any:
             db.session.commit()
         except Conflict as error:
             db.session.rollback()
-            form.form_errors.append(f"{error.message} {_('Reload the page to see the latest state.')}")
+            reload = _("Reload the page to see the latest state.")  # outside the f-string, for pybabel
+            form.form_errors.append(f"{error.message} {reload}")
             status = 409
         except (InvalidInput, RuleViolation) as error:
             db.session.rollback()

@@ -26,6 +26,7 @@ ACTION_LABELS = {
     "complete": _l("Complete the job"),
     "leave_unresolved": _l("Could not finish"),
     "cancel": _l("Cancel the order"),
+    "edit": _l("Edited"),
 }
 
 PRIORITY_LABELS = {

@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import Role, User
 from ..auth.scope import manages
+from ..auth.services import PersonName
 from ..db import column_length, utcnow
 from ..errors import (
     Conflict,
@@ -30,6 +31,7 @@ from ..errors import (
 )
 from ..extensions import db
 from ..rules.services import setting
+from ..templating import localtime
 from .dispatch import check_eligibility
 from .evidence import EVIDENCE_FIELDS, clean_evidence, missing_evidence
 from .labels import action_label, status_label
@@ -63,6 +65,9 @@ TRANSITIONS: dict[str, tuple[frozenset[OrderStatus], OrderStatus | None]] = {
 ACTIONS = tuple(TRANSITIONS)
 DISPATCH_ACTIONS = ("assign", "unassign")
 SUPERVISOR_ONLY = frozenset({"cancel", "assign", "unassign"})
+# The steps of the visit itself are the assigned installer's alone: a supervisor who taps "I have
+# arrived" for them would open a visit nobody made and skew appointment adherence and resolution.
+FIELD_STEPS = frozenset({"accept", "depart", "arrive", "complete", "leave_unresolved"})
 ASSIGNABLE = frozenset({S.NEW, S.ASSIGNED, S.ACCEPTED})
 UNASSIGNABLE = frozenset({S.ASSIGNED, S.ACCEPTED})
 # The limits of what people type with an action; the forms and the API's schemas read them here.
@@ -107,7 +112,7 @@ def allowed_actions(order: WorkOrder, user: User) -> list[str]:
 def _may(user: User, order: WorkOrder, action: str) -> bool:
     if user.role is Role.INSTALLER:
         return action not in SUPERVISOR_ONLY and order.assignee_id == user.id
-    return True
+    return action not in FIELD_STEPS
 
 
 @cache
@@ -135,13 +140,29 @@ def check_version(order: WorkOrder, version: int | None) -> None:
         raise InvalidInput(_l("Send the version you saw."), errors={"version": [_l("Required.")]})
     if version != order.version:
         raise Conflict(
-            _l("Work order %(number)s has changed since you saw it (your version %(yours)s, now %(now)s, "
-               "status %(status)s).", number=order.number, yours=version, now=order.version,
-               status=status_label(order.status)),
+            _what_changed(order, version),
             current_version=order.version,
             current_status=order.status.value,
             assignee=order.assignee.username if order.assignee else None,
         )
+
+
+def _what_changed(order: WorkOrder, version: int) -> Any:
+    """The conflict's message: who changed the order last, what they did and when, and where it
+    stands now (not version numbers, which mean nothing to the person at the screen)."""
+    latest = db.session.scalar(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order.id)
+                               .order_by(WorkOrderEvent.id.desc()).limit(1).options(joinedload(WorkOrderEvent.actor)))
+    if latest is None:  # a change no event records: say at least where it stands
+        return _l("Work order %(number)s has changed since you opened it; it is now %(status)s.",
+                  number=order.number, status=status_label(order.status))
+    details = {"number": order.number, "status": status_label(order.status),
+               "who": PersonName(latest.actor) if latest.actor else _l("system"),
+               "what": action_label(latest.action), "time": localtime(latest.created_at, "HH:mm")}
+    if order.version - version > 1:
+        return _l("Work order %(number)s has changed %(n)d times since you opened it; the latest: %(who)s, "
+                  "“%(what)s” at %(time)s. It is now %(status)s.", n=order.version - version, **details)
+    return _l("Work order %(number)s has changed since you opened it: %(who)s, “%(what)s” at %(time)s. "
+              "It is now %(status)s.", **details)
 
 
 def _event(order: WorkOrder, actor: User, action: str, before: OrderStatus, now: datetime, *,
@@ -392,10 +413,10 @@ def assign(order: WorkOrder, actor: User, installer_username: str | None, versio
         if not manages(actor, installer):
             unmet.insert(0, {"installer": installer.username, "reason": "not_your_team"})
         if unmet:
-            raise RuleViolation(_l("%(username)s may not take %(number)s.", username=installer.username, number=order.number),
+            raise RuleViolation(_l("%(name)s may not take %(number)s.", name=PersonName(installer), number=order.number),
                                 unmet=unmet)
         if installer.id == order.assignee_id:
-            raise Conflict(_l("%(number)s is already assigned to %(username)s.", number=order.number, username=installer.username),
+            raise Conflict(_l("%(number)s is already assigned to %(name)s.", number=order.number, name=PersonName(installer)),
                            current_version=order.version, assignee=installer.username)
         order.assignee, order.team_id, order.status = installer, installer.team_id, S.ASSIGNED
         action, data = "assign", {"assignee": installer.username, "previous": previous}

@@ -51,7 +51,7 @@ from .queries import (
     visible_orders,
 )
 from .services import request_digest
-from .slots import slot_times
+from .slots import slot_starting, slot_times
 from .suggestions import suggest
 
 bp = Blueprint("workorders", __name__)
@@ -114,6 +114,9 @@ def _forms(order: Any, actions: list[str]) -> dict[str, ActionForm]:
     for action in actions:
         form = FORMS[action](prefix=action, formdata=None)
         _choices(form, order, action)
+        if action == "book" and order.appointment_start:  # rebooking starts from the current window
+            form.day.data = order.appointment_start.astimezone(zone()).date()  # type: ignore[attr-defined]
+            form.slot.data = slot_starting(order.appointment_start, zone())  # type: ignore[attr-defined]
         forms[action] = form.fill(order.version)
     return forms
 
@@ -157,7 +160,8 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
         suggestions=suggestions, ineligible_reasons=ineligible_reasons, error_details=details or [],
         evidence_labels=EVIDENCE_FIELDS, fault_causes=FAULT_CAUSE_LABELS, material_rows=MATERIAL_ROWS,
         material_item_length=MATERIAL_ITEM_LENGTH, material_quantity_max=MAX_MATERIAL_QUANTITY, photo_limits=photos,
-        open_action=next(iter(forms)) if forms else None,
+        open_action=next(iter(forms)) if forms else (request.args.get("open") if request.args.get("open") in actions
+                                                    else None),
         due_in=order.due_by - now,
         reason_names={r.code: r.name(current_locale()) for r in db.session.scalars(select(UnresolvedReason))},
     ), status
@@ -208,7 +212,9 @@ def act(number: str) -> Any:
     try:
         _status, body, replayed = once(current_user, form.idempotency_key.data, digest, perform)
     except Conflict as error:
-        return _job_page(number, {action: form}, 409, f"{error.message} {_('The page now shows the latest state.')}")
+        # (outside the f-string, so that pybabel finds the sentence to translate)
+        latest = _("The page now shows the latest state.")
+        return _job_page(number, {action: form}, 409, f"{error.message} {latest}")
     except (InvalidInput, RuleViolation) as error:
         # The page says what was refused above the forms; the details go on the form sent.
         show_error(form, error, _UPLOAD_FIELDS, missing=_("Required for this job type."), unmet=describe_unmet,
@@ -216,6 +222,11 @@ def act(number: str) -> Any:
         return _job_page(number, {action: form}, error.status, error.message, form.form_errors)
     if replayed:
         flash(_("This was already recorded."), "info")
+    elif action == "leave_unresolved":
+        # The revisit needs a new window (the lifecycle clears the old one): say so, and open "Book".
+        flash(_("Saved. The appointment was cleared: agree a new time with the customer and book the revisit."),
+              "success")
+        return redirect(url_for("workorders.detail", number=number, open="book", _anchor="action-book"))
     else:
         flash(_("Saved."), "success")
     if body.get("survey_token"):

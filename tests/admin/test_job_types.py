@@ -94,19 +94,29 @@ def test_admin_defines_a_certification_type_and_who_requires_it(client: FlaskCli
     page = client.get("/admin/certification-types/new").get_data(as_text=True)
     base = {"csrf_token": token(page), "code": "fttr", "name_zh": "FTTR组网", "name_en": "FTTR networking",
             "category": "skill", "validity_months": "24", "renewal_window_days": "60", "is_active": "y"}
-    bad = client.post("/admin/certification-types/new", data={**base, "required_by": "teleport:3"})
+    assert 'type="checkbox" name="required_by" value="smart_home"' in page and 'name="level-smart_home"' in page
+    bad = client.post("/admin/certification-types/new", data={**base, "required_by": "teleport"})
     assert bad.status_code == 400 and "Unknown job type" in bad.get_data(as_text=True)
+    bad = client.post("/admin/certification-types/new", data={**base, "required_by": "install", "level-install": "x"})
+    assert bad.status_code == 400 and "Unknown job type or level" in bad.get_data(as_text=True)
     levels = client.post("/admin/certification-types/new", data={**base, "min_level": "1"})
     assert levels.status_code == 400
-    assert client.post("/admin/certification-types/new", data={**base, "required_by": "smart_home"}).status_code == 302
+    assert client.post("/admin/certification-types/new", data={**base, "required_by": ["smart_home", "iptv"],
+                                                               "level-iptv": "3"}).status_code == 302
     with app.app_context():
         from fieldsvc.certifications.models import CertificationType, JobTypeRequirement
 
         fttr = db.session.scalar(select(CertificationType).where(CertificationType.code == "fttr"))
         assert fttr.validity_months == 24
-        required = db.session.scalars(select(JobTypeRequirement.job_type_id).where(
-            JobTypeRequirement.certification_type_id == fttr.id)).all()
-        assert required == [db.session.scalar(select(JobType.id).where(JobType.code == "smart_home"))]
+        required = db.session.execute(select(JobType.code, JobTypeRequirement.min_level)
+                                      .join(JobType, JobType.id == JobTypeRequirement.job_type_id)
+                                      .where(JobTypeRequirement.certification_type_id == fttr.id)).all()
+        assert sorted(required) == [("iptv", 3), ("smart_home", None)]
+    edit = client.get("/admin/certification-types/fttr").get_data(as_text=True)
+    assert "<h1>FTTR networking <small>fttr</small></h1>" in edit
+    assert re.search(r'value="iptv"\s+checked', edit) and 'name="level-iptv" value="3"' in edit
+    listing = client.get("/admin/certification-types").get_data(as_text=True)
+    assert "IPTV (level 3)" in listing and "iptv:3" not in listing
     sign_in_as_supervisor = FlaskClient(app, app.response_class)
     sign_in(sign_in_as_supervisor, "s1")
     assert sign_in_as_supervisor.get("/admin/certification-types").status_code == 403

@@ -49,6 +49,11 @@ def branch(app: Flask) -> None:
         db.session.commit()
 
 
+def in_app(app: Flask, fn):
+    with app.app_context():
+        return fn()
+
+
 def numbers(page: str) -> set[str]:
     return set(re.findall(r">(WO-[A-Z]+)<", page))
 
@@ -78,6 +83,52 @@ def test_queues_hold_the_right_orders_and_show_counts(client: FlaskClient, branc
 def test_filters_and_search(client: FlaskClient, branch: None, query: str, expected: set) -> None:
     sign_in(client, "s1")
     assert numbers(client.get(f"/board?{query}").get_data(as_text=True)) == expected
+
+
+def test_today_by_installer_is_grouped_and_sorted_by_installer(client: FlaskClient, branch: None, app: Flask) -> None:
+    """Each installer's orders booked today under their name, installers in name order, each one's
+    day in appointment order; an unassigned order booked today waits in "Unassigned", not here."""
+    with app.app_context():
+        w1, w2 = user("w1"), user("w2")
+        w1.name_en, w2.name_en = "Zhang Wei", "Li Qiang"
+        day = local_day_range(local_today(zone()), zone())[0]
+        for number, who, hour in (("WO-WLATE", w1, 16), ("WO-LEARLY", w2, 9), ("WO-WEARLY", w1, 9), ("WO-NOBODY", None, 10)):
+            start = day + timedelta(hours=hour)
+            f.make_work_order(number=number, assignee=who, status=OrderStatus.ASSIGNED if who else OrderStatus.NEW,
+                              appointment_start=start, appointment_end=start + timedelta(hours=2))
+        db.session.commit()
+    sign_in(client, "s1")
+    page = client.get("/board?queue=today").get_data(as_text=True)
+    body = page.split("<tbody>")[1]
+    sequence = re.findall(r'class="group"><th[^>]*>([^<]+)<|>(WO-[A-Z]+)<', body)
+    shown = [name.strip() or number for name, number in sequence]
+    assert shown == ["Li Qiang", "WO-LEARLY", "Zhang Wei", "WO-WEARLY", "WO-TODAY", "WO-WLATE"]
+    assert "WO-NOBODY" in numbers(client.get("/board?queue=unassigned").get_data(as_text=True))
+
+
+def test_search_and_status_filter_reach_closed_orders(client: FlaskClient, branch: None, app: Flask) -> None:
+    """A customer on the phone about a finished or cancelled job: found by number, phone, account or
+    address, and by a completed/cancelled status filter; the queues themselves stay open orders."""
+    with app.app_context():
+        caller = f.make_customer(phone="13722223333", account_no="02799999999", address="江汉路1号")
+        f.make_work_order(number="WO-CALLER", customer=caller, status=OrderStatus.CANCELLED, cancelled_at=utcnow())
+        f.make_work_order(number="WO-CALLED", customer=caller, status=OrderStatus.COMPLETED, completed_at=utcnow(),
+                          assignee=user("w1"))
+        f.make_work_order(number="WO-OTHERS", customer=f.make_customer("jiangan", phone="13722224444"),
+                          status=OrderStatus.COMPLETED, completed_at=utcnow())
+        db.session.commit()
+    sign_in(client, "s1")
+    for query in ("q=13722223333", "q=02799999999", "q=江汉路", "q=wo-caller"):
+        page = client.get(f"/board?{query}").get_data(as_text=True)
+        assert numbers(page) >= ({"WO-CALLER"} if "wo-" in query else {"WO-CALLER", "WO-CALLED"}), query
+        assert "All matches" in page
+    assert numbers(client.get("/board?status=completed").get_data(as_text=True)) == {"WO-DONE", "WO-CALLED"}
+    assert numbers(client.get("/board?status=cancelled").get_data(as_text=True)) == {"WO-CALLER"}
+    assert numbers(client.get("/board?queue=unassigned&q=13722223333").get_data(as_text=True)) == set()
+    assert numbers(client.get("/board?q=13722224444").get_data(as_text=True)) == set()  # another team's
+    page = client.get("/board?q=13722223333").get_data(as_text=True)
+    assert "WO-CALLED:" not in page  # a closed order has no box to tick for assignment
+    assert "All matches" not in client.get("/board").get_data(as_text=True)
 
 
 def test_day_filter(client: FlaskClient, branch: None) -> None:
@@ -116,7 +167,9 @@ def test_bulk_assignment_reports_each_order(client: FlaskClient, branch: None, a
     text = response.get_data(as_text=True)
     assert response.status_code == 200
     assert text.count("✔") == 1 and text.count("✘") == 3  # WO-RISK already w1's; stale; another team's
-    assert "assigned to w1" in text and "already assigned" in text and "has changed since you saw it" in text
+    w1_name = in_app(app, lambda: user("w1").name_en)
+    assert f"✔ assigned to {w1_name}\n" in text and f"already assigned to {w1_name}." in text
+    assert "has changed since you opened it" in text and "w1" not in text.split("<main")[1]  # names, not numbers
     rookie = client.post("/board/assign", data={"csrf_token": token(page), "installer": "w2",
                                                 "orders": [v for v in picked if v.startswith("WO-RISK")]})
     assert "Special operations: work at height" not in rookie.get_data(as_text=True)

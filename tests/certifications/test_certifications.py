@@ -233,7 +233,9 @@ def test_dashboard_shows_coverage_teams_due_and_blocked(client: FlaskClient, bra
     page = client.get("/certifications").get_data(as_text=True)
     assert "<small>w1</small>" in page and "<small>w2</small>" in page and "<small>w9</small>" not in page
     assert "1/3" in page  # HS01: only w1 is fully certified (w2 lacks ftth, w3 everything)
-    assert "Blocked from job types" in page and "install (ftth)" in page
+    assert "Blocked from job types" in page and "New install (FTTH installation and commissioning)" in page
+    blocked = page.split("Blocked from job types")[1].split("Coverage")[0]
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b|\(ftth\)|(?<!New )install \(", blocked)  # names, not codes
     assert "Expiring or due for review" in page and "Enrol: SAF-01" not in page  # w2's star is not height
     assert "◔" in page or "✔" in page
     filtered = client.get("/certifications?type=ftth").get_data(as_text=True)
@@ -427,3 +429,51 @@ def test_enrolling_in_a_session_id_beyond_any_column_is_refused(client: FlaskCli
     assert response.status_code == 200 and "Choose a session and an installer." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(TrainingRecord)) == 0
+
+
+def test_a_session_page_says_whose_seats_and_offers_results_only_once_it_took_place(client: FlaskClient,
+                                                                                    app: Flask) -> None:
+    """The seat count is every team's; the list (and its empty line) is the reader's teams'. The
+    "Record" form shows from the session's day on, when recording is allowed."""
+    with app.app_context():
+        hs, ja = f.make_team("HS01"), f.make_team("JA01", districts=("jiangan",))
+        w9 = f.make_user(username="w9", team=ja)
+        f.make_user(Role.SUPERVISOR, username="s1", team=hs)
+        admin = f.make_user(Role.ADMIN, username="admin")
+        future = _session(days_ahead=3)
+        enrol(future.id, w9, admin, utcnow())
+        past = _session(days_ahead=5)
+        enrol(past.id, w9, admin, utcnow())
+        past.starts_at, past.ends_at = utcnow() - timedelta(days=2), utcnow() - timedelta(days=2) + timedelta(hours=8)
+        ids = future.id, past.id
+        db.session.commit()
+    sign_in(client, "s1")
+    page = client.get(f"/training/sessions/{ids[0]}").get_data(as_text=True)
+    assert "1 of 2 seats taken, all teams together" in page
+    assert "Booked from your teams (0)" in page and "Nobody from your teams is booked yet." in page
+    assert "Nobody is booked yet." not in page
+    client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)})
+    sign_in(client, "admin")
+    future_page = client.get(f"/training/sessions/{ids[0]}").get_data(as_text=True)
+    assert "Booked (1)" in future_page and "/result" not in future_page
+    assert "/result" in client.get(f"/training/sessions/{ids[1]}").get_data(as_text=True)
+
+
+def test_the_enrol_picker_groups_installers_by_team_and_leaves_out_those_booked(client: FlaskClient,
+                                                                                app: Flask) -> None:
+    with app.app_context():
+        hs, ja = f.make_team("HS01"), f.make_team("JA01", districts=("jiangan",))
+        for username, team, name in (("w1", hs, "Zhang Wei"), ("w2", hs, "Li Qiang"), ("w9", ja, "Wang Fang")):
+            f.make_user(username=username, team=team, name_en=name)
+        admin = f.make_user(Role.ADMIN, username="admin")
+        session = _session(capacity=10)
+        enrol(session.id, user("w2"), admin, utcnow())
+        session_id, teams = session.id, (hs.name_en, ja.name_en)
+        db.session.commit()
+    sign_in(client, "admin")
+    page = client.get(f"/training/sessions/{session_id}").get_data(as_text=True)
+    picker = page[page.index("<select"):page.index("</select>")]
+    groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', picker, re.S)
+    assert [(label, re.findall(r'value="(\w+)"', body)) for label, body in groups] == [(teams[0], ["w1"]),
+                                                                                     (teams[1], ["w9"])]
+    assert 'data-filter-select="username"' in page and "js/filter-select.js" in page

@@ -77,8 +77,8 @@ def told(app: Flask) -> None:
     ("en", "w1", "Your certificate “FTTH installation and commissioning” expires on 2026-12-28, in 30 days."),
     ("en", "s1", "Zhang Wei (w1): the certificate “FTTH installation and commissioning” expires on 2026-12-28, "
                  "in 30 days."),
-    ("zh-CN", "w1", "您的证书\"光纤到户(FTTH)安装调试专项能力\"将于 2026-12-28 到期,还有 30 天。"),
-    ("zh-CN", "s1", "张伟(w1):证书\"光纤到户(FTTH)安装调试专项能力\"将于 2026-12-28 到期,还有 30 天。"),
+    ("zh-CN", "w1", "您的证书“光纤到户(FTTH)安装调试专项能力”将于 2026-12-28 到期，还有 30 天。"),
+    ("zh-CN", "s1", "张伟（w1）：证书“光纤到户(FTTH)安装调试专项能力”将于 2026-12-28 到期，还有 30 天。"),
 ])
 def test_certificate_notices_render_in_the_readers_language(client: FlaskClient, told: None, language: str,
                                                             username: str, expected: str) -> None:

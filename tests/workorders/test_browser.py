@@ -3,6 +3,7 @@ Runs where Debian's chromium and the playwright package are installed (.ci/run i
 skipped elsewhere."""
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -91,10 +92,13 @@ def test_installer_completes_a_job_on_a_phone(app: Flask, server: str, phone) ->
     page.mouse.up()
     tap(page, "details[open] button[type=submit]")
     assert "/rating-code" in page.url and page.locator(".qr svg").count() == 1
+    first_code = page.url
     tap(page, "a:has-text('Back to the job')")
     history = page.inner_text("ol.history")
     for step in ("Accept the job", "Book the appointment", "On my way", "I have arrived", "Complete the job"):
         assert step in history
+    tap(page, "button:has-text('Show the rating code again')")
+    assert "/rating-code" in page.url and page.url != first_code and page.locator(".qr svg").count() == 1
     with app.app_context():
         stored = db.session.scalar(select(WorkOrder).where(WorkOrder.number == number))
         assert stored.status is OrderStatus.COMPLETED
@@ -179,3 +183,126 @@ def test_the_phone_checks_the_photos_before_sending_them(app: Flask, server: str
     with app.app_context():
         stored = db.session.scalar(select(WorkOrder).where(WorkOrder.number == number))
         assert stored.status is OrderStatus.COMPLETED and stored.evidence["photos"] == 2
+
+
+def test_a_supervisor_bulk_assigns_with_javascript_on_and_off(app: Flask, server: str, phone) -> None:
+    """Choosing the installer for the ticked orders does not reload the board (only the filters'
+    own selects do), so the ticks and the choice survive and the assignment goes through; without
+    JavaScript the same forms work as plain posts."""
+    with app.app_context():
+        team = f.make_team()
+        f.make_user(Role.SUPERVISOR, username="s1", team=team)
+        f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=team, name="张伟", name_en="Zhang Wei"))
+        for number in ("WO-A", "WO-B", "WO-C"):
+            f.make_work_order(number=number)
+        db.session.commit()
+    page = phone
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(f"{server}/login")
+    page.fill("#username", "s1")
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
+    page.goto(f"{server}/board?queue=unassigned")
+    page.check("input[name=orders][value^='WO-A:']")
+    page.check("input[name=orders][value^='WO-B:']")
+    page.select_option("select[name=installer]", "w1")
+    page.wait_for_load_state("networkidle")
+    assert page.is_checked("input[name=orders][value^='WO-A:']")
+    assert page.input_value("select[name=installer]") == "w1"
+    tap(page, "button:has-text('Assign the ticked orders')")
+    assert page.locator("tr.ok").count() == 2, page.inner_text("main")
+    with app.app_context():
+        assigned = set(db.session.scalars(select(WorkOrder.number).where(WorkOrder.assignee_id.is_not(None))))
+    assert assigned == {"WO-A", "WO-B"}
+    # The filters' own selects still filter in place.
+    page.goto(f"{server}/board")
+    page.evaluate("window.notReloaded = true")
+    page.select_option("select[name=status]", "assigned")
+    page.wait_for_url("**status=assigned**")
+    page.wait_for_function("!document.querySelector('#board').innerText.includes('WO-C')")
+    assert page.evaluate("window.notReloaded === true")
+    assert not problems, problems
+    # And with JavaScript off, in a second context of the same browser: plain forms do it all.
+    plain = page.context.browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page = plain.new_page()
+    page.goto(f"{server}/login")
+    page.fill("#username", "s1")
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
+    page.goto(f"{server}/board?queue=unassigned")
+    page.check("input[name=orders][value^='WO-C:']")
+    page.select_option("select[name=installer]", "w1")
+    tap(page, "button:has-text('Assign the ticked orders')")
+    assert page.locator("tr.ok").count() == 1 and "Zhang Wei" in page.inner_text("tr.ok")
+    plain.close()
+
+
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > width + 1 && !e.closest('.table-wrap'))
+    .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
+}"""
+
+
+def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, server: str, phone) -> None:
+    """At 360 and 390 px, in English and Chinese, every page of the supervisor's menu (and the pages
+    they reach from it) fits the screen: wide tables scroll inside their own labelled box; and no
+    page shows a raw code (a snake_case word)."""
+    from fieldsvc.certifications.models import TrainingCourse, TrainingSession
+    from fieldsvc.db import utcnow
+
+    with app.app_context():
+        team = f.make_team("HS01", districts=("hongshan", "wuchang"))
+        f.make_user(Role.SUPERVISOR, username="s1", team=team, name="赵主管", name_en="Zhao Supervisor")
+        w1 = f.certify_fully(f.make_user(Role.INSTALLER, username="w10015", team=team, name="欧阳明华",
+                                         name_en="Ouyang Minghua"))
+        w2 = f.make_user(Role.INSTALLER, username="w10016", team=team, name="李强", name_en="Li Qiang")
+        soon = f.today() - timedelta(days=365 * 6 - 20)  # a six-year certificate expiring in 20 days
+        f.make_certification(w2, "work_at_height", issued_on=soon)
+        f.make_certification(w2, "low_voltage_electrician", issued_on=soon)
+        order = f.make_work_order(number="WO-NEW1", customer=f.make_customer(
+            name="王芳", address="洪山区珞喻路1037号华中科技大学东校区某栋某单元1201室"))
+        f.make_work_order(number="WO-ASSIGNED1", assignee=w1, status=OrderStatus.ASSIGNED)
+        course = TrainingCourse(code="SAF-01", name_zh="登高作业安全复训", name_en="Work at height refresher",
+                                hours=8, pass_mark=60,
+                                grants_certification_type=f.make_certification(w1, "ftth").certification_type)
+        start = utcnow() + timedelta(days=3)
+        session = TrainingSession(course=course, starts_at=start, ends_at=start + timedelta(hours=8),
+                                  place="洪山培训中心三楼报告厅", trainer="李老师", capacity=40)
+        db.session.add_all([course, session])
+        db.session.commit()
+        paths = ["/board", "/board?queue=unassigned", "/board?queue=today", "/board/workload", "/orders/new",
+                 f"/orders/{order.number}", f"/orders/{order.number}/edit", "/orders/WO-ASSIGNED1",
+                 "/certifications", "/training", f"/training/sessions/{session.id}",
+                 "/certifications/installers/w10016", "/notifications"]
+        session_id = session.id
+    page = phone
+    page.goto(f"{server}/login")
+    page.fill("#username", "s1")
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
+    wide: list[str] = []
+    # Pico's layout changes at 576 px, so 360 and 390 share one layout: each width is checked in
+    # one language (English words are the longer unbreakable runs, Chinese the other script).
+    for language, width in (("en", 360), ("zh", 390)):
+        if language == "zh":
+            tap(page, "button[name=lang][value=zh_CN]")
+        page.set_viewport_size({"width": width, "height": 800})
+        for path in paths:
+            page.goto(f"{server}{path}")
+            if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+                wide.append(f"{language} {width} {path}: {page.evaluate(OVERFLOWING)}")
+            raw = set(re.findall(r"\b[a-z]+_[a-z_]+\b", page.inner_text("body")))
+            if raw:
+                wide.append(f"{language} {path}: raw codes on screen {sorted(raw)}")
+            if path == "/certifications":  # the expiring table is there, and scrolls in its labelled box
+                box = page.locator(".table-wrap[role=region][aria-labelledby=due-heading]")
+                assert box.evaluate("e => getComputedStyle(e).overflowX === 'auto' && e.tabIndex === 0"), language
+    assert not wide, "\n".join(wide)
+    # The enrol picker's search box narrows the grouped list.
+    page.goto(f"{server}/training/sessions/{session_id}")
+    page.fill("#enrol-filter", "w10016")
+    visible = page.evaluate("[...document.querySelectorAll('#username option')].filter(o => !o.hidden).map(o => o.value)")
+    assert visible == ["w10016"] and page.input_value("#username") == "w10016"

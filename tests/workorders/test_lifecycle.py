@@ -114,7 +114,7 @@ def test_illegal_transitions_are_refused_and_change_nothing(crew: Crew, status: 
 def test_stale_version_is_a_conflict_and_changes_nothing(crew: Crew) -> None:
     order = assigned_order(crew.installer)
     before = snapshot(order)
-    with pytest.raises(Conflict, match="has changed since you saw it") as raised:
+    with pytest.raises(Conflict, match="has changed since you opened it") as raised:
         lifecycle.transition(order, crew.installer, "accept", order.version - 1 if order.version > 1 else 99, tz=TZ)
     assert raised.value.details["current_version"] == order.version
     assert snapshot(order) == before
@@ -257,8 +257,20 @@ def test_positions_must_be_plausible(crew: Crew) -> None:
 def test_allowed_actions_follow_role_and_status(crew: Crew) -> None:
     order = assigned_order(crew.installer)
     assert lifecycle.allowed_actions(order, crew.installer) == ["accept", "book"]
-    assert lifecycle.allowed_actions(order, crew.supervisor) == ["accept", "book", "cancel", "assign", "unassign"]
+    assert lifecycle.allowed_actions(order, crew.supervisor) == ["book", "cancel", "assign", "unassign"]
     assert lifecycle.allowed_actions(order, crew.other) == []
     order.status = S.COMPLETED
     assert lifecycle.allowed_actions(order, crew.admin) == []
     db.session.rollback()
+
+
+@pytest.mark.parametrize("action", ["accept", "depart", "arrive", "complete", "leave_unresolved"])
+def test_the_visit_steps_are_the_installers_alone(crew: Crew, action: str) -> None:
+    """A supervisor or admin books, cancels and (re)assigns; the steps of the visit are refused."""
+    status = {"accept": S.ASSIGNED, "depart": S.ACCEPTED, "arrive": S.ACCEPTED}.get(action, S.ON_SITE)
+    order = assigned_order(crew.installer, status)
+    for boss in (crew.supervisor, crew.admin):
+        assert action not in lifecycle.allowed_actions(order, boss)
+        with pytest.raises(Forbidden):
+            lifecycle.transition(order, boss, action, order.version, tz=TZ, reason="other")
+    assert order.status is status

@@ -57,6 +57,9 @@ LIFECYCLE: dict[str, tuple[frozenset[OrderStatus], OrderStatus | None]] = {
 DISPATCH = {"assign": frozenset({S.NEW, S.ASSIGNED, S.ACCEPTED}), "unassign": frozenset({S.ASSIGNED, S.ACCEPTED}),
             "reschedule": OPEN}
 NOT_FOR_INSTALLERS = frozenset({"cancel", *DISPATCH})
+# The visit's steps are the assigned installer's alone: a supervisor or admin "arriving" would
+# record a visit nobody made (#11 item 5).
+INSTALLERS_ONLY = frozenset({"accept", "depart", "arrive", "complete", "leave_unresolved"})
 NEEDS_ASSIGNEE = frozenset({S.ASSIGNED, S.ACCEPTED, S.EN_ROUTE, S.ON_SITE, S.COMPLETED})
 
 # Who is who: username → (role, team, fully certified, active). HS01 serves hongshan and wuchang,
@@ -243,6 +246,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         elif action not in LIFECYCLE:
             return InvalidInput
         elif role is Role.INSTALLER and (action in NOT_FOR_INSTALLERS or self.model.assignee != actor):
+            return Forbidden
+        elif role is not Role.INSTALLER and action in INSTALLERS_ONLY:
             return Forbidden
         if mode == "missing":
             return InvalidInput
@@ -580,7 +585,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
         # The buttons offered match the rules: an admin may do what the status allows.
         offered = lifecycle.allowed_actions(order, self.user("admin"))
-        expected = [a for a, (sources, _) in LIFECYCLE.items() if order.status in sources]
+        expected = [a for a, (sources, _) in LIFECYCLE.items() if order.status in sources and a not in INSTALLERS_ONLY]
         expected += [a for a in ("assign", "unassign") if order.status in DISPATCH[a]]
         assert offered == expected
         db.session.rollback()

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from fieldsvc.db import utcnow
+from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
 from fieldsvc.ratings.models import SurveyResponse
 from fieldsvc.workorders.models import (
@@ -21,7 +21,7 @@ from fieldsvc.workorders.models import (
     WorkOrderPhoto,
 )
 from tests import factories as f
-from tests.conftest import sign_in
+from tests.conftest import csrf_token, sign_in
 
 
 def form_fields(page: str, action: str) -> dict[str, str]:
@@ -123,8 +123,14 @@ def test_a_resent_form_is_recorded_once(client: FlaskClient, web_crew: None, ord
 
 
 def test_a_stale_page_gets_a_conflict_message_and_changes_nothing(client: FlaskClient, web_crew: None, order: Ref, app: Flask) -> None:
+    """The message says who changed the order, what they did and when, and where it stands now, in
+    the reader's language (all of it: the closing sentence too), not version numbers."""
     sign_in(client, "w1")
     fields = form_fields(client.get(f"/orders/{order.number}").get_data(as_text=True), "accept")
+    chinese = app.test_client()
+    chinese.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    sign_in(chinese, "w1")
+    zh_fields = form_fields(chinese.get(f"/orders/{order.number}").get_data(as_text=True), "accept")
     with app.app_context():
         from fieldsvc.workorders import lifecycle
 
@@ -132,9 +138,18 @@ def test_a_stale_page_gets_a_conflict_message_and_changes_nothing(client: FlaskC
         lifecycle.transition(fresh, user("s1"), "book", fresh.version, tz=None,
                              appointment_start=utcnow() + timedelta(hours=5), appointment_end=utcnow() + timedelta(hours=7))
         db.session.commit()
+        names = user("s1").name_en, user("s1").name
+        booked = db.session.scalar(select(WorkOrderEvent).where(WorkOrderEvent.action == "book"))
+        at = booked.created_at.astimezone(zone()).strftime("%H:%M")
     response = client.post(f"/orders/{order.number}/act", data=fields)
     assert response.status_code == 409
-    assert "has changed since you saw it" in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert (f"has changed since you opened it: {names[0]}, “Book the appointment” at {at}. It is now assigned."
+            " The page now shows the latest state.") in text
+    assert "version" not in text.split('role="alert"')[1].split("</div>")[0]
+    zh = chinese.post(f"/orders/{order.number}/act", data=zh_fields).get_data(as_text=True)
+    alert = zh.split('role="alert"')[1].split("</div>")[0]
+    assert names[1] in alert and at in alert and not re.search(r"[A-Za-z]{4,}", alert.replace(order.number, "")), alert
     with app.app_context():
         assert db.session.get(WorkOrder, order.id).status is OrderStatus.ASSIGNED
 
@@ -272,3 +287,151 @@ def test_booking_in_year_1_or_9999_is_a_field_error_and_changes_nothing(client: 
     with app.app_context():
         assert db.session.get(WorkOrder, order.id).appointment_start is None
         assert not db.session.scalars(select(WorkOrderEvent)).all()
+
+
+def test_a_supervisors_job_page_offers_what_a_supervisor_may_do(client: FlaskClient, web_crew: None, order: Ref,
+                                                                app: Flask) -> None:
+    """No "Accept the job" / "On my way" / "I have arrived" for the supervisor of an installer's
+    job: they book, reassign, unassign or cancel; and the steps are refused if posted anyway."""
+    sign_in(client, "s1")
+    page = client.get(f"/orders/{order.number}").get_data(as_text=True)
+    for step in ("accept", "depart", "arrive", "complete", "leave_unresolved"):
+        assert f'name="action" value="{step}"' not in page
+    for mine in ("book", "cancel", "assign", "unassign"):
+        assert f'name="action" value="{mine}"' in page
+    fields = {k.replace("book-", "accept-"): v for k, v in form_fields(page, "book").items()}
+    fields["action"] = "accept"
+    assert client.post(f"/orders/{order.number}/act", data=fields).status_code == 403
+    with app.app_context():
+        assert db.session.get(WorkOrder, order.id).status is OrderStatus.ASSIGNED
+
+
+def _completed(installer, **overrides) -> tuple[str, str]:
+    """An order `installer` completed just now: (its number, its rating token)."""
+    from fieldsvc.workorders import lifecycle
+    from fieldsvc.workorders.models import Visit
+
+    order = f.make_work_order(OrderStatus.ON_SITE, assignee=installer, job_type="repair", **overrides)
+    db.session.add(Visit(work_order=order, seq=1, installer=installer, arrived_at=utcnow()))
+    db.session.flush()
+    token = lifecycle.transition(order, installer, "complete", order.version, tz=None,
+                                 evidence={"fault_cause": "onu"}).survey_token
+    db.session.commit()
+    return order.number, token
+
+
+def test_the_installer_shows_the_rating_code_again_with_a_fresh_link(client: FlaskClient, web_crew: None,
+                                                                     app: Flask) -> None:
+    """After leaving the QR page, the completed job offers the code again: a new link, the old one
+    retired; only to the installer who completed it, with CSRF, while unrated and unexpired."""
+    from fieldsvc.ratings.models import SurveyInvitation
+
+    number, first = in_context(app, lambda: _completed(user("w1")))
+    expired, _token = in_context(app, lambda: _completed(user("w1")))
+    with app.app_context():
+        invitation = db.session.scalar(select(SurveyInvitation).join(WorkOrder).where(WorkOrder.number == expired))
+        invitation.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    url = f"/orders/{number}/rating-code/new"
+    anonymous = client.post(url, data={"csrf_token": csrf_token(client)})
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    for who, status in (("s1", 403), ("admin", 403), ("w2", 404), ("w3", 404)):
+        other = app.test_client()
+        sign_in(other, who)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', other.get("/notifications").get_data(as_text=True)).group(1)
+        assert other.post(url, data={"csrf_token": token}).status_code == status, who
+        assert "Show the rating code again" not in other.get(f"/orders/{number}").get_data(as_text=True)
+    sign_in(client, "w1")
+    page = client.get(f"/orders/{number}").get_data(as_text=True)
+    assert "Show the rating code again" in page
+    assert client.post(url).status_code == 400  # no CSRF token
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    shown = client.post(url, data={"csrf_token": token})
+    assert shown.status_code == 303 and "/rating-code?token=" in shown.headers["Location"]
+    second = shown.headers["Location"].split("token=")[1]
+    assert second != first
+    qr = client.get(shown.headers["Location"])
+    assert qr.status_code == 200 and "<svg" in qr.get_data(as_text=True)
+    customer = app.test_client()
+    assert customer.get(f"/r/{first}").status_code == 404  # retired
+    assert client.get(f"/orders/{number}/rating-code?token={first}").status_code == 404
+    rating = customer.get(f"/r/{second}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', rating).group(1)
+    assert customer.post(f"/r/{second}", data={"csrf_token": csrf, "score": "5"}).status_code == 200
+    # Rated: no offer, a post is refused and changes nothing; the rated link's QR page is gone.
+    assert "Show the rating code again" not in client.get(f"/orders/{number}").get_data(as_text=True)
+    refused = client.post(url, data={"csrf_token": token}, follow_redirects=True)
+    assert "already been rated" in refused.get_data(as_text=True)
+    assert client.get(f"/orders/{number}/rating-code?token={second}").status_code == 410
+    # Expired: the same.
+    assert "Show the rating code again" not in client.get(f"/orders/{expired}").get_data(as_text=True)
+    refused = client.post(f"/orders/{expired}/rating-code/new", data={"csrf_token": token}, follow_redirects=True)
+    assert "This rating link has expired" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+
+
+def test_leaving_a_job_unresolved_says_the_appointment_is_cleared_and_opens_book(client: FlaskClient, web_crew: None,
+                                                                                app: Flask) -> None:
+    from fieldsvc.workorders.models import Visit
+
+    with app.app_context():
+        installer = user("w1")
+        start = utcnow() + timedelta(minutes=30)
+        made = f.make_work_order(OrderStatus.ON_SITE, assignee=installer, appointment_start=start,
+                                 appointment_end=start + timedelta(hours=2))
+        db.session.add(Visit(work_order=made, seq=1, installer=installer, arrived_at=utcnow()))
+        db.session.commit()
+        number = made.number
+    sign_in(client, "w1")
+    page = client.get(f"/orders/{number}").get_data(as_text=True)
+    assert "This clears the appointment" in page
+    left = do(client, number, "leave_unresolved", reason="customer_absent")
+    assert left.status_code == 302 and "open=book" in left.headers["Location"]
+    after = client.get(left.headers["Location"]).get_data(as_text=True)
+    assert "The appointment was cleared" in after
+    assert re.search(r'<details id="action-book"\s+open>', after)
+    assert "not booked" in after
+    assert not re.search(r'<details id="action-book"\s+open>', client.get(f"/orders/{number}").get_data(as_text=True))
+
+
+def test_the_customers_signature_has_its_own_place_not_among_the_photos(client: FlaskClient, web_crew: None,
+                                                                        app: Flask) -> None:
+    from fieldsvc.workorders.models import PhotoKind
+
+    with app.app_context():
+        installer = user("w1")
+        made = f.make_work_order(OrderStatus.COMPLETED, assignee=installer, completed_at=utcnow())
+        for n, kind in enumerate((PhotoKind.PHOTO, PhotoKind.SIGNATURE, PhotoKind.PHOTO)):
+            db.session.add(WorkOrderPhoto(work_order=made, uploaded_by_id=installer.id, kind=kind,
+                                          filename=f"f{n}.jpg", content_hash=f"{n:064d}", content_type="image/jpeg",
+                                          width=320, height=140, size_bytes=100))
+        db.session.commit()
+        number = made.number
+    sign_in(client, "w1")
+    page = client.get(f"/orders/{number}").get_data(as_text=True)
+    photos = page.split("<h2>Photos</h2>")[1].split("</section>")[0]
+    signature = page.split("<h2>Customer signature</h2>")[1].split("</section>")[0]
+    assert photos.count("<img") == 2 and "Customer signature" not in photos
+    assert signature.count("<img") == 1 and 'alt="Customer signature"' in signature
+
+
+def test_the_book_form_starts_from_the_current_appointment(client: FlaskClient, web_crew: None, app: Flask) -> None:
+    from fieldsvc.workorders.slots import slot_times
+
+    day = f.today() + timedelta(days=2)
+    with app.app_context():
+        start, end = slot_times(day, "14-16", zone())
+        made = f.make_work_order(OrderStatus.ACCEPTED, assignee=user("w1"), appointment_start=start, appointment_end=end)
+        bare = f.make_work_order(OrderStatus.ACCEPTED, assignee=user("w1"))
+        db.session.commit()
+        numbers = made.number, bare.number
+    sign_in(client, "w1")
+    page = client.get(f"/orders/{numbers[0]}").get_data(as_text=True)
+    form = page[page.index('value="book"'):]
+    form = form[:form.index("</form>")]
+    assert re.search(rf'name="book-day"[^>]*value="{day.isoformat()}"|value="{day.isoformat()}"[^>]*name="book-day"', form)
+    assert re.search(r'<option selected value="14-16">|<option value="14-16" selected>', form)
+    assert f"Booked now: {day:%m-%d} 14:00–16:00" in form
+    bare_page = client.get(f"/orders/{numbers[1]}").get_data(as_text=True)
+    assert "Booked now" not in bare_page and "selected" not in bare_page.split('value="book"')[1].split("</form>")[0]
