@@ -284,11 +284,13 @@ def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, serv
     page.fill("#password", f.PASSWORD)
     tap(page, "main form button[type=submit]")
     wide: list[str] = []
-    # Pico's layout changes at 576 px, so 360 and 390 share one layout: each width is checked in
-    # one language (English words are the longer unbreakable runs, Chinese the other script).
-    for language, width in (("en", 360), ("zh", 390)):
-        if language == "zh":
-            tap(page, "button[name=lang][value=zh_CN]")
+    # Pico's layout changes at 576 px, so 360 and 390 share one layout: each phone width is checked
+    # in one language (English words are the longer unbreakable runs, Chinese the other script);
+    # the desktop in both.
+    for language, width in (("en", 360), ("en", 1366), ("zh", 390), ("zh", 1366)):
+        if language == "zh" and width == 390:
+            page.set_viewport_size({"width": 390, "height": 800})
+            switch_language(page, "zh_CN")
         page.set_viewport_size({"width": width, "height": 800})
         for path in paths:
             page.goto(f"{server}{path}")
@@ -306,3 +308,84 @@ def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, serv
     page.fill("#enrol-filter", "w10016")
     visible = page.evaluate("[...document.querySelectorAll('#username option')].filter(o => !o.hidden).map(o => o.value)")
     assert visible == ["w10016"] and page.input_value("#username") == "w10016"
+
+
+# The text a person reads, without what is marked up as a code on purpose (an admin's code column).
+READ_TEXT = """() => { const body = document.body.cloneNode(true);
+  body.querySelectorAll('code, script, style').forEach(e => e.remove()); return body.innerText; }"""
+
+
+def switch_language(page, lang: str) -> None:
+    """Through the top bar's menu, as a person does."""
+    if page.locator("header .more > summary").count():
+        page.click("header .more > summary")
+    tap(page, f"header button[name=lang][value={lang}]")
+
+
+def walk(page, server: str, paths: list[str]) -> list[str]:
+    """Open each path at a phone's and a desktop's width, in English and in Chinese: what scrolls
+    sideways, shows a snake_case code, or logs a console error (a refused style or script too)."""
+    problems: list[str] = []
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                         "console.error('CSP refused ' + e.violatedDirective))")
+    for language in ("en", "zh"):
+        if language == "zh":
+            page.set_viewport_size({"width": 390, "height": 800})
+            switch_language(page, "zh_CN")
+        for width in (390, 1366):
+            page.set_viewport_size({"width": width, "height": 800})
+            for path in paths:
+                errors.clear()
+                response = page.goto(f"{server}{path}")
+                where = f"{language} {width} {path}"
+                if response is None or response.status != 200:
+                    problems.append(f"{where}: answered {response and response.status}")
+                if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+                    problems.append(f"{where}: scrolls sideways {page.evaluate(OVERFLOWING)}")
+                raw = set(re.findall(r"\b[a-z]+_[a-z_]+\b", page.evaluate(READ_TEXT)))
+                if raw:
+                    problems.append(f"{where}: raw codes on screen {sorted(raw)}")
+                if errors:
+                    problems.append(f"{where}: console {errors}")
+    return problems
+
+
+def sign_in_as(page, server: str, username: str) -> None:
+    page.goto(f"{server}/login")
+    page.fill("#username", username)
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
+
+
+def test_an_installer_walks_their_pages_on_a_phone_and_a_desktop(app: Flask, server: str, phone) -> None:
+    with app.app_context():
+        team = f.make_team("HS01")
+        w1 = f.certify_fully(f.make_user(Role.INSTALLER, username="w10015", team=team, name="欧阳明华",
+                                         name_en="Ouyang Minghua"))
+        f.make_certification(w1, "work_at_height", issued_on=f.today() - timedelta(days=365 * 6 - 20))
+        waiting = f.make_work_order(number="WO-ASSIGNED1", assignee=w1, status=OrderStatus.ASSIGNED,
+                                    customer=f.make_customer(address="洪山区珞喻路1037号华中科技大学东校区某栋某单元1201室"))
+        on_site = f.make_work_order(number="WO-ONSITE1", assignee=w1, status=OrderStatus.ON_SITE)
+        db.session.commit()
+        paths = ["/today", "/upcoming", "/done", f"/orders/{waiting.number}", f"/orders/{on_site.number}",
+                 "/me/certifications", "/training", "/notifications"]
+    sign_in_as(phone, server, "w10015")
+    problems = walk(phone, server, paths)
+    assert not problems, "\n".join(problems)
+
+
+def test_an_admin_walks_the_back_office_on_a_phone_and_a_desktop(app: Flask, server: str, phone) -> None:
+    with app.app_context():
+        team = f.make_team("HS01")
+        f.make_user(Role.ADMIN, username="admin", name="管理员", name_en="Admin")
+        f.certify_fully(f.make_user(Role.INSTALLER, username="w10015", team=team))
+        f.make_work_order(number="WO-NEW1")
+        db.session.commit()
+    paths = ["/admin/", "/admin/job-types", "/admin/job-types/install", "/admin/certification-types",
+             "/admin/certification-types/work_at_height", "/admin/certification-types/new", "/board",
+             "/certifications", "/training"]
+    sign_in_as(phone, server, "admin")
+    problems = walk(phone, server, paths)
+    assert not problems, "\n".join(problems)
