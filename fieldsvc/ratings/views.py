@@ -96,4 +96,4 @@ def _qr_svg(link: str) -> str:
     """The link as an inline SVG QR code (no image request: one page, fast on a weak signal)."""
     import segno
 
-    return segno.make(link, error="m").svg_inline(scale=6, border=2)
+    return segno.make(link, error="m").svg_inline(scale=6, border=2, omitsize=True)  # a viewBox: the CSS sizes it

@@ -128,7 +128,7 @@ class BoardFilterForm(FlaskForm):
     priority = SelectField(_l("Priority"), validators=[Optional()])
     status = SelectField(_l("Status"), validators=[Optional()])
     day = DayField(_l("Appointment day"), validators=[Optional()])
-    q = StringField(_l("Search: order number, phone, account or address"), validators=[Optional(), Length(max=64)])
+    q = StringField(_l("Find an order"), validators=[Optional(), Length(max=64)])  # the placeholder says by what
 
 
 class OrderForm(FlaskForm):

@@ -205,7 +205,12 @@ def test_a_supervisor_bulk_assigns_with_javascript_on_and_off(app: Flask, server
     tap(page, "main form button[type=submit]")
     page.goto(f"{server}/board?queue=unassigned")
     page.check("input[name=orders][value^='WO-A:']")
-    page.check("input[name=orders][value^='WO-B:']")
+    # A tick box is a 44 px target: a tap near the corner of its cell ticks it.
+    cell = page.locator("label.tick:has(input[value^='WO-B:'])")
+    cell.scroll_into_view_if_needed()
+    tick = cell.bounding_box()
+    assert tick["width"] >= 44 and tick["height"] >= 44, tick
+    page.mouse.click(tick["x"] + 3, tick["y"] + 3)
     page.select_option("select[name=installer]", "w1")
     page.wait_for_load_state("networkidle")
     assert page.is_checked("input[name=orders][value^='WO-A:']")

@@ -352,6 +352,9 @@ def test_the_installer_shows_the_rating_code_again_with_a_fresh_link(client: Fla
     assert second != first
     qr = client.get(shown.headers["Location"])
     assert qr.status_code == 200 and "<svg" in qr.get_data(as_text=True)
+    # Sized by its viewBox, so the stylesheet can centre and scale it (a fixed width drew it off-centre).
+    svg = re.search(r"<svg[^>]*>", qr.get_data(as_text=True).split('class="qr"')[1]).group(0)
+    assert "viewBox" in svg and "width=" not in svg, svg
     customer = app.test_client()
     assert customer.get(f"/r/{first}").status_code == 404  # retired
     assert client.get(f"/orders/{number}/rating-code?token={first}").status_code == 404
