@@ -193,11 +193,18 @@ def _secret_key(instance: Path) -> str:
     """Read the instance's secret key, generating it once (mode 0600) on first use."""
     path = instance / "secret_key"
     instance.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass  # made before, or by another worker starting at the same moment
-    else:
+    if not path.exists():
+        # Written whole to a file of our own, then linked into place: another worker starting at
+        # the same moment either links first (we read its key) or finds the key complete, never
+        # an empty file half made.
+        draft = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # made by another worker meanwhile
+        finally:
+            draft.unlink()
     return path.read_text().strip()

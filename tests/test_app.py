@@ -27,18 +27,35 @@ from fieldsvc.workorders.models import (
 from tests import factories as f
 
 
-def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path: Path) -> None:
+    from fieldsvc.config import _secret_key
+
+    key = _secret_key(tmp_path / "instance")
+    assert len(key) == 64
+    assert stat.S_IMODE(os.stat(tmp_path / "instance" / "secret_key").st_mode) == 0o600
+    assert _secret_key(tmp_path / "instance") == key
+    assert [p.name for p in (tmp_path / "instance").iterdir()] == ["secret_key"]  # no draft left
+
+
+def test_workers_starting_together_read_one_whole_key(tmp_path: Path) -> None:
+    """gunicorn's workers (or two test runs) start at the same moment: each reads the same, whole
+    key; none reads a file another has created but not yet written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fieldsvc.config import _secret_key
+
+    for attempt in range(20):
+        folder = tmp_path / f"instance-{attempt}"
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            keys = set(pool.map(_secret_key, [folder] * 8))
+        assert len(keys) == 1 and len(keys.pop()) == 64
+
+
+def test_an_app_without_a_configured_key_takes_the_instance_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("FIELDSVC_SECRET_KEY", raising=False)
     monkeypatch.setenv("FIELDSVC_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    first = create_app({"TESTING": True})
-    key_file = Path(first.instance_path) / "secret_key"
-    try:
-        assert len(first.config["SECRET_KEY"]) == 64
-        assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
-        second = create_app({"TESTING": True})
-        assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
-    finally:
-        key_file.unlink()
+    first, second = create_app({"TESTING": True}), create_app({"TESTING": True})
+    assert len(first.config["SECRET_KEY"]) == 64 and second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
 
 
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ def test_admin_defines_a_certification_type_and_who_requires_it(client: FlaskCli
                                       .where(JobTypeRequirement.certification_type_id == fttr.id)).all()
         assert sorted(required) == [("iptv", 3), ("smart_home", None)]
     edit = client.get("/admin/certification-types/fttr").get_data(as_text=True)
-    assert "<h1>FTTR networking <small>fttr</small></h1>" in edit
+    assert "<h1>FTTR networking <small><code>fttr</code></small></h1>" in edit
     assert re.search(r'value="iptv"\s+checked', edit) and 'name="level-iptv" value="3"' in edit
     listing = client.get("/admin/certification-types").get_data(as_text=True)
     assert "IPTV (level 3)" in listing and "iptv:3" not in listing

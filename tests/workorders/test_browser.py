@@ -304,6 +304,9 @@ def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, serv
             raw = set(re.findall(r"\b[a-z]+_[a-z_]+\b", page.inner_text("body")))
             if raw:
                 wide.append(f"{language} {path}: raw codes on screen {sorted(raw)}")
+            small = page.evaluate(SMALL_TARGETS)
+            if small:
+                wide.append(f"{language} {width} {path}: tap targets under 44 px {small}")
             if path == "/certifications":  # the expiring table is there, and scrolls in its labelled box
                 box = page.locator(".table-wrap[role=region][aria-labelledby=due-heading]")
                 assert box.evaluate("e => getComputedStyle(e).overflowX === 'auto' && e.tabIndex === 0"), language
@@ -318,6 +321,15 @@ def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, serv
 # The text a person reads, without what is marked up as a code on purpose (an admin's code column).
 READ_TEXT = """() => { const body = document.body.cloneNode(true);
   body.querySelectorAll('code, script, style').forEach(e => e.remove()); return body.innerText; }"""
+
+
+# Links and summaries that stand alone (a back link, "Edit or reschedule", "Clear filters", a
+# details summary such as "Not eligible (3)"): each needs a 44 px tall box to be tapped.
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'main .crumbs a, main p > a:only-child, main .filters > a, main details > summary, main button, main [role=button]')]
+  .filter(e => e.offsetParent !== null && !e.closest('table'))
+  .map(e => [e.innerText.trim().slice(0, 30), Math.round(e.getBoundingClientRect().height)])
+  .filter(([, height]) => height < 44)"""
 
 
 def switch_language(page, lang: str) -> None:
@@ -354,6 +366,9 @@ def walk(page, server: str, paths: list[str]) -> list[str]:
                     problems.append(f"{where}: raw codes on screen {sorted(raw)}")
                 if errors:
                     problems.append(f"{where}: console {errors}")
+                small = page.evaluate(SMALL_TARGETS)
+                if small:
+                    problems.append(f"{where}: tap targets under 44 px {small}")
     return problems
 
 
