@@ -147,12 +147,12 @@ def _reasons(facts: dict[str, Any], capacity: int) -> list[str]:
     reasons = [str(_l("%(n)d of %(cap)d jobs today", n=facts["load"], cap=capacity)),
                str(_l("home district") if facts["home"] else _l("serves this district"))]
     if facts["rate"] is not None:
-        reasons.append(str(_l("on-site resolution %(rate).0f%% (%(n)d jobs, 30 days)", rate=100 * facts["rate"],
+        reasons.append(str(_l("on-site resolution %(rate).1f%% (%(n)d jobs, 30 days)", rate=100 * facts["rate"],
                               n=facts["jobs"])))
     else:
         reasons.append(str(_l("no completed jobs in 30 days")))
     if facts["share"] is not None:
-        reasons.append(str(_l("satisfaction %(rate).0f%% (%(n)d ratings)", rate=100 * facts["share"], n=facts["ratings"])))
+        reasons.append(str(_l("satisfaction %(rate).1f%% (%(n)d ratings, 90 days)", rate=100 * facts["share"], n=facts["ratings"])))
     if facts["level"]:
         reasons.append(str(_l("service ★%(n)d", n=facts["level"])))
     if facts["km"] is not None:

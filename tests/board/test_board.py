@@ -335,3 +335,14 @@ def test_an_order_form_window_more_than_a_year_ahead_is_a_field_error(client: Fl
     assert response.status_code == 400 and "At most a year ahead." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WorkOrder)) == 6
+
+
+def test_suggestion_figures_have_one_decimal_and_name_their_window(app_ctx: Flask) -> None:
+    """Against a 99% target, 99.4% and 99.6% are not both "99%" and "100%" (PRODUCT.md: rates to
+    one decimal)."""
+    from fieldsvc.workorders.suggestions import _reasons
+
+    reasons = _reasons({"load": 2, "home": True, "rate": 6 / 7, "jobs": 7, "share": 199 / 200, "ratings": 200,
+                        "level": 0, "km": None}, capacity=6)
+    assert "on-site resolution 85.7% (7 jobs, 30 days)" in reasons
+    assert "satisfaction 99.5% (200 ratings, 90 days)" in reasons
