@@ -216,17 +216,24 @@ def window(rng: random.Random) -> dict[str, str]:
     return {"appointment_start": start.isoformat(), "appointment_end": (start + timedelta(hours=2)).isoformat()}
 
 
+async def pick(session, tally: Tally, phase: str, url: str, actor: Actor, rng: random.Random) -> dict | None:
+    """One order of the list at `url`, as the phone or the board shows it; None (after a pause)
+    when there is none."""
+    status, page = await call(session, tally, phase, "GET", url, actor.token)
+    orders = (page or {}).get("items", []) if status == 200 else []
+    if not orders:
+        await asyncio.sleep(0.5)
+        return None
+    return rng.choice(orders)
+
+
 async def installer(actor: Actor, base: str, stop_at: float, phase: str, session, tally: Tally, seed: int) -> None:
     rng = random.Random(seed)
     query = "&".join(f"status={s}" for s in OPEN)
     while time.monotonic() < stop_at:
-        status, page = await call(session, tally, phase, "GET", f"{base}/api/v1/work-orders?{query}&limit=50",
-                                  actor.token)
-        orders = (page or {}).get("items", []) if status == 200 else []
-        if not orders:
-            await asyncio.sleep(0.5)
+        order = await pick(session, tally, phase, f"{base}/api/v1/work-orders?{query}&limit=50", actor, rng)
+        if order is None:
             continue
-        order = rng.choice(orders)
         step = {"assigned": "accept", "accepted": "depart", "en_route": "arrive", "on_site": "complete"}[order["status"]]
         body: dict = {"action": step, "version": order["version"]}
         if step == "depart" and not order.get("appointment_start"):
@@ -246,13 +253,9 @@ async def supervisor(actor: Actor, base: str, stop_at: float, phase: str, sessio
     rng = random.Random(seed)
     while time.monotonic() < stop_at:
         wanted = "accepted" if rng.random() < 0.3 else "new"  # reassign, or dispatch
-        status, page = await call(session, tally, phase, "GET", f"{base}/api/v1/work-orders?status={wanted}&limit=50",
-                                  actor.token)
-        orders = (page or {}).get("items", []) if status == 200 else []
-        if not orders:
-            await asyncio.sleep(0.5)
+        order = await pick(session, tally, phase, f"{base}/api/v1/work-orders?status={wanted}&limit=50", actor, rng)
+        if order is None:
             continue
-        order = rng.choice(orders)
         others = [u for u in actor.team_installers if u != order.get("assignee")]
         status, answer = await call(session, tally, phase, "POST",
                                     f"{base}/api/v1/work-orders/{order['number']}/assignment", actor.token,

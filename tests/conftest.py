@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
 import fieldsvc.models  # noqa: F401  (every table on Base.metadata)
 from fieldsvc import create_app
@@ -100,6 +102,17 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         db.session.remove()
         db.engine.dispose()
     _empty_all_tables(database_url)
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    """The app served on a free port of 127.0.0.1, for the browser tests."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join()
 
 
 @pytest.fixture

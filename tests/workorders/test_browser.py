@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from fieldsvc.auth.models import Role
 from fieldsvc.extensions import db
@@ -23,16 +21,6 @@ CHROMIUM = shutil.which("chromium")
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium"),
               pytest.mark.real_clock]  # the browser judges cookie expiry by the machine's own clock
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
 
 
 @pytest.fixture
@@ -56,6 +44,13 @@ def tap(page, selector: str) -> None:
     with page.expect_navigation():
         page.click(selector)
     no_horizontal_scroll(page)
+
+
+def sign_in_as(page, server: str, username: str) -> None:
+    page.goto(f"{server}/login")
+    page.fill("#username", username)
+    page.fill("#password", f.PASSWORD)
+    tap(page, "main form button[type=submit]")
 
 
 def test_installer_completes_a_job_on_a_phone(app: Flask, server: str, phone) -> None:
@@ -124,10 +119,7 @@ def test_board_filters_without_a_full_reload(app: Flask, server: str, phone) -> 
     # A style the Content-Security-Policy refuses is a violation event (Chromium's console may not say).
     page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
                          "console.error('CSP refused ' + e.violatedDirective + ' ' + e.sourceFile))")
-    page.goto(f"{server}/login")
-    page.fill("#username", "s1")
-    page.fill("#password", f.PASSWORD)
-    tap(page, "main form button[type=submit]")
+    sign_in_as(page, server, "s1")
     assert "WO-FINE" in page.inner_text("#board") and "WO-LATE" in page.inner_text("#board")
     page.evaluate("window.notReloaded = true")
     page.click("nav.queues a[href*='queue=overdue']")
@@ -164,10 +156,7 @@ def test_the_phone_checks_the_photos_before_sending_them(app: Flask, server: str
         return files
 
     page = phone
-    page.goto(f"{server}/login")
-    page.fill("#username", "w1")
-    page.fill("#password", f.PASSWORD)
-    tap(page, "main form button[type=submit]")
+    sign_in_as(page, server, "w1")
     page.goto(f"{server}/orders/{number}")
     page.click("summary:has-text('Complete the job')")
     page.select_option("select[name='complete-fault_cause']", "config")
@@ -199,10 +188,7 @@ def test_a_supervisor_bulk_assigns_with_javascript_on_and_off(app: Flask, server
     page = phone
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.goto(f"{server}/login")
-    page.fill("#username", "s1")
-    page.fill("#password", f.PASSWORD)
-    tap(page, "main form button[type=submit]")
+    sign_in_as(page, server, "s1")
     page.goto(f"{server}/board?queue=unassigned")
     page.check("input[name=orders][value^='WO-A:']")
     # A tick box is a 44 px target: a tap near the corner of its cell ticks it.
@@ -231,10 +217,7 @@ def test_a_supervisor_bulk_assigns_with_javascript_on_and_off(app: Flask, server
     # And with JavaScript off, in a second context of the same browser: plain forms do it all.
     plain = page.context.browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
     page = plain.new_page()
-    page.goto(f"{server}/login")
-    page.fill("#username", "s1")
-    page.fill("#password", f.PASSWORD)
-    tap(page, "main form button[type=submit]")
+    sign_in_as(page, server, "s1")
     page.goto(f"{server}/board?queue=unassigned")
     page.check("input[name=orders][value^='WO-C:']")
     page.select_option("select[name=installer]", "w1")
@@ -284,10 +267,7 @@ def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, serv
                  "/certifications/installers/w10016", "/notifications"]
         session_id = session.id
     page = phone
-    page.goto(f"{server}/login")
-    page.fill("#username", "s1")
-    page.fill("#password", f.PASSWORD)
-    tap(page, "main form button[type=submit]")
+    sign_in_as(page, server, "s1")
     wide: list[str] = []
     # Pico's layout changes at 576 px, so 360 and 390 share one layout: each phone width is checked
     # in one language (English words are the longer unbreakable runs, Chinese the other script);
@@ -371,12 +351,6 @@ def walk(page, server: str, paths: list[str]) -> list[str]:
                     problems.append(f"{where}: tap targets under 44 px {small}")
     return problems
 
-
-def sign_in_as(page, server: str, username: str) -> None:
-    page.goto(f"{server}/login")
-    page.fill("#username", username)
-    page.fill("#password", f.PASSWORD)
-    tap(page, "main form button[type=submit]")
 
 
 def test_an_installer_walks_their_pages_on_a_phone_and_a_desktop(app: Flask, server: str, phone) -> None:
