@@ -11,16 +11,11 @@ from .certifications.models import (  # noqa: F401
     TrainingResult,
     TrainingSession,
 )
-from .metrics.models import (  # noqa: F401
-    JobRun,
-    JobRunStatus,
-    MetricSnapshot,
-    PeriodType,
-    ScopeType,
-)
+from .metrics.models import JobRun, JobRunStatus  # noqa: F401
 from .notifications.models import Notification  # noqa: F401
 from .ratings.models import SurveyInvitation, SurveyResponse  # noqa: F401
 from .rules.models import MetricSetting  # noqa: F401
+from .snapshots.models import MetricSnapshot, PeriodType, ScopeType  # noqa: F401
 from .throttle import RateLimitCounter  # noqa: F401
 from .workforce.models import Customer, District, JobType, Team, team_districts, team_supervisors  # noqa: F401
 from .workorders.models import (  # noqa: F401

@@ -1,9 +1,9 @@
-"""Metric snapshots and the record of each scheduled job run (the dated rules they follow are in
-fieldsvc.rules)."""
+"""The record of each scheduled job run (the snapshots they write are in fieldsvc.snapshots, the
+dated rules they follow in fieldsvc.rules)."""
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,46 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db import Base, enum_column, utcnow
 
 
-class ScopeType(enum.Enum):
-    INSTALLER = "installer"
-    TEAM = "team"
-    DISTRICT = "district"
-    COMPANY = "company"
-
-
-class PeriodType(enum.Enum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-
-
 class JobRunStatus(enum.Enum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-
-
-class MetricSnapshot(Base):
-    """One figure for one scope and period; recomputing replaces the row with the same key."""
-
-    __tablename__ = "metric_snapshots"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    metric: Mapped[str] = mapped_column(String(48))
-    scope_type: Mapped[ScopeType] = mapped_column(enum_column(ScopeType, "scope_type"))
-    scope_id: Mapped[str] = mapped_column(String(32))  # username / team code / district code / "all"
-    period_type: Mapped[PeriodType] = mapped_column(enum_column(PeriodType, "period_type"))
-    period_start: Mapped[date]
-    numerator: Mapped[float | None]
-    denominator: Mapped[int]
-    value: Mapped[float | None]  # NULL when the denominator is 0
-    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    is_final: Mapped[bool] = mapped_column(default=True)
-
-    __table_args__ = (
-        UniqueConstraint("metric", "scope_type", "scope_id", "period_type", "period_start"),
-        Index("ix_metric_snapshots_scope_period", "scope_type", "period_type", "period_start"),
-    )
 
 
 class JobRun(Base):

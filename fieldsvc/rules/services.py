@@ -52,3 +52,15 @@ def set_setting(key: str, value: Any, effective_from: date, actor_id: int | None
     row.value, row.created_by_id, row.note = value, actor_id, note
     db.session.flush()
     return row
+
+
+def settings_on(on: date) -> dict[str, Any]:
+    """Every rule in force on `on`, in one query (the built-in default where no row exists)."""
+    rows = db.session.execute(
+        select(MetricSetting.key, MetricSetting.value)
+        .where(MetricSetting.effective_from <= on)
+        .order_by(MetricSetting.key, MetricSetting.effective_from)
+    ).all()
+    rules = dict(DEFAULT_RULES)
+    rules.update({key: value for key, value in rows if key in DEFAULT_RULES})  # the latest row wins
+    return rules

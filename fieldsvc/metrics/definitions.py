@@ -1,0 +1,72 @@
+"""The installation-quality metrics of PRODUCT.md §4, each named once: what it counts over (the
+orders completed in the period, or the ratings submitted in it), which per-row flag is its
+numerator and which its denominator, how its value is formed, and how long it stays provisional.
+The engine aggregates these flags; the drill-down lists the rows where they are set: one
+definition serves both, so a figure and the orders behind it cannot disagree."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+
+class Base(enum.Enum):
+    ORDERS = "orders"    # the orders completed in the period (by completed_at)
+    RATINGS = "ratings"  # the ratings submitted in the period (by submitted_at)
+
+
+class Kind(enum.Enum):
+    RATE = "rate"    # numerator / denominator; NULL when the denominator is 0
+    COUNT = "count"  # the denominator is the count; the value is the same number
+    MEAN = "mean"    # a sum / the denominator; NULL when the denominator is 0
+
+
+@dataclass(frozen=True)
+class Metric:
+    code: str
+    label: object  # lazy translated name
+    base: Base
+    kind: Kind
+    denominator: str  # the flag column summed as the denominator ("one": every row)
+    numerator: str | None = None  # the flag (or value) column summed as the numerator
+    # Days after the period's end until its figure is final (a rule key, or none: final at the end).
+    final_after: str | None = None
+    target: str | None = None  # the rule key of its target, when it has one
+    lower_is_better: bool = False
+    scale: float = 1.0  # the summed column is divided by this (seconds → hours)
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("completed_orders", _l("Completed orders"), Base.ORDERS, Kind.COUNT, "one"),
+    Metric("onsite_resolution_rate", _l("On-site resolution"), Base.ORDERS, Kind.RATE,
+           "visited", "first_visit_resolved", target="onsite_resolution_target"),
+    Metric("onsite_resolution_rate_net", _l("On-site resolution (net)"), Base.ORDERS, Kind.RATE,
+           "visited_net", "first_visit_resolved", target="onsite_resolution_target"),
+    Metric("appointment_adherence_rate", _l("Appointment adherence"), Base.ORDERS, Kind.RATE,
+           "booked", "arrived_in_window"),
+    Metric("timeliness_rate", _l("Timeliness"), Base.ORDERS, Kind.RATE, "one", "by_due"),
+    Metric("repeat_repair_rate_30d", _l("Repeat repairs (30 days)"), Base.ORDERS, Kind.RATE,
+           "is_repair", "repeat_repair", final_after="repeat_repair_window_days", lower_is_better=True),
+    Metric("install_early_fault_rate_15d", _l("Early faults after install (15 days)"), Base.ORDERS, Kind.RATE,
+           "is_install", "early_fault", final_after="install_early_fault_window_days", lower_is_better=True),
+    Metric("rating_coverage", _l("Rating coverage"), Base.ORDERS, Kind.RATE, "one", "rated",
+           final_after="survey_link_days"),
+    Metric("mean_hours_to_complete", _l("Mean hours to complete"), Base.ORDERS, Kind.MEAN, "one", "seconds",
+           lower_is_better=True, scale=3600.0),
+    Metric("rx_power_pass_rate", _l("Optical readings in band"), Base.ORDERS, Kind.RATE,
+           "rx_read", "rx_in_band"),
+    Metric("satisfaction_rate", _l("Satisfaction"), Base.RATINGS, Kind.RATE, "one", "satisfied",
+           target="satisfaction_target"),
+    Metric("satisfaction_rate_strict", _l("Satisfaction (strict)"), Base.RATINGS, Kind.RATE, "one", "five_stars"),
+    Metric("dissatisfied_count", _l("Dissatisfied ratings"), Base.RATINGS, Kind.COUNT, "dissatisfied",
+           lower_is_better=True),
+    Metric("avg_rating", _l("Average rating"), Base.RATINGS, Kind.MEAN, "one", "stars"),
+)
+
+BY_CODE: dict[str, Metric] = {metric.code: metric for metric in METRICS}
+
+
+def metric(code: str) -> Metric:
+    """The metric named `code` (KeyError for an unknown code)."""
+    return BY_CODE[code]

@@ -1,0 +1,271 @@
+"""The metrics engine: a period's figures for every metric and all four scopes, set-based.
+
+For a period (a local day, ISO week or month, turned into one UTC range) the engine builds one
+row of flags per order completed in it, and one per rating submitted in it (`order_flags`,
+`rating_flags`); sums them per installer, team, district and the company (one GROUP BY each,
+joined by UNION ALL); turns each sum into the snapshot rows of the metrics in `definitions`; and
+upserts them with one INSERT … SELECT per base, all inside the database. Rows of the period that
+this run did not write (a scope with nothing left in it) are deleted. Three statements write a
+period, whatever its size; nothing is loaded as objects. The caller owns the transaction: one per
+period, so a failure leaves the previous snapshots as they were.
+
+The drill-down (`orders_behind`) filters the same flag rows, so the orders listed behind a
+figure are the rows the figure counted."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Date,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.expression import CTE
+
+from ..auth.models import User
+from ..extensions import db
+from ..ratings.models import SATISFIED_MIN_SCORE, SurveyResponse
+from ..rules.services import settings_on
+from ..snapshots.models import COMPANY_ID, MetricSnapshot, PeriodType, ScopeType
+from ..snapshots.periods import utc_range
+from ..workforce.models import District, JobType, Team
+from ..workorders.models import OrderStatus, Visit, VisitOutcome, WorkOrder
+from .definitions import METRICS, Base, Kind, Metric
+from .sql import flag, seconds_between, within_days_after
+
+DISSATISFIED_MAX_SCORE = 2  # 2 and 1 stars: 不满意 (PRODUCT.md §4)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A local calendar period and its UTC range."""
+
+    type: PeriodType
+    start: date
+    begins: datetime  # UTC, inclusive
+    ends: datetime    # UTC, exclusive
+
+    @classmethod
+    def of(cls, period_type: PeriodType, start: date, tz: ZoneInfo) -> Period:
+        return cls(period_type, start, *utc_range(period_type, start, tz))
+
+
+# --- the rows each figure counts ---------------------------------------------------------------
+
+def order_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
+    """One row per order completed in the period: its scopes and a 0/1 column per flag the
+    metrics read (plus `seconds`, from creation to completion)."""
+    first = aliased(Visit, name="first_visit")
+    later = aliased(WorkOrder, name="later_order")
+    later_type = aliased(JobType, name="later_type")
+
+    def new_repair_within(days: int) -> Any:
+        return exists().where(
+            later.customer_id == WorkOrder.customer_id,
+            later.id != WorkOrder.id,
+            later.job_type_id == later_type.id,
+            later_type.is_repair.is_(True),
+            within_days_after(later.created_at, WorkOrder.completed_at, days),
+        )
+
+    excused = rules["not_installer_fault_reasons"]
+    low, high = rules["rx_power_band_dbm"]
+    rx = WorkOrder.evidence["rx_power_dbm"].as_float()
+    visited = WorkOrder.visit_count >= 1
+    booked = and_(visited, first.appointment_start.is_not(None), first.appointment_end.is_not(None))
+    first_failed_excused = and_(first.outcome == VisitOutcome.NOT_RESOLVED, first.reason_code.in_(excused))
+    rated = exists().where(SurveyResponse.work_order_id == WorkOrder.id)
+    return (
+        select(
+            WorkOrder.id.label("order_id"),
+            WorkOrder.completed_by_id.label("installer_id"),
+            WorkOrder.team_id.label("team_id"),
+            WorkOrder.district_id.label("district_id"),
+            literal(1).label("one"),
+            flag(visited).label("visited"),
+            flag(and_(visited, first.outcome == VisitOutcome.RESOLVED)).label("first_visit_resolved"),
+            flag(and_(visited, ~func.coalesce(first_failed_excused, False))).label("visited_net"),
+            flag(booked).label("booked"),
+            flag(and_(booked, first.arrived_at >= first.appointment_start,
+                      first.arrived_at <= first.appointment_end)).label("arrived_in_window"),
+            flag(WorkOrder.completed_at <= WorkOrder.due_by).label("by_due"),
+            flag(JobType.is_repair.is_(True)).label("is_repair"),
+            flag(and_(JobType.is_repair.is_(True),
+                      new_repair_within(rules["repeat_repair_window_days"]))).label("repeat_repair"),
+            flag(JobType.is_install.is_(True)).label("is_install"),
+            flag(and_(JobType.is_install.is_(True),
+                      new_repair_within(rules["install_early_fault_window_days"]))).label("early_fault"),
+            flag(rated).label("rated"),
+            seconds_between(WorkOrder.created_at, WorkOrder.completed_at).label("seconds"),
+            flag(and_(JobType.is_install.is_(True), rx.is_not(None))).label("rx_read"),
+            flag(and_(JobType.is_install.is_(True), rx >= low, rx <= high)).label("rx_in_band"),
+        )
+        .join(JobType, JobType.id == WorkOrder.job_type_id)
+        .outerjoin(first, and_(first.work_order_id == WorkOrder.id, first.seq == 1))
+        .where(WorkOrder.status == OrderStatus.COMPLETED,
+               WorkOrder.completed_at >= period.begins, WorkOrder.completed_at < period.ends)
+    )
+
+
+def rating_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
+    """One row per rating submitted in the period, attributed to the installer who completed the
+    order (copied onto the rating), the order's team and district."""
+    score = SurveyResponse.score
+    return (
+        select(
+            SurveyResponse.work_order_id.label("order_id"),
+            SurveyResponse.installer_id.label("installer_id"),
+            WorkOrder.team_id.label("team_id"),
+            WorkOrder.district_id.label("district_id"),
+            literal(1).label("one"),
+            flag(score >= SATISFIED_MIN_SCORE).label("satisfied"),
+            flag(score == 5).label("five_stars"),
+            flag(score <= DISSATISFIED_MAX_SCORE).label("dissatisfied"),
+            score.label("stars"),
+        )
+        .join(WorkOrder, WorkOrder.id == SurveyResponse.work_order_id)
+        .where(SurveyResponse.submitted_at >= period.begins, SurveyResponse.submitted_at < period.ends)
+    )
+
+
+FLAGS = {Base.ORDERS: order_flags, Base.RATINGS: rating_flags}
+
+# Each scope: the flag row's column naming it, and the table that turns the id into its code.
+SCOPE_CODES = {
+    ScopeType.INSTALLER: ("installer_id", User.__table__.c.id, User.__table__.c.username),
+    ScopeType.TEAM: ("team_id", Team.__table__.c.id, Team.__table__.c.code),
+    ScopeType.DISTRICT: ("district_id", District.__table__.c.id, District.__table__.c.code),
+}
+
+
+def _columns(base: Base) -> list[str]:
+    """The flag columns the metrics of `base` sum."""
+    names: list[str] = []
+    for item in METRICS:
+        if item.base is base:
+            names += [name for name in (item.denominator, item.numerator) if name and name not in names]
+    return names
+
+
+def _sums(flags: CTE, base: Base) -> CTE:
+    """The flag sums per scope: four GROUP BYs over the flag rows, joined by UNION ALL."""
+    columns = _columns(base)
+
+    def summed() -> list[Any]:
+        return [func.coalesce(func.sum(flags.c[name]), 0).label(name) for name in columns]
+
+    parts = []
+    for scope, (column, id_column, code_column) in SCOPE_CODES.items():
+        parts.append(
+            select(literal(scope.value, String).label("scope_type"), code_column.label("scope_id"), *summed())
+            .select_from(flags.join(id_column.table, id_column == flags.c[column]))
+            .group_by(code_column)
+        )
+    # The company: one row even for an empty period (its counts are 0, its rates NULL).
+    parts.append(select(literal(ScopeType.COMPANY.value, String).label("scope_type"),
+                        literal(COMPANY_ID, String).label("scope_id"), *summed()).select_from(flags))
+    return union_all(*parts).cte("scope_sums").prefix_with("MATERIALIZED")
+
+
+def _value(item: Metric, numerator: Any, denominator: Any) -> Any:
+    if item.kind is Kind.COUNT:
+        return cast(denominator, Float)
+    return case((denominator > 0, cast(numerator, Float) / denominator))
+
+
+def is_final(item: Metric, period: Period, rules: dict[str, Any], now: datetime) -> bool:
+    """Whether the metric's figure for the period can no longer change: the period is over and,
+    for a metric that looks ahead (repeat repairs, early faults, ratings still to come), its
+    window after the period has passed too."""
+    days = rules[item.final_after] if item.final_after else 0
+    return now >= period.ends + timedelta(days=days)
+
+
+def _snapshot_rows(sums: CTE, base: Base, period: Period, rules: dict[str, Any], now: datetime) -> Select[Any]:
+    parts = []
+    for item in METRICS:
+        if item.base is not base:
+            continue
+        denominator = sums.c[item.denominator]
+        numerator = sums.c[item.numerator] / item.scale if item.numerator else None
+        parts.append(select(
+            literal(item.code, String).label("metric"),
+            sums.c.scope_type,
+            sums.c.scope_id,
+            literal(period.type.value, String).label("period_type"),
+            literal(period.start, Date).label("period_start"),
+            (cast(numerator, Float) if numerator is not None else literal(None, Float)).label("numerator"),
+            cast(denominator, Integer).label("denominator"),
+            _value(item, numerator, denominator).label("value"),
+            literal(now, MetricSnapshot.__table__.c.computed_at.type).label("computed_at"),
+            literal(is_final(item, period, rules, now)).label("is_final"),
+        ).where(true()))  # SQLite reads "INSERT … SELECT … ON CONFLICT" only after a WHERE
+    return union_all(*parts).subquery("snapshot_rows")
+
+
+SNAPSHOT_KEY = ("metric", "scope_type", "scope_id", "period_type", "period_start")
+SNAPSHOT_VALUES = ("numerator", "denominator", "value", "computed_at", "is_final")
+
+
+def _upsert(rows: Any) -> Any:
+    table = MetricSnapshot.__table__
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).from_select([*SNAPSHOT_KEY, *SNAPSHOT_VALUES], select(rows).where(true()))
+    return statement.on_conflict_do_update(
+        index_elements=list(SNAPSHOT_KEY),
+        set_={name: statement.excluded[name] for name in SNAPSHOT_VALUES},
+    )
+
+
+def compute_period(period_type: PeriodType, start: date, now: datetime, tz: ZoneInfo) -> int:
+    """Write every metric's snapshots of the period starting on `start`, for all four scopes;
+    the rows written. Flushes nothing else and does not commit: run it in its own transaction."""
+    period = Period.of(period_type, start, tz)
+    rules = settings_on(start)
+    for base, flags_of in FLAGS.items():
+        flags = flags_of(period, rules).cte(f"{base.value}_flags")
+        db.session.execute(_upsert(_snapshot_rows(_sums(flags, base), base, period, rules, now)))
+    table = MetricSnapshot.__table__
+    of_period = (table.c.period_type == period_type.value, table.c.period_start == start)
+    # What an earlier run wrote for a scope that has nothing in it any more.
+    db.session.execute(delete(table).where(*of_period, table.c.computed_at != now))
+    # (The rowcount of an upsert is not the rows written on every driver: count them.)
+    return db.session.scalar(select(func.count()).select_from(table).where(*of_period)) or 0
+
+
+# --- the orders behind a figure ------------------------------------------------------------------
+
+def orders_behind(code: str, scope_type: ScopeType, scope_id: str, period_type: PeriodType, start: date,
+                  tz: ZoneInfo, part: str = "denominator") -> Select[tuple[str]]:
+    """The numbers of the orders behind one snapshot's numerator or denominator: the flag rows the
+    engine summed for that scope, where the metric's flag is set."""
+    from .definitions import metric
+
+    item = metric(code)
+    period = Period.of(period_type, start, tz)
+    flags = FLAGS[item.base](period, settings_on(start)).subquery("flags")
+    column = item.denominator if part == "denominator" or item.numerator is None else item.numerator
+    query = select(WorkOrder.number).join(flags, flags.c.order_id == WorkOrder.id)
+    if column != "one":
+        query = query.where(flags.c[column] != 0)
+    if scope_type is not ScopeType.COMPANY:
+        key, id_column, code_column = SCOPE_CODES[scope_type]
+        query = query.where(flags.c[key] == select(id_column).where(code_column == scope_id).scalar_subquery())
+    return query.order_by(WorkOrder.number)
