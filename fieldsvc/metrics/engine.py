@@ -4,8 +4,8 @@ For a period (a local day, ISO week or month, turned into one UTC range) the eng
 row of flags per order completed in it, and one per rating submitted in it (`order_flags`,
 `rating_flags`); sums them per installer, team, district and the company (one GROUP BY each,
 joined by UNION ALL); turns each sum into the snapshot rows of the metrics in `definitions`; and
-upserts them with one INSERT … SELECT per base, all inside the database. Rows of the period that
-this run did not write (a scope with nothing left in it) are deleted. Three statements write a
+upserts them with one INSERT … SELECT per base, all inside the database, after deleting the
+period's earlier rows (a scope with nothing left in it keeps none). Three statements write a
 period, whatever its size; nothing is loaded as objects. The caller owns the transaction: one per
 period, so a failure leaves the previous snapshots as they were.
 
@@ -239,13 +239,14 @@ def compute_period(period_type: PeriodType, start: date, now: datetime, tz: Zone
     the rows written. Flushes nothing else and does not commit: run it in its own transaction."""
     period = Period.of(period_type, start, tz)
     rules = settings_on(start)
+    table = MetricSnapshot.__table__
+    of_period = (table.c.period_type == period_type.value, table.c.period_start == start)
+    # The period is rewritten whole: a scope with nothing left in it loses its rows. The upsert
+    # still matters: another process computing the same period at once may have inserted first.
+    db.session.execute(delete(table).where(*of_period))
     for base, flags_of in FLAGS.items():
         flags = flags_of(period, rules).cte(f"{base.value}_flags")
         db.session.execute(_upsert(_snapshot_rows(_sums(flags, base), base, period, rules, now)))
-    table = MetricSnapshot.__table__
-    of_period = (table.c.period_type == period_type.value, table.c.period_start == start)
-    # What an earlier run wrote for a scope that has nothing in it any more.
-    db.session.execute(delete(table).where(*of_period, table.c.computed_at != now))
     # (The rowcount of an upsert is not the rows written on every driver: count them.)
     return db.session.scalar(select(func.count()).select_from(table).where(*of_period)) or 0
 
