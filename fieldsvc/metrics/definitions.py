@@ -35,6 +35,8 @@ class Metric:
     target: str | None = None  # the rule key of its target, when it has one
     lower_is_better: bool = False
     scale: float = 1.0  # the summed column is divided by this (seconds → hours)
+    # Kept per job type too, as "<code>.<job type>" (timeliness_rate.install): PRODUCT.md §4.
+    by_job_type: bool = False
 
 
 METRICS: tuple[Metric, ...] = (
@@ -45,7 +47,8 @@ METRICS: tuple[Metric, ...] = (
            "visited_net", "first_visit_resolved", target="onsite_resolution_target"),
     Metric("appointment_adherence_rate", _l("Appointment adherence"), Base.ORDERS, Kind.RATE,
            "booked", "arrived_in_window"),
-    Metric("timeliness_rate", _l("Timeliness"), Base.ORDERS, Kind.RATE, "one", "by_due"),
+    Metric("timeliness_rate", _l("Timeliness"), Base.ORDERS, Kind.RATE, "one", "by_due",
+           by_job_type=True),
     Metric("repeat_repair_rate_30d", _l("Repeat repairs (30 days)"), Base.ORDERS, Kind.RATE,
            "is_repair", "repeat_repair", final_after="repeat_repair_window_days", lower_is_better=True),
     Metric("install_early_fault_rate_15d", _l("Early faults after install (15 days)"), Base.ORDERS, Kind.RATE,
@@ -53,7 +56,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("rating_coverage", _l("Rating coverage"), Base.ORDERS, Kind.RATE, "one", "rated",
            final_after="survey_link_days"),
     Metric("mean_hours_to_complete", _l("Mean hours to complete"), Base.ORDERS, Kind.MEAN, "one", "seconds",
-           lower_is_better=True, scale=3600.0),
+           lower_is_better=True, scale=3600.0, by_job_type=True),
     Metric("rx_power_pass_rate", _l("Optical readings in band"), Base.ORDERS, Kind.RATE,
            "rx_read", "rx_in_band"),
     Metric("satisfaction_rate", _l("Satisfaction"), Base.RATINGS, Kind.RATE, "one", "satisfied",
@@ -67,6 +70,19 @@ METRICS: tuple[Metric, ...] = (
 BY_CODE: dict[str, Metric] = {metric.code: metric for metric in METRICS}
 
 
+JOB_TYPE_MARK = "."
+
+
 def metric(code: str) -> Metric:
     """The metric named `code` (KeyError for an unknown code)."""
     return BY_CODE[code]
+
+
+def split_code(code: str) -> tuple[Metric, str | None]:
+    """A snapshot's metric code as (the metric, the job type or None): "timeliness_rate.install"
+    is the timeliness of installs. KeyError for an unknown metric or one not kept per job type."""
+    name, mark, job_type = code.partition(JOB_TYPE_MARK)
+    item = BY_CODE[name]
+    if mark and not (job_type and item.by_job_type):
+        raise KeyError(code)
+    return item, job_type or None

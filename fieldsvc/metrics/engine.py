@@ -4,15 +4,16 @@ For a period (a local day, ISO week or month, turned into one UTC range) the eng
 row of flags per order completed in it, and one per rating submitted in it (`order_flags`,
 `rating_flags`); sums them per installer, team, district and the company (one GROUP BY each,
 joined by UNION ALL); turns each sum into the snapshot rows of the metrics in `definitions`; and
-upserts them with one INSERT … SELECT per base, all inside the database, after deleting the
-period's earlier rows (a scope with nothing left in it keeps none). Three statements write a
-period, whatever its size; nothing is loaded as objects. The caller owns the transaction: one per
+upserts them with one INSERT … SELECT per base (and one more for the figures also kept per job
+type), all inside the database, after deleting the period's earlier rows (a scope with nothing
+left in it keeps none). Four statements write a period, whatever its size; nothing is loaded as objects. The caller owns the transaction: one per
 period, so a failure leaves the previous snapshots as they were.
 
 The drill-down (`orders_behind`) filters the same flag rows, so the orders listed behind a
 figure are the rows the figure counted."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,7 +48,7 @@ from ..snapshots.models import COMPANY_ID, MetricSnapshot, PeriodType, ScopeType
 from ..snapshots.periods import utc_range
 from ..workforce.models import District, JobType, Team
 from ..workorders.models import OrderStatus, Visit, VisitOutcome, WorkOrder
-from .definitions import METRICS, Base, Kind, Metric
+from .definitions import JOB_TYPE_MARK, METRICS, Base, Kind, Metric, split_code
 from .sql import flag, seconds_between, within_days_after
 
 DISSATISFIED_MAX_SCORE = 2  # 2 and 1 stars: 不满意 (PRODUCT.md §4)
@@ -98,6 +99,7 @@ def order_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
             WorkOrder.completed_by_id.label("installer_id"),
             WorkOrder.team_id.label("team_id"),
             WorkOrder.district_id.label("district_id"),
+            JobType.code.label("job_type"),
             literal(1).label("one"),
             flag(visited).label("visited"),
             flag(and_(visited, first.outcome == VisitOutcome.RESOLVED)).label("first_visit_resolved"),
@@ -155,33 +157,35 @@ SCOPE_CODES = {
 }
 
 
-def _columns(base: Base) -> list[str]:
-    """The flag columns the metrics of `base` sum."""
+def _columns(metrics: Sequence[Metric]) -> list[str]:
+    """The flag columns the metrics sum."""
     names: list[str] = []
-    for item in METRICS:
-        if item.base is base:
-            names += [name for name in (item.denominator, item.numerator) if name and name not in names]
+    for item in metrics:
+        names += [name for name in (item.denominator, item.numerator) if name and name not in names]
     return names
 
 
-def _sums(flags: CTE, base: Base) -> CTE:
-    """The flag sums per scope: four GROUP BYs over the flag rows, joined by UNION ALL."""
-    columns = _columns(base)
+def _sums(flags: CTE, metrics: Sequence[Metric], by_job_type: bool) -> CTE:
+    """The flag sums per scope (and per job type, when asked): four GROUP BYs over the flag
+    rows, joined by UNION ALL."""
+    columns = _columns(metrics)
+    split = [flags.c.job_type] if by_job_type else []
 
     def summed() -> list[Any]:
-        return [func.coalesce(func.sum(flags.c[name]), 0).label(name) for name in columns]
+        return [*split, *(func.coalesce(func.sum(flags.c[name]), 0).label(name) for name in columns)]
 
     parts = []
     for scope, (column, id_column, code_column) in SCOPE_CODES.items():
         parts.append(
             select(literal(scope.value, String).label("scope_type"), code_column.label("scope_id"), *summed())
             .select_from(flags.join(id_column.table, id_column == flags.c[column]))
-            .group_by(code_column)
+            .group_by(code_column, *split)
         )
     # The company: one row even for an empty period (its counts are 0, its rates NULL).
     parts.append(select(literal(ScopeType.COMPANY.value, String).label("scope_type"),
-                        literal(COMPANY_ID, String).label("scope_id"), *summed()).select_from(flags))
-    return union_all(*parts).cte("scope_sums").prefix_with("MATERIALIZED")
+                        literal(COMPANY_ID, String).label("scope_id"), *summed())
+                 .select_from(flags).group_by(*split))
+    return union_all(*parts).cte("job_type_sums" if by_job_type else "scope_sums").prefix_with("MATERIALIZED")
 
 
 def _value(item: Metric, numerator: Any, denominator: Any) -> Any:
@@ -198,15 +202,15 @@ def is_final(item: Metric, period: Period, rules: dict[str, Any], now: datetime)
     return now >= period.ends + timedelta(days=days)
 
 
-def _snapshot_rows(sums: CTE, base: Base, period: Period, rules: dict[str, Any], now: datetime) -> Select[Any]:
+def _snapshot_rows(sums: CTE, metrics: Sequence[Metric], by_job_type: bool, period: Period,
+                   rules: dict[str, Any], now: datetime) -> Select[Any]:
     parts = []
-    for item in METRICS:
-        if item.base is not base:
-            continue
+    for item in metrics:
+        code = literal(f"{item.code}{JOB_TYPE_MARK}", String) + sums.c.job_type if by_job_type else literal(item.code, String)
         denominator = sums.c[item.denominator]
         numerator = sums.c[item.numerator] / item.scale if item.numerator else None
         parts.append(select(
-            literal(item.code, String).label("metric"),
+            code.label("metric"),
             sums.c.scope_type,
             sums.c.scope_id,
             literal(period.type.value, String).label("period_type"),
@@ -246,7 +250,11 @@ def compute_period(period_type: PeriodType, start: date, now: datetime, tz: Zone
     db.session.execute(delete(table).where(*of_period))
     for base, flags_of in FLAGS.items():
         flags = flags_of(period, rules).cte(f"{base.value}_flags")
-        db.session.execute(_upsert(_snapshot_rows(_sums(flags, base), base, period, rules, now)))
+        metrics = [item for item in METRICS if item.base is base]
+        db.session.execute(_upsert(_snapshot_rows(_sums(flags, metrics, False), metrics, False, period, rules, now)))
+        split = [item for item in metrics if item.by_job_type]
+        if split:  # the same flags again, per job type
+            db.session.execute(_upsert(_snapshot_rows(_sums(flags, split, True), split, True, period, rules, now)))
     # (The rowcount of an upsert is not the rows written on every driver: count them.)
     return db.session.scalar(select(func.count()).select_from(table).where(*of_period)) or 0
 
@@ -257,13 +265,13 @@ def orders_behind(code: str, scope_type: ScopeType, scope_id: str, period_type: 
                   tz: ZoneInfo, part: str = "denominator") -> Select[tuple[str]]:
     """The numbers of the orders behind one snapshot's numerator or denominator: the flag rows the
     engine summed for that scope, where the metric's flag is set."""
-    from .definitions import metric
-
-    item = metric(code)
+    item, job_type = split_code(code)
     period = Period.of(period_type, start, tz)
     flags = FLAGS[item.base](period, settings_on(start)).subquery("flags")
     column = item.denominator if part == "denominator" or item.numerator is None else item.numerator
     query = select(WorkOrder.number).join(flags, flags.c.order_id == WorkOrder.id)
+    if job_type is not None:
+        query = query.where(flags.c.job_type == job_type)
     if column != "one":
         query = query.where(flags.c[column] != 0)
     if scope_type is not ScopeType.COMPANY:

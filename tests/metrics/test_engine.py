@@ -16,7 +16,7 @@ from fieldsvc.auth.models import User
 from fieldsvc.db import UTC
 from fieldsvc.extensions import db
 from fieldsvc.metrics import engine
-from fieldsvc.metrics.definitions import METRICS
+from fieldsvc.metrics.definitions import METRICS, Kind, split_code
 from fieldsvc.metrics.engine import compute_period, orders_behind
 from fieldsvc.ratings.models import SurveyInvitation, SurveyResponse
 from fieldsvc.rules.services import set_setting
@@ -140,6 +140,13 @@ def test_every_metric_of_a_day_for_every_scope(crew: dict[str, Any]) -> None:
     assert figure(s, "avg_rating") == (10.0, 3, pytest.approx(10 / 3))
     # hours from creation to completion: 4 + 24 + 5 + 5 + 5
     assert figure(s, "mean_hours_to_complete") == (43.0, 5, pytest.approx(43 / 5))
+
+    # Timeliness and hours to complete per job type too.
+    assert figure(s, "timeliness_rate.install") == (1.0, 2, 0.5)
+    assert figure(s, "timeliness_rate.repair") == (3.0, 3, 1.0)
+    assert figure(s, "timeliness_rate.install", "installer", "ann") == (0.0, 1, 0.0)
+    assert figure(s, "mean_hours_to_complete.install") == (29.0, 2, 14.5)
+    assert ("timeliness_rate.iptv", "company", COMPANY_ID) not in s  # no IPTV jobs that day
 
     assert figure(s, "completed_orders", "installer", "ann") == (None, 2, 2.0)
     assert figure(s, "onsite_resolution_rate", "installer", "bob") == (0.0, 1, 0.0)
@@ -339,7 +346,7 @@ def test_the_orders_behind_every_figure_are_the_rows_it_counted(crew: dict[str, 
     for (code, scope, scope_id), row in snapshots.items():
         behind = orders_list(code, "denominator", date(2026, 3, 10), ScopeType(scope), scope_id)
         assert len(behind) == row.denominator, (code, scope, scope_id)
-        if row.numerator is not None and code not in ("mean_hours_to_complete", "avg_rating"):
+        if row.numerator is not None and split_code(code)[0].kind is Kind.RATE:
             counted = orders_list(code, "numerator", date(2026, 3, 10), ScopeType(scope), scope_id)
             assert len(counted) == row.numerator, (code, scope, scope_id)
             assert set(counted) <= set(behind)
@@ -350,3 +357,11 @@ def test_scopes_name_installers_teams_and_districts_by_their_codes(crew: dict[st
     db.session.commit()
     keys = {(scope, scope_id) for (metric, scope, scope_id) in compute(date(2026, 3, 10)) if metric == "completed_orders"}
     assert keys == {("installer", "cat"), ("team", "TB"), ("district", "wuchang"), ("company", COMPANY_ID)}
+
+
+def test_a_metric_code_names_the_job_type_only_where_the_metric_is_kept_per_job_type() -> None:
+    assert split_code("timeliness_rate.install")[1] == "install"
+    assert split_code("timeliness_rate") == (split_code("timeliness_rate.repair")[0], None)
+    for bad in ("satisfaction_rate.install", "timeliness_rate.", "nonsense", "nonsense.install"):
+        with pytest.raises(KeyError):
+            split_code(bad)
