@@ -17,11 +17,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..metrics.definitions import METRICS
+from sqlalchemy import select
+
+from ..extensions import db
 from ..metrics.engine import compute_period
-from ..rules.services import settings_on
-from ..snapshots.models import PeriodType
-from ..snapshots.periods import next_start, period_start, periods_between
+from ..snapshots.models import MetricSnapshot, PeriodType
+from ..snapshots.periods import next_start, period_start
 from .claims import lock_period
 
 # (period key, the instant it became due)
@@ -103,25 +104,23 @@ def roll_up(period_type: PeriodType) -> Callable[[str, datetime, ZoneInfo], int]
     return work
 
 
-def look_ahead_days(day: date) -> int:
-    """The longest window after a period that a metric waits for before it is final (repeat
-    repairs' 30 days by default), as the rules in force on `day` say."""
-    rules = settings_on(day)
-    return max(int(rules[item.final_after]) for item in METRICS if item.final_after)
-
-
 def refresh_windows(key: str, now: datetime, tz: ZoneInfo) -> int:
-    """Recompute the periods before the key's day whose look-ahead windows are still open (repeat
-    repairs, early faults, ratings still to come), until they are final; the periods holding the
-    key's day itself belong to the day, week and month jobs."""
+    """Recompute every period before the key's day whose snapshots are still provisional (repeat
+    repairs, early faults, ratings still to come), until they are final — however long the
+    scheduler was down, so only the latest key needs to run. The periods holding the key's day
+    belong to the day, week and month jobs."""
     day = date.fromisoformat(key)
-    first = day - timedelta(days=look_ahead_days(day))
+    table = MetricSnapshot.__table__
+    pending = db.session.execute(
+        select(table.c.period_type, table.c.period_start).distinct()
+        .where(table.c.is_final.is_(False), table.c.period_start < day)
+        .order_by(table.c.period_type, table.c.period_start)
+    ).all()
     rows = 0
-    for period_type in (PeriodType.DAY, PeriodType.WEEK, PeriodType.MONTH):
-        for start in periods_between(period_type, first, day - timedelta(days=1)):
-            if start <= day < next_start(period_type, start):
-                continue
-            rows += compute(period_type, start, now, tz)
+    for period_type, start in pending:
+        if start <= day < next_start(period_type, start):
+            continue
+        rows += compute(period_type, start, now, tz)
     return rows
 
 
@@ -138,7 +137,7 @@ JOBS: tuple[Job, ...] = (
     Job("metrics_day", {"trigger": "cron", "hour": 2, "minute": 0}, daily(time(2, 0)), day_final),
     Job("metrics_week", {"trigger": "cron", "hour": 2, "minute": 10}, daily(time(2, 10)), roll_up(PeriodType.WEEK)),
     Job("metrics_month", {"trigger": "cron", "hour": 2, "minute": 20}, daily(time(2, 20)), roll_up(PeriodType.MONTH)),
-    Job("metrics_windows", {"trigger": "cron", "hour": 3, "minute": 0}, daily(time(3, 0)), refresh_windows,
+    Job("metrics_windows", {"trigger": "cron", "hour": 3, "minute": 0}, daily(time(3, 0), latest_only=True), refresh_windows,
         late_after=timedelta(hours=1)),
     Job("certificate_alerts", {"trigger": "cron", "hour": 7, "minute": 0},
         daily(time(7, 0), covers_days_before=0, latest_only=True), certificate_alerts),
