@@ -145,10 +145,11 @@ def seed_reference_command() -> None:
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--no-serve", is_flag=True, help="Prepare the database and stop (no web server).")
+@click.option("--no-serve", is_flag=True, help="Prepare the database and stop (no web server, no scheduler).")
 @with_appcontext
 def demo_command(host: str, port: int, no_serve: bool) -> None:
-    """Migrate, seed demo data if the database is empty, then serve the app and print the sign-ins."""
+    """Migrate, seed demo data if the database is empty (and compute its figures), then start the
+    scheduler beside the web server and print the sign-ins."""
     from flask_migrate import upgrade
 
     from .config import resource_dir
@@ -158,13 +159,50 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     if _database_is_empty():
         click.echo("seeding demo data (a fresh database)…")
         seed_demo(echo=click.echo)
+        _backfill_demo_history()
     click.echo("")
     click.echo(f"fieldsvc demo at http://{host}:{port}/  — sign in as (password {DEMO_PASSWORD}):")
     for role, username, name in demo_sign_ins():
         click.echo(f"  {role:<10} {username:<10} {name}")
-    click.echo("The metrics scheduler is not yet available (it lands with the metrics issue).")
-    if not no_serve:
+    if no_serve:
+        return
+    scheduler = _start_scheduler_process()
+    click.echo(f"The scheduler runs beside the web server (process {scheduler.pid}): figures every 15 minutes.")
+    try:
         _serve(host, port)
+    finally:
+        scheduler.terminate()
+        scheduler.wait(timeout=30)
+
+
+def _backfill_demo_history() -> None:
+    """The demo history's figures, day by day, then its weeks and months (with progress bars)."""
+    from datetime import timedelta
+
+    from .db import local_today, zone
+    from .models import WorkOrder
+    from .snapshots.models import PeriodType
+
+    first = db.session.scalar(select(func.min(WorkOrder.created_at)))
+    db.session.rollback()
+    if first is None:
+        return
+    tz = zone()
+    start, end = first.astimezone(tz).date(), local_today(tz) - timedelta(days=1)
+    click.echo("computing the demo history's quality figures…")
+    for period_type in (PeriodType.DAY, PeriodType.WEEK, PeriodType.MONTH):
+        _backfill(period_type, start, end)
+
+
+def _start_scheduler_process():  # type: ignore[no-untyped-def]
+    """`fieldsvc scheduler` as a second process on the same database (the demo's)."""
+    import os
+    import subprocess  # nosec B404: our own command, by the interpreter running us, no shell
+
+    env = {**os.environ, "FIELDSVC_DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"]}
+    env.pop("FIELDSVC_SCHEDULER_NOW", None)
+    return subprocess.Popen([sys.executable, "-c", "from fieldsvc.cli import main; main()", "scheduler"],  # nosec B603
+                            env=env)
 
 
 @click.command("scheduler")

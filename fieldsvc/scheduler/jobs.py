@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
@@ -39,6 +40,7 @@ class Job:
     it wrote), and how long after a key falls due the health page calls the job late."""
 
     name: str
+    label: Any  # a lazy string: what the health page calls it
     trigger: dict[str, Any]
     due: Callable[[datetime, ZoneInfo], Due]
     work: Callable[[str, datetime, ZoneInfo], int]
@@ -132,14 +134,14 @@ def certificate_alerts(key: str, now: datetime, tz: ZoneInfo) -> int:
 
 
 JOBS: tuple[Job, ...] = (
-    Job("metrics_today", {"trigger": "cron", "minute": "*/15"}, latest_slot, today_provisional,
+    Job("metrics_today", _l("Today's figures (provisional, every 15 minutes)"), {"trigger": "cron", "minute": "*/15"}, latest_slot, today_provisional,
         late_after=timedelta(minutes=30)),
-    Job("metrics_day", {"trigger": "cron", "hour": 2, "minute": 0}, daily(time(2, 0)), day_final),
-    Job("metrics_week", {"trigger": "cron", "hour": 2, "minute": 10}, daily(time(2, 10)), roll_up(PeriodType.WEEK)),
-    Job("metrics_month", {"trigger": "cron", "hour": 2, "minute": 20}, daily(time(2, 20)), roll_up(PeriodType.MONTH)),
-    Job("metrics_windows", {"trigger": "cron", "hour": 3, "minute": 0}, daily(time(3, 0), latest_only=True), refresh_windows,
+    Job("metrics_day", _l("Yesterday's figures (final, 02:00)"), {"trigger": "cron", "hour": 2, "minute": 0}, daily(time(2, 0)), day_final),
+    Job("metrics_week", _l("This week's figures (02:10)"), {"trigger": "cron", "hour": 2, "minute": 10}, daily(time(2, 10)), roll_up(PeriodType.WEEK)),
+    Job("metrics_month", _l("This month's figures (02:20)"), {"trigger": "cron", "hour": 2, "minute": 20}, daily(time(2, 20)), roll_up(PeriodType.MONTH)),
+    Job("metrics_windows", _l("Figures still provisional: repeat repairs, early faults, ratings (03:00)"), {"trigger": "cron", "hour": 3, "minute": 0}, daily(time(3, 0), latest_only=True), refresh_windows,
         late_after=timedelta(hours=1)),
-    Job("certificate_alerts", {"trigger": "cron", "hour": 7, "minute": 0},
+    Job("certificate_alerts", _l("Certificate alerts (07:00)"), {"trigger": "cron", "hour": 7, "minute": 0},
         daily(time(7, 0), covers_days_before=0, latest_only=True), certificate_alerts),
 )
 
