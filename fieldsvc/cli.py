@@ -145,10 +145,11 @@ def seed_reference_command() -> None:
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--no-serve", is_flag=True, help="Prepare the database and stop (no web server).")
+@click.option("--no-serve", is_flag=True, help="Prepare the database and stop (no web server, no scheduler).")
 @with_appcontext
 def demo_command(host: str, port: int, no_serve: bool) -> None:
-    """Migrate, seed demo data if the database is empty, then serve the app and print the sign-ins."""
+    """Migrate, seed demo data if the database is empty (and compute its figures), then start the
+    scheduler beside the web server and print the sign-ins."""
     from flask_migrate import upgrade
 
     from .config import resource_dir
@@ -158,19 +159,77 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     if _database_is_empty():
         click.echo("seeding demo data (a fresh database)…")
         seed_demo(echo=click.echo)
+        _backfill_demo_history()
     click.echo("")
     click.echo(f"fieldsvc demo at http://{host}:{port}/  — sign in as (password {DEMO_PASSWORD}):")
     for role, username, name in demo_sign_ins():
         click.echo(f"  {role:<10} {username:<10} {name}")
-    click.echo("The metrics scheduler is not yet available (it lands with the metrics issue).")
-    if not no_serve:
+    if no_serve:
+        return
+    scheduler = _start_scheduler_process()
+    click.echo(f"The scheduler runs beside the web server (process {scheduler.pid}): figures every 15 minutes.")
+    try:
         _serve(host, port)
+    finally:
+        scheduler.terminate()
+        scheduler.wait(timeout=30)
+
+
+def _backfill_demo_history() -> None:
+    """The demo history's figures, day by day, then its weeks and months (with progress bars)."""
+    from datetime import timedelta
+
+    from .db import local_today, zone
+    from .models import WorkOrder
+    from .snapshots.models import PeriodType
+
+    first = db.session.scalar(select(func.min(WorkOrder.created_at)))
+    db.session.rollback()
+    if first is None:
+        return
+    tz = zone()
+    start, end = first.astimezone(tz).date(), local_today(tz) - timedelta(days=1)
+    click.echo("computing the demo history's quality figures…")
+    for period_type in (PeriodType.DAY, PeriodType.WEEK, PeriodType.MONTH):
+        _backfill(period_type, start, end)
+
+
+def _start_scheduler_process():  # type: ignore[no-untyped-def]
+    """`fieldsvc scheduler` as a second process on the same database (the demo's)."""
+    import os
+    import subprocess  # nosec B404: our own command, by the interpreter running us, no shell
+
+    env = {**os.environ, "FIELDSVC_DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"]}
+    env.pop("FIELDSVC_SCHEDULER_NOW", None)
+    return subprocess.Popen([sys.executable, "-c", "from fieldsvc.cli import main; main()", "scheduler"],  # nosec B603
+                            env=env)
 
 
 @click.command("scheduler")
-def scheduler_command() -> None:
-    """Run the dedicated scheduler process (not yet available)."""
-    raise click.ClickException("the scheduler is not yet available: it lands with the metrics issue")
+@click.option("--once", is_flag=True,
+              help="Run every job's due periods (missed ones included) once, then exit.")
+@click.option("--lease", "lease_seconds", default=600, show_default=True, type=click.IntRange(30),
+              help="Seconds a claim on a period holds before another process may take it over.")
+@with_appcontext
+def scheduler_command(once: bool, lease_seconds: int) -> None:
+    """Run the dedicated scheduler process (one per deployment; never inside web workers)."""
+    import logging
+    from datetime import timedelta
+
+    from .db import zone
+    from .scheduler.runner import clock_from_environment, run_due
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    clock = clock_from_environment()
+    lease = timedelta(seconds=lease_seconds)
+    if once:
+        outcomes = run_due(clock, zone(), lease=lease)
+        click.echo("scheduler pass: " + (", ".join(f"{n} {o.value}" for o, n in sorted(
+            outcomes.items(), key=lambda item: item[0].value)) or "nothing due"))
+        return
+    from .scheduler.process import serve
+
+    serve(current_app._get_current_object(), clock, lease)  # type: ignore[attr-defined]
 
 
 @click.group("metrics")
@@ -181,10 +240,34 @@ def metrics_group() -> None:
 @metrics_group.command("compute")
 @click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--to", "date_to", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--period", type=click.Choice(["day", "week", "month"]), default="day")
-def metrics_compute_command(date_from: object, date_to: object, period: str) -> None:
-    """Compute metric snapshots for a date range (not yet available)."""
-    raise click.ClickException("metrics computation is not yet available: it lands with the metrics issue")
+@click.option("--period", type=click.Choice(["day", "week", "month"]), default="day", show_default=True)
+@click.option("--redo", is_flag=True, help="Compute again the periods an earlier backfill did.")
+@with_appcontext
+def metrics_compute_command(date_from: object, date_to: object, period: str, redo: bool) -> None:
+    """Compute metric snapshots for every period in a date range (resumable; safe beside the scheduler)."""
+    from .snapshots.models import PeriodType
+
+    first, last = date_from.date(), date_to.date()  # type: ignore[attr-defined]
+    if last < first:
+        raise click.BadParameter("--to is before --from")
+    summary = _backfill(PeriodType(period), first, last, redo)
+    click.echo(f"{period} snapshots {first.isoformat()} … {last.isoformat()}: {summary}")
+
+
+def _backfill(period_type: object, first: object, last: object, redo: bool = False) -> str:
+    """Run a backfill with a progress bar; a summary of the outcomes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .db import zone
+    from .scheduler.backfill import backfill, period_count
+    from .scheduler.runner import clock_from_environment
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task(f"{period_type.value} snapshots", total=period_count(period_type, first, last))  # type: ignore[attr-defined]
+        outcomes = backfill(period_type, first, last, clock_from_environment(), zone(), redo=redo,  # type: ignore[arg-type]
+                            progress=lambda start, _outcome: progress.advance(task))
+    return ", ".join(f"{n} {o.value}" for o, n in sorted(outcomes.items(), key=lambda item: item[0].value)) or "nothing to do"
 
 
 @click.group("certifications")

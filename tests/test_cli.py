@@ -68,12 +68,24 @@ def test_create_token_prints_the_token_last_and_it_works(app: Flask) -> None:
     assert app.test_cli_runner().invoke(args=["create-token", "nobody"]).exit_code == 1
 
 
-def test_later_commands_exist_and_say_they_are_not_ready(app: Flask) -> None:
+def test_metrics_compute_backfills_with_progress_and_resumes(app: Flask) -> None:
+    from fieldsvc.metrics.models import JobRun
+    from fieldsvc.snapshots.models import MetricSnapshot
+
     runner = app.test_cli_runner()
-    for args in (["scheduler"], ["metrics", "compute", "--from", "2026-11-01", "--to", "2026-11-02"]):
-        result = runner.invoke(args=args)
-        assert result.exit_code == 1
-        assert "not yet available" in result.output
+    result = runner.invoke(args=["metrics", "compute", "--from", "2026-02-01", "--to", "2026-02-10"])
+    assert result.exit_code == 0, result.output
+    assert "10/10" in result.output and "10 succeeded" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(func.distinct(MetricSnapshot.period_start)))) == 10
+        assert db.session.scalar(select(func.count()).select_from(JobRun).where(JobRun.name == "backfill_day")) == 10
+    # Run again over a longer range: the days done are skipped, only the new ones computed.
+    again = runner.invoke(args=["metrics", "compute", "--from", "2026-02-01", "--to", "2026-02-12"])
+    assert again.exit_code == 0 and "2 succeeded" in again.output and "10 skipped" in again.output
+    redo = runner.invoke(args=["metrics", "compute", "--from", "2026-02-01", "--to", "2026-02-28",
+                               "--period", "month", "--redo"])
+    assert redo.exit_code == 0 and "1 succeeded" in redo.output
+    assert runner.invoke(args=["metrics", "compute", "--from", "2026-02-10", "--to", "2026-02-01"]).exit_code == 2
 
 
 def test_console_script_lists_every_command() -> None:

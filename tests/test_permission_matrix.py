@@ -269,6 +269,7 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     },
     "/admin/": {"GET": Case(pages(403, 403, 403, 403, 200))},
     "/admin/job-types": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/scheduler": {"GET": Case(pages(403, 403, 403, 403, 200))},
     "/admin/job-types/<code>": {
         "GET": Case(pages(403, 403, 403, 403, 200)),
         "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=job_type_form),

@@ -47,6 +47,17 @@ def home() -> Any:
     return render_template("admin/home.html", counts=counts, runs=runs)
 
 
+@bp.route("/scheduler")
+@role_required(Role.ADMIN)
+def scheduler_health() -> Any:
+    """Scheduler health: each job's last run, its duration, failures, and a warning when it is late."""
+    from ..db import utcnow
+    from ..scheduler.health import job_health
+
+    now = utcnow()
+    return render_template("admin/scheduler.html", jobs=job_health(now, zone()), now=now)
+
+
 @bp.route("/job-types")
 @role_required(Role.ADMIN)
 def job_types() -> Any:

@@ -18,7 +18,11 @@ class JobRunStatus(enum.Enum):
 
 
 class JobRun(Base):
-    """One execution of a scheduled job; (name, period_key) unique makes each period's work run once."""
+    """One execution of a scheduled job; (name, period_key) unique makes each period's work run once.
+
+    A process claims the row (`claim_token`, `lease_expires_at`) before it works; another takes the
+    claim over only once the lease has expired, and only the holder of the token marks it done
+    (fieldsvc.scheduler.claims). `attempts` counts the claims, so a taken-over or retried run shows."""
 
     __tablename__ = "job_runs"
 
@@ -31,6 +35,9 @@ class JobRun(Base):
     rows_written: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(128))
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=1, server_default="1")
 
     __table_args__ = (
         UniqueConstraint("name", "period_key"),
