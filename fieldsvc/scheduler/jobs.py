@@ -133,6 +133,13 @@ def certificate_alerts(key: str, now: datetime, tz: ZoneInfo) -> int:
     return alerts(date.fromisoformat(key))
 
 
+def overdue_alerts(key: str, now: datetime, tz: ZoneInfo) -> int:
+    """Tell installers and supervisors of the orders that fell overdue (notices sent)."""
+    from ..workorders.overdue import overdue_alerts as alerts
+
+    return alerts(now, tz)
+
+
 JOBS: tuple[Job, ...] = (
     Job("metrics_today", _l("Today's figures (provisional, every 15 minutes)"), {"trigger": "cron", "minute": "*/15"}, latest_slot, today_provisional,
         late_after=timedelta(minutes=30)),
@@ -143,6 +150,8 @@ JOBS: tuple[Job, ...] = (
         late_after=timedelta(hours=1)),
     Job("certificate_alerts", _l("Certificate alerts (07:00)"), {"trigger": "cron", "hour": 7, "minute": 0},
         daily(time(7, 0), covers_days_before=0, latest_only=True), certificate_alerts),
+    Job("overdue_alerts", _l("Overdue orders (every 15 minutes)"), {"trigger": "cron", "minute": "*/15"},
+        latest_slot, overdue_alerts, late_after=timedelta(minutes=30)),
 )
 
 

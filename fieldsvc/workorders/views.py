@@ -42,6 +42,7 @@ from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm
 from .idempotency import once
 from .labels import action_label, priority_label, status_label
 from .models import OrderStatus, UnresolvedReason, WorkOrder, WorkOrderPhoto
+from .overdue import register_notice_kinds
 from .photos import Upload, signature_bytes, upload_folder
 from .queries import (
     installer_day,
@@ -55,6 +56,7 @@ from .slots import slot_starting, slot_times
 from .suggestions import suggest
 
 bp = Blueprint("workorders", __name__)
+bp.record_once(lambda state: register_notice_kinds(state.app))
 
 
 def map_url(order: Any) -> str:
