@@ -9,9 +9,10 @@ from flask import abort
 from flask_babel import gettext as _
 
 from ..db import local_today, zone
+from ..errors import NotFound
 from ..extensions import db
 from ..metrics.dashboard import snapshot_row
-from ..metrics.services import orders_for, snapshots
+from ..metrics.services import is_period_start, orders_for, snapshots
 from ..snapshots.models import COMPANY_ID, PeriodType, ScopeType
 from . import api_blueprint, current_api_user
 from .schemas import MetricOrdersQuerySchema, MetricOrdersSchema, MetricQuerySchema, MetricSnapshotSchema
@@ -32,7 +33,7 @@ def list_metrics(args: dict[str, Any]) -> list[dict[str, Any]]:
     last = args["last"] or local_today(zone())
     first = args["first"] or last - timedelta(days=DEFAULT_DAYS)
     if first > last:
-        abort(400, description=_("from (query): Must not be after `to`."))
+        return []  # no period starts in that range
     query = snapshots(current_api_user(), metric=args["metric"],
                       scope_type=ScopeType(args["scope"]) if args["scope"] else None, scope_id=args["scope_id"],
                       period_type=PeriodType(args["period"]), first=first, last=last)
@@ -50,10 +51,16 @@ def list_metrics(args: dict[str, Any]) -> list[dict[str, Any]]:
 def metric_orders(args: dict[str, Any]) -> dict[str, Any]:
     """The numbers of the orders behind one figure's numerator or denominator (the rows the
     figure counted, cut to those the caller may see); 404 for a scope whose orders the caller may
-    not list (a supervisor: districts and the company; an installer: anyone but themself)."""
+    not list (a supervisor: districts and the company; an installer: anyone but themself), or a
+    figure that cannot exist (a period_start that does not start its period, a scope without its id)."""
     scope = ScopeType(args["scope"])
     scope_id = COMPANY_ID if scope is ScopeType.COMPANY else args["scope_id"]
-    behind = orders_for(current_api_user(), args["metric"], scope, scope_id, PeriodType(args["period"]),
+    period = PeriodType(args["period"])
+    # No figure is stored for a day that does not start a period, nor for a scope without its id.
+    if scope_id is None or not is_period_start(period, args["period_start"]):
+        raise NotFound(_("No such figure: period_start must start its period (a Monday for a week, the 1st "
+                         "for a month), and scope_id name the scope."))
+    behind = orders_for(current_api_user(), args["metric"], scope, scope_id, period,
                         args["period_start"], args["part"], zone())
     return {"metric": args["metric"], "scope": scope.value, "scope_id": scope_id, "period": args["period"],
             "period_start": args["period_start"].isoformat(), "part": args["part"],

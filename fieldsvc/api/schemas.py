@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from ..db import FIRST_DAY, INTEGER_RANGE, LAST_DAY, column_length, within_days, zone
 from ..metrics.definitions import BY_CODE as METRIC_CODES
 from ..snapshots.models import PeriodType, ScopeType
-from ..snapshots.periods import period_start as _period_start
 from ..workforce.models import Customer
 from ..workorders.evidence import (
     FAULT_CAUSES,
@@ -331,11 +330,6 @@ class MetricQuerySchema(ma.Schema):
     last = ma.fields.Date(data_key="to", load_default=None, validate=accepted_day, metadata={
         "description": "the last period start included (default: today)", "pattern": ACCEPTED_YEARS})
 
-    @ma.validates_schema
-    def range_in_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data.get("first") and data.get("last") and data["first"] > data["last"]:
-            raise ma.ValidationError(_("Must not be after `to`."), "from")
-
 
 class MetricSnapshotSchema(ma.Schema):
     metric = ma.fields.String()
@@ -353,20 +347,11 @@ class MetricOrdersQuerySchema(ma.Schema):
     metric = ma.fields.String(required=True, validate=ma.validate.OneOf(list(METRIC_CODES)))
     scope = ma.fields.String(required=True, validate=ma.validate.OneOf(_values(ScopeType)))
     scope_id = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=32), metadata={
-        "description": "required but for scope=company"})
+        "description": "the username, team code or district code (none for scope=company)"})
     period = ma.fields.String(required=True, validate=ma.validate.OneOf(_values(PeriodType)))
-    period_start = ma.fields.Date(required=True, validate=accepted_day, metadata={"pattern": ACCEPTED_YEARS})
+    period_start = ma.fields.Date(required=True, validate=accepted_day, metadata={
+        "pattern": ACCEPTED_YEARS, "description": "the period's first day: a Monday for a week, the 1st for a month"})
     part = ma.fields.String(load_default="denominator", validate=ma.validate.OneOf(("numerator", "denominator")))
-
-    @ma.validates_schema
-    def a_period_start(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if "period" in data and "period_start" in data:
-            kind = PeriodType(data["period"])
-            if _period_start(kind, data["period_start"]) != data["period_start"]:
-                raise ma.ValidationError(_("Must be the first day of a period: a Monday for a week, the 1st for a month."),
-                                         "period_start")
-        if data.get("scope") and data["scope"] != ScopeType.COMPANY.value and not data.get("scope_id"):
-            raise ma.ValidationError(_("Name the scope: a username, team code or district code."), "scope_id")
 
 
 class MetricOrdersSchema(ma.Schema):

@@ -81,6 +81,17 @@ def figures(user: User, scope_type: ScopeType, scope_id: str,
     return {(row.metric, row.period_type): row for row in rows}
 
 
+def own_figures(installer: User, periods: list[tuple[PeriodType, date]]) -> dict[tuple[str, str, PeriodType], MetricSnapshot]:
+    """An installer's own and their team's snapshots for the given periods (all they may read),
+    by (scope type, metric, period type), in one query."""
+    rows = db.session.scalars(
+        select(MetricSnapshot).where(
+            readable(installer), MetricSnapshot.scope_type.in_((ScopeType.INSTALLER, ScopeType.TEAM)),
+            tuple_(MetricSnapshot.period_type, MetricSnapshot.period_start).in_(periods),
+        ))
+    return {(row.scope_type.value, row.metric, row.period_type): row for row in rows}
+
+
 @dataclass(frozen=True)
 class Series:
     """One metric's figures over a window: a point per period, None where nothing was stored."""

@@ -20,7 +20,7 @@ from ..workorders.views import register_today_panel
 from .charts import chart
 from .dashboard import EXPORT_HEADER, MEMBER_COLUMNS, build, default_scope, export_rows
 from .definitions import BY_CODE, Base, Kind, Metric
-from .services import PARTS, TREND_WINDOWS, current_periods, figures, is_period_start, orders_for, period_end
+from .services import PARTS, TREND_WINDOWS, current_periods, is_period_start, orders_for, own_figures, period_end
 
 bp = Blueprint("metrics", __name__)
 
@@ -136,11 +136,11 @@ def orders() -> Any:
 def today_panel(installer: User) -> Markup:
     """The installer's own figures for today, this week and this month beside their team's."""
     periods = current_periods(local_today(zone()))
-    mine = figures(installer, ScopeType.INSTALLER, installer.username, periods)
-    team_code = installer.team.code if installer.team else None
-    team = figures(installer, ScopeType.TEAM, team_code, periods) if team_code else {}
-    return Markup(render_template("metrics/_today.html", periods=periods, mine=mine, team=team, team_code=team_code,
-                                  codes=TODAY_METRICS, metrics=BY_CODE))
+    found = own_figures(installer, periods)  # one query: their own figures and their team's
+    mine = {(code, kind): row for (scope, code, kind), row in found.items() if scope == ScopeType.INSTALLER.value}
+    team = {(code, kind): row for (scope, code, kind), row in found.items() if scope == ScopeType.TEAM.value}
+    return Markup(render_template("metrics/_today.html", periods=periods, mine=mine, team=team,
+                                  has_team=installer.team_id is not None, codes=TODAY_METRICS, metrics=BY_CODE))
 
 
 bp.record_once(lambda state: register_today_panel(state.app, today_panel))

@@ -129,7 +129,7 @@ def test_the_api_drill_down_and_its_refusals(app, client, branch) -> None:
     bad = client.get("/api/v1/metrics/orders", headers=headers, query_string={
         **query, "period_start": (branch.today.replace(day=1) + timedelta(days=1)).isoformat(), "period": "month",
         "scope": "installer", "scope_id": "wa001"})
-    assert bad.status_code == 400 and "period_start" in bad.get_json()["detail"]
+    assert bad.status_code == 404 and "period_start" in bad.get_json()["detail"]
     wrong = client.get("/api/v1/metrics", headers=headers, query_string={"scope": "planet"})
     assert wrong.status_code == 400 and wrong.mimetype == "application/problem+json"
     assert "scope (query)" in wrong.get_json()["detail"]
