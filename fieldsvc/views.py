@@ -52,6 +52,7 @@ def register_blueprints(app: Flask) -> None:
     from .api import register_api
     from .auth.views import bp as auth_bp
     from .certifications.views import bp as certifications_bp
+    from .metrics.views import bp as metrics_bp
     from .notifications.views import bp as notifications_bp
     from .ratings.views import bp as ratings_bp
     from .workorders.board_views import bp as board_bp
@@ -65,4 +66,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ratings_bp)
     app.register_blueprint(certifications_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(metrics_bp)
     register_api(app)

@@ -213,6 +213,12 @@ def certificate_json(w: Any, actor: Actor) -> dict[str, str]:
     return {"type": "ftth", "issued_on": (w.today - timedelta(days=1)).isoformat()}
 
 
+def metric_orders(w: Any, **scope: str) -> dict[str, str]:
+    """The orders behind this month's completed orders of a scope (the page's `start`, the API's `period_start`)."""
+    start = w.today.replace(day=1).isoformat()
+    return {"metric": "completed_orders", "period": "month", "start": start, "period_start": start, **scope}
+
+
 def same(**fields: Any):
     """The same form for every caller."""
     return lambda w, actor: dict(fields)
@@ -314,6 +320,18 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     "/certifications/<int:certification_id>/revoke": {
         "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=same(reason="证书作废"))},
     "/notifications": {"GET": Case(pages(200, 200, 200, 200, 200))},
+    # The quality dashboard: supervisors (their teams; the districts and branch as a reference) and admins.
+    "/quality": {"GET": [
+        Case(pages(403, 403, 200, 200, 200)),
+        Case(pages(403, 403, 200, 404, 200), query=lambda w: {"scope": "team", "id": "TA01"}, note="team A's view"),
+    ]},
+    "/quality/export.<fmt>": {"GET": Case(pages(403, 403, 200, 200, 200))},
+    # The orders behind installer A's figure: theirs, their supervisor's and the admin's to list.
+    "/quality/orders": {"GET": [
+        Case(pages(200, 404, 200, 404, 200), query=lambda w: metric_orders(w, scope="installer", id=w.inst_a)),
+        Case(pages(404, 404, 200, 404, 200), query=lambda w: metric_orders(w, scope="team", id="TA01"),
+             note="team A's figure: not even for its installers"),
+    ]},
     # Everyone marks their own notifications read: only installer A has one, so only they change anything.
     "/notifications/read": {"POST": Case(pages(WRITES, *[Expect(302, writes=False)] * 4), form=same())},
     "/api/v1/openapi.json": {"GET": Case(everyone(200))},  # documentation, no data
@@ -322,6 +340,12 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
         "GET": Case(api(200, 404, 200, 404, 200)),
         "POST": Case(api(403, 403, 403, 403, 201, writes=True), json=certificate_json),
     },
+    "/api/v1/metrics": {"GET": Case(api(200, 200, 200, 200, 200))},
+    "/api/v1/metrics/orders": {"GET": [
+        Case(api(200, 404, 200, 404, 200), query=lambda w: metric_orders(w, scope="installer", scope_id=w.inst_a)),
+        Case(api(404, 404, 404, 404, 200), query=lambda w: metric_orders(w, scope="company"),
+             note="the branch's figure: its orders are the admin's alone"),
+    ]},
     "/api/v1/work-orders": {
         "GET": Case(api(200, 200, 200, 200, 200)),
         # In team A's district: supervisor B's teams do not serve it (422, a rule refusing).

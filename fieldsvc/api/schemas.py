@@ -11,6 +11,8 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..db import FIRST_DAY, INTEGER_RANGE, LAST_DAY, column_length, within_days, zone
+from ..metrics.definitions import BY_CODE as METRIC_CODES
+from ..snapshots.models import PeriodType, ScopeType
 from ..workforce.models import Customer
 from ..workorders.evidence import (
     FAULT_CAUSES,
@@ -313,3 +315,51 @@ class EventSchema(ma.Schema):
     lat = ma.fields.Float(allow_none=True)
     lon = ma.fields.Float(allow_none=True)
     data = ma.fields.Dict(allow_none=True)
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+class MetricQuerySchema(ma.Schema):
+    metric = ma.fields.String(load_default=None, validate=ma.validate.OneOf(list(METRIC_CODES)))
+    scope = ma.fields.String(load_default=None, validate=ma.validate.OneOf(_values(ScopeType)))
+    scope_id = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=32), metadata={
+        "description": "username, team code, district code, or all"})
+    period = ma.fields.String(load_default=PeriodType.DAY.value, validate=ma.validate.OneOf(_values(PeriodType)))
+    first = ma.fields.Date(data_key="from", load_default=None, validate=accepted_day, metadata={
+        "description": "the first period start included (default: 30 days before `to`)", "pattern": ACCEPTED_YEARS})
+    last = ma.fields.Date(data_key="to", load_default=None, validate=accepted_day, metadata={
+        "description": "the last period start included (default: today)", "pattern": ACCEPTED_YEARS})
+
+
+class MetricSnapshotSchema(ma.Schema):
+    metric = ma.fields.String()
+    scope = ma.fields.String()
+    scope_id = ma.fields.String()
+    period = ma.fields.String()
+    period_start = ma.fields.String(metadata={"format": "date"})
+    numerator = ma.fields.Float(allow_none=True)
+    denominator = ma.fields.Integer()
+    value = ma.fields.Float(allow_none=True, metadata={"description": "null when the denominator is 0"})
+    final = ma.fields.Boolean(metadata={"description": "false while the figure can still change"})
+
+
+class MetricOrdersQuerySchema(ma.Schema):
+    metric = ma.fields.String(required=True, validate=ma.validate.OneOf(list(METRIC_CODES)))
+    scope = ma.fields.String(required=True, validate=ma.validate.OneOf(_values(ScopeType)))
+    scope_id = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=32), metadata={
+        "description": "the username, team code or district code (none for scope=company)"})
+    period = ma.fields.String(required=True, validate=ma.validate.OneOf(_values(PeriodType)))
+    period_start = ma.fields.Date(required=True, validate=accepted_day, metadata={
+        "pattern": ACCEPTED_YEARS, "description": "the period's first day: a Monday for a week, the 1st for a month"})
+    part = ma.fields.String(load_default="denominator", validate=ma.validate.OneOf(("numerator", "denominator")))
+
+
+class MetricOrdersSchema(ma.Schema):
+    metric = ma.fields.String()
+    scope = ma.fields.String()
+    scope_id = ma.fields.String()
+    period = ma.fields.String()
+    period_start = ma.fields.String(metadata={"format": "date"})
+    part = ma.fields.String()
+    orders = ma.fields.List(ma.fields.String(), metadata={"description": "the numbers of the orders the figure counted"})
+    not_shown = ma.fields.Integer(metadata={"description": "orders it counted that are not the caller's to see"})

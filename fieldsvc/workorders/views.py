@@ -69,6 +69,16 @@ for _helper in (status_label, action_label, priority_label, map_url, describe_un
     bp.add_app_template_global(_helper)
 
 
+# Panels other areas add to Today (the installer's own figures, from fieldsvc.metrics, which sits
+# above work orders): each a callable taking the installer and returning HTML, registered on the app.
+TODAY_PANELS = "fieldsvc.today_panels"
+
+
+def register_today_panel(app: Any, panel: Any) -> None:
+    """Show `panel(installer)` (HTML) on every installer's Today page of `app`."""
+    app.extensions.setdefault(TODAY_PANELS, []).append(panel)
+
+
 @bp.route("/today")
 @role_required(Role.INSTALLER)
 def today() -> Any:
@@ -89,6 +99,7 @@ def today() -> Any:
         overdue_count=sum(1 for o in open_orders if o.due_by < now),
         now=now,
         tab="today",
+        panels=[panel(current_user) for panel in current_app.extensions.get(TODAY_PANELS, ())],
     )
 
 

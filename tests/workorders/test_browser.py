@@ -16,6 +16,7 @@ from fieldsvc.auth.models import Role
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import OrderStatus, WorkOrder
 from tests import factories as f
+from tests.metrics.conftest import complete, compute_now
 
 CHROMIUM = shutil.which("chromium")
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
@@ -260,11 +261,19 @@ def test_no_page_a_supervisor_opens_scrolls_sideways_on_a_phone(app: Flask, serv
         session = TrainingSession(course=course, starts_at=start, ends_at=start + timedelta(hours=8),
                                   place="洪山培训中心三楼报告厅", trainer="李老师", capacity=40)
         db.session.add_all([course, session])
+        # Figures for the quality dashboard: two jobs done and rated today, counted by the engine.
+        done = [complete(w1, score=5), complete(w2, resolved=False, score=2)]
         db.session.commit()
+        compute_now()
+        month = f.today().replace(day=1).isoformat()
         paths = ["/board", "/board?queue=unassigned", "/board?queue=today", "/board/workload", "/orders/new",
                  f"/orders/{order.number}", f"/orders/{order.number}/edit", "/orders/WO-ASSIGNED1",
                  "/certifications", "/training", f"/training/sessions/{session.id}",
-                 "/certifications/installers/w10016", "/notifications"]
+                 "/certifications/installers/w10016", "/notifications",
+                 "/quality", "/quality?scope=company&period=week&days=365", "/quality?scope=installer&id=w10015&days=90",
+                 f"/quality/orders?metric=onsite_resolution_rate&scope=team&id=HS01&period=month&start={month}"
+                 "&part=denominator"]
+        assert done
         session_id = session.id
     page = phone
     sign_in_as(page, server, "s1")
@@ -362,7 +371,9 @@ def test_an_installer_walks_their_pages_on_a_phone_and_a_desktop(app: Flask, ser
         waiting = f.make_work_order(number="WO-ASSIGNED1", assignee=w1, status=OrderStatus.ASSIGNED,
                                     customer=f.make_customer(address="洪山区珞喻路1037号华中科技大学东校区某栋某单元1201室"))
         on_site = f.make_work_order(number="WO-ONSITE1", assignee=w1, status=OrderStatus.ON_SITE)
+        complete(w1, score=5)  # a job done and rated today: their figures on Today
         db.session.commit()
+        compute_now()
         paths = ["/today", "/upcoming", "/done", f"/orders/{waiting.number}", f"/orders/{on_site.number}",
                  "/me/certifications", "/training", "/notifications"]
     sign_in_as(phone, server, "w10015")

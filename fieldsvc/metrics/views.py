@@ -1,0 +1,146 @@
+"""The quality dashboard (supervisors: their teams; admins: all), its exports, the orders behind a
+figure, and the installer's own figures on Today. Every figure is read from stored snapshots."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from ..auth.models import Role, User
+from ..auth.permissions import DISPATCHERS, role_required
+from ..db import local_today, zone
+from ..exports import csv_response, xlsx_response
+from ..extensions import current_locale
+from ..snapshots.models import COMPANY_ID, PeriodType, ScopeType
+from ..workorders.views import register_today_panel
+from .charts import chart
+from .dashboard import EXPORT_HEADER, MEMBER_COLUMNS, build, default_scope, export_rows
+from .definitions import BY_CODE, Base, Kind, Metric
+from .services import PARTS, TREND_WINDOWS, current_periods, is_period_start, orders_for, own_figures, period_end
+
+bp = Blueprint("metrics", __name__)
+
+TODAY_METRICS = ("completed_orders", "onsite_resolution_rate", "satisfaction_rate", "dissatisfied_count")
+DRILL_LIMIT = 500  # orders listed on one page (the count says how many there are)
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def figure_text(item: Metric, value: float | None) -> str:
+    """A figure as shown: a rate in percent with one decimal, a count whole, a mean with one
+    decimal; "—" when there was nothing to count."""
+    if value is None:
+        return "—"
+    if item.kind is Kind.RATE:
+        return percent(value)
+    if item.kind is Kind.COUNT:
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def why_empty(item: Metric) -> str:
+    """The word beside "—": why there is no figure."""
+    return _("no ratings") if item.base is Base.RATINGS else _("no orders")
+
+
+def period_name(period_type: PeriodType) -> str:
+    return {PeriodType.DAY: _("Today"), PeriodType.WEEK: _("This week"), PeriodType.MONTH: _("This month")}[period_type]
+
+
+for _helper in (figure_text, why_empty, percent, period_name):
+    bp.add_app_template_global(_helper, "metric_" + _helper.__name__)
+
+
+def _choice(name: str, allowed: dict[str, Any], default: Any) -> Any:
+    return allowed.get(request.args.get(name, ""), default)
+
+
+SCOPES = {s.value: s for s in ScopeType}
+PERIODS = {p.value: p for p in PeriodType}
+
+
+def _view() -> Any:
+    scope_type = _choice("scope", SCOPES, None)
+    scope_id = request.args.get("id", "")
+    if "view" in request.args:  # the picker's one field: "team:TA01"
+        kind, _sep, scope_id = request.args["view"].partition(":")
+        scope_type = SCOPES.get(kind)
+    if scope_type is None:
+        scope_type, scope_id = default_scope(current_user)
+    period_type = _choice("period", {"week": PeriodType.WEEK, "month": PeriodType.MONTH, "day": PeriodType.DAY},
+                          PeriodType.MONTH)
+    days = _choice("days", {str(d): d for d in TREND_WINDOWS}, 30)
+    return build(current_user, scope_type, scope_id or COMPANY_ID, period_type, days, local_today(zone()),
+                 current_locale())
+
+
+@bp.route("/quality")
+@role_required(*DISPATCHERS)
+def dashboard() -> Any:
+    """KPI tiles against targets, trends, rankings and a team's installers, for one scope and period."""
+    data = _view()
+    charts = {code: chart(trend.metric, trend.starts, [p.value if p else None for p in trend.points],
+                          data.targets[code]) for code, trend in data.trends.items()}
+    return render_template("metrics/dashboard.html", data=data, charts=charts, member_columns=MEMBER_COLUMNS,
+                           metrics=BY_CODE, windows=list(TREND_WINDOWS), args=_args(data))
+
+
+def _args(data: Any) -> dict[str, str]:
+    """The query that shows this view again (for links and exports)."""
+    return {"scope": data.scope_type.value, "id": data.scope_id, "period": data.period_type.value,
+            "days": str(data.days)}
+
+
+@bp.route("/quality/export.<fmt>")
+@role_required(*DISPATCHERS)
+def export(fmt: str) -> Any:
+    """The view's figures (its tiles and trend points) as CSV (UTF-8 with a BOM) or Excel."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    data = _view()
+    header = [_("Metric"), *EXPORT_HEADER]
+    filename = f"quality-{data.scope_type.value}-{data.scope_id}-{data.period_start.isoformat()}.{fmt}"
+    if fmt == "csv":
+        return csv_response(filename, header, export_rows(data))
+    return xlsx_response(filename, _("Quality"), header, export_rows(data))
+
+
+@bp.route("/quality/orders")
+@role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
+def orders() -> Any:
+    """The orders behind one figure's numerator or denominator: the rows the figure counted."""
+    code = request.args.get("metric", "")
+    scope_type = SCOPES.get(request.args.get("scope", ""))
+    period_type = PERIODS.get(request.args.get("period", ""))
+    part = request.args.get("part", "denominator")
+    try:
+        start = date.fromisoformat(request.args.get("start", ""))
+    except ValueError:
+        abort(404)
+    if code not in BY_CODE or scope_type is None or period_type is None or part not in PARTS \
+            or not is_period_start(period_type, start):
+        abort(404)
+    scope_id = request.args.get("id", "") or COMPANY_ID
+    behind = orders_for(current_user, code, scope_type, scope_id, period_type, start, part, zone(), limit=DRILL_LIMIT)
+    return render_template("metrics/orders.html", metric=BY_CODE[code], behind=behind, scope_type=scope_type,
+                           scope_id=scope_id, period_type=period_type, start=start,
+                           end=period_end(period_type, start), limit=DRILL_LIMIT)
+
+
+def today_panel(installer: User) -> Markup:
+    """The installer's own figures for today, this week and this month beside their team's."""
+    periods = current_periods(local_today(zone()))
+    found = own_figures(installer, periods)  # one query: their own figures and their team's
+    mine = {(code, kind): row for (scope, code, kind), row in found.items() if scope == ScopeType.INSTALLER.value}
+    team = {(code, kind): row for (scope, code, kind), row in found.items() if scope == ScopeType.TEAM.value}
+    return Markup(render_template("metrics/_today.html", periods=periods, mine=mine, team=team,
+                                  has_team=installer.team_id is not None, codes=TODAY_METRICS, metrics=BY_CODE))
+
+
+bp.record_once(lambda state: register_today_panel(state.app, today_panel))
