@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..db import FIRST_DAY, INTEGER_RANGE, LAST_DAY, column_length, within_days, zone
-from ..metrics.definitions import BY_CODE as METRIC_CODES
+from ..metrics.definitions import BY_JOB_TYPE, CODE_PATTERN
 from ..snapshots.models import PeriodType, ScopeType
 from ..workforce.models import Customer
 from ..workorders.evidence import (
@@ -319,8 +319,12 @@ class EventSchema(ma.Schema):
 
 # --- metrics ------------------------------------------------------------------------------------
 
+_metric_code = ma.validate.Regexp(CODE_PATTERN, error="not a metric code (see the pattern)")
+METRIC_CODE_DOC = {"description": "a metric of PRODUCT.md §4, or `<metric>.<job type>` for the figures kept per job type ("
+                   + ", ".join(item.code for item in BY_JOB_TYPE) + "), e.g. `timeliness_rate.install`"}
+
 class MetricQuerySchema(ma.Schema):
-    metric = ma.fields.String(load_default=None, validate=ma.validate.OneOf(list(METRIC_CODES)))
+    metric = ma.fields.String(load_default=None, validate=_metric_code, metadata=METRIC_CODE_DOC)
     scope = ma.fields.String(load_default=None, validate=ma.validate.OneOf(_values(ScopeType)))
     scope_id = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=32), metadata={
         "description": "username, team code, district code, or all"})
@@ -344,7 +348,7 @@ class MetricSnapshotSchema(ma.Schema):
 
 
 class MetricOrdersQuerySchema(ma.Schema):
-    metric = ma.fields.String(required=True, validate=ma.validate.OneOf(list(METRIC_CODES)))
+    metric = ma.fields.String(required=True, validate=_metric_code, metadata=METRIC_CODE_DOC)
     scope = ma.fields.String(required=True, validate=ma.validate.OneOf(_values(ScopeType)))
     scope_id = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=32), metadata={
         "description": "the username, team code or district code (none for scope=company)"})

@@ -16,9 +16,9 @@ from ..errors import NotFound
 from ..extensions import db
 from ..rules.services import settings_on
 from ..snapshots.models import COMPANY_ID, MetricSnapshot, PeriodType, ScopeType
-from ..workforce.models import District, Team
+from ..workforce.models import District, JobType, Team
 from .access import drillable, may_drill, may_read
-from .definitions import BY_CODE, METRICS, Kind, Metric
+from .definitions import BY_CODE, BY_JOB_TYPE, JOB_TYPE_MARK, METRICS, Kind, Metric, split_code
 from .services import Ranking, Series, figures, period_end, ranking, series, this_period
 
 # The tiles, the two with targets and the count the city ranks by first.
@@ -59,6 +59,14 @@ class Member:
 
 
 @dataclass
+class JobTypeRow:
+    """The figures kept per job type (timeliness, hours to complete) for one job type."""
+
+    job_type: JobType
+    cells: dict[str, MetricSnapshot | None]
+
+
+@dataclass
 class Dashboard:
     scope_type: ScopeType
     scope_id: str
@@ -71,6 +79,7 @@ class Dashboard:
     targets: dict[str, float | None]
     rankings: list[Ranking] = field(default_factory=list)
     members: list[Member] = field(default_factory=list)
+    job_types: list[JobTypeRow] = field(default_factory=list)
     teams: list[Team] = field(default_factory=list)  # the picker
     districts: list[District] = field(default_factory=list)
     title: str = ""
@@ -103,6 +112,7 @@ def build(user: User, scope_type: ScopeType, scope_id: str, period_type: PeriodT
         {code: target_of(BY_CODE[code], rules) for code in TRENDS},
         teams=managed_teams(user), districts=list(db.session.scalars(select(District).order_by(District.id))),
     )
+    data.job_types = _job_types(found, period_type)
     team_code = scope_id if scope_type is ScopeType.TEAM else None
     for code in RANKED:
         data.rankings.append(ranking(user, code, ScopeType.INSTALLER, period_type, start, rules, team_code=team_code))
@@ -113,6 +123,25 @@ def build(user: User, scope_type: ScopeType, scope_id: str, period_type: PeriodT
     data.period_last = period_end(period_type, start)
     data.title = _title(scope_type, scope_id, data, locale)
     return data
+
+
+def _job_types(found: dict[tuple[str, PeriodType], MetricSnapshot], period_type: PeriodType) -> list[JobTypeRow]:
+    """A row per job type the period has figures for (one query, for the job types' names)."""
+    rows = []
+    for job_type in db.session.scalars(select(JobType).order_by(JobType.id)):
+        cells = {item.code: found.get((f"{item.code}{JOB_TYPE_MARK}{job_type.code}", period_type)) for item in BY_JOB_TYPE}
+        if any(cells.values()):
+            rows.append(JobTypeRow(job_type, cells))
+    return rows
+
+
+def figure_label(code: str, locale: str, job_types: dict[str, JobType]) -> str:
+    """A snapshot's metric in words: its name, and its job type's for a figure kept per job type."""
+    item, job_type = split_code(code)
+    if job_type is None:
+        return str(item.label)
+    kind = job_types.get(job_type)
+    return f"{item.label} · {kind.name(locale) if kind else job_type}"
 
 
 def _members(user: User, team_code: str, period_type: PeriodType, start: date) -> list[Member]:
@@ -151,16 +180,18 @@ def snapshot_row(row: MetricSnapshot) -> dict[str, Any]:
             "numerator": row.numerator, "denominator": row.denominator, "value": row.value, "final": row.is_final}
 
 
-def export_rows(data: Dashboard) -> list[list[Any]]:
+def export_rows(data: Dashboard, locale: str) -> list[list[Any]]:
     """The view's figures as rows of EXPORT_HEADER (plus the metric's name): the period's tiles,
-    then each trend's points."""
+    the figures per job type, then each trend's points."""
     rows = []
     stored = [tile.snapshot for tile in data.tiles if tile.snapshot is not None]
+    stored += [cell for row in data.job_types for cell in row.cells.values() if cell is not None]
+    names = {row.job_type.code: row.job_type for row in data.job_types}
     for trend in data.trends.values():
         stored += [point for point in trend.points if point is not None]
     for snapshot in stored:
         values = snapshot_row(snapshot)
-        rows.append([str(BY_CODE[snapshot.metric].label), *(values[name] for name in EXPORT_HEADER)])
+        rows.append([figure_label(snapshot.metric, locale, names), *(values[name] for name in EXPORT_HEADER)])
     return rows
 
 

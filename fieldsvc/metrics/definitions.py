@@ -78,6 +78,9 @@ def metric(code: str) -> Metric:
     return BY_CODE[code]
 
 
+BY_JOB_TYPE: tuple[Metric, ...] = tuple(item for item in METRICS if item.by_job_type)
+
+
 def split_code(code: str) -> tuple[Metric, str | None]:
     """A snapshot's metric code as (the metric, the job type or None): "timeliness_rate.install"
     is the timeliness of installs. KeyError for an unknown metric or one not kept per job type."""
@@ -86,3 +89,17 @@ def split_code(code: str) -> tuple[Metric, str | None]:
     if mark and not (job_type and item.by_job_type):
         raise KeyError(code)
     return item, job_type or None
+
+
+# Every code a snapshot may carry, as a regular expression (the API documents and checks it).
+CODE_PATTERN = "^(?:{})$".format("|".join(
+    [item.code for item in METRICS] + [rf"{item.code}\{JOB_TYPE_MARK}[a-z0-9_]{{1,24}}" for item in BY_JOB_TYPE]))
+
+
+def is_code(code: str) -> bool:
+    """Whether `code` names a stored figure (a metric, or one kept per job type)."""
+    try:
+        split_code(code)
+    except KeyError:
+        return False
+    return True

@@ -23,7 +23,7 @@ from ..workforce.models import Team
 from ..workorders.models import WorkOrder
 from ..workorders.queries import visible_orders
 from .access import drillable, may_drill, readable
-from .definitions import BY_CODE, Base, Metric
+from .definitions import BY_CODE, Base, Metric, is_code
 from .engine import orders_behind
 
 # The figure that is each base's sample size for the rankings (PRODUCT.md §4: 30 completed orders,
@@ -200,7 +200,7 @@ def orders_for(user: User, code: str, scope_type: ScopeType, scope_id: str, peri
     """The orders behind one figure's numerator or denominator: the very rows the engine counted
     (`engine.orders_behind`), cut to those `user` may see; NotFound when `user` may not list the
     orders of that scope. Five queries, whatever the count."""
-    if code not in BY_CODE or part not in PARTS:
+    if not is_code(code) or part not in PARTS:
         raise NotFound(_("No such figure."))
     if scope_type is ScopeType.COMPANY:
         scope_id = COMPANY_ID

@@ -9,17 +9,19 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import select
 
 from ..auth.models import Role, User
 from ..auth.permissions import DISPATCHERS, role_required
 from ..db import local_today, zone
 from ..exports import csv_response, xlsx_response
-from ..extensions import current_locale
+from ..extensions import current_locale, db
 from ..snapshots.models import COMPANY_ID, PeriodType, ScopeType
+from ..workforce.models import JobType
 from ..workorders.views import register_today_panel
 from .charts import chart
-from .dashboard import EXPORT_HEADER, MEMBER_COLUMNS, build, default_scope, export_rows
-from .definitions import BY_CODE, Base, Kind, Metric
+from .dashboard import EXPORT_HEADER, MEMBER_COLUMNS, build, default_scope, export_rows, figure_label
+from .definitions import BY_CODE, BY_JOB_TYPE, Base, Kind, Metric, is_code, split_code
 from .services import PARTS, TREND_WINDOWS, current_periods, is_period_start, orders_for, own_figures, period_end
 
 bp = Blueprint("metrics", __name__)
@@ -88,7 +90,7 @@ def dashboard() -> Any:
     charts = {code: chart(trend.metric, trend.starts, [p.value if p else None for p in trend.points],
                           data.targets[code]) for code, trend in data.trends.items()}
     return render_template("metrics/dashboard.html", data=data, charts=charts, member_columns=MEMBER_COLUMNS,
-                           metrics=BY_CODE, windows=list(TREND_WINDOWS), args=_args(data))
+                           metrics=BY_CODE, by_job_type=BY_JOB_TYPE, windows=list(TREND_WINDOWS), args=_args(data))
 
 
 def _args(data: Any) -> dict[str, str]:
@@ -107,8 +109,8 @@ def export(fmt: str) -> Any:
     header = [_("Metric"), *EXPORT_HEADER]
     filename = f"quality-{data.scope_type.value}-{data.scope_id}-{data.period_start.isoformat()}.{fmt}"
     if fmt == "csv":
-        return csv_response(filename, header, export_rows(data))
-    return xlsx_response(filename, _("Quality"), header, export_rows(data))
+        return csv_response(filename, header, export_rows(data, current_locale()))
+    return xlsx_response(filename, _("Quality"), header, export_rows(data, current_locale()))
 
 
 @bp.route("/quality/orders")
@@ -123,12 +125,14 @@ def orders() -> Any:
         start = date.fromisoformat(request.args.get("start", ""))
     except ValueError:
         abort(404)
-    if code not in BY_CODE or scope_type is None or period_type is None or part not in PARTS \
+    if not is_code(code) or scope_type is None or period_type is None or part not in PARTS \
             or not is_period_start(period_type, start):
         abort(404)
     scope_id = request.args.get("id", "") or COMPANY_ID
     behind = orders_for(current_user, code, scope_type, scope_id, period_type, start, part, zone(), limit=DRILL_LIMIT)
-    return render_template("metrics/orders.html", metric=BY_CODE[code], behind=behind, scope_type=scope_type,
+    item, job_type = split_code(code)
+    kinds = {} if job_type is None else {k.code: k for k in db.session.scalars(select(JobType).where(JobType.code == job_type))}
+    return render_template("metrics/orders.html", metric=item, item_label=figure_label(code, current_locale(), kinds), behind=behind, scope_type=scope_type,
                            scope_id=scope_id, period_type=period_type, start=start,
                            end=period_end(period_type, start), limit=DRILL_LIMIT)
 

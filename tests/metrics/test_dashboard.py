@@ -51,6 +51,15 @@ def test_a_supervisor_sees_their_team_with_targets_fractions_and_drill_down(app,
     listed = {n for n in branch.a1 + branch.a2 if n in drill}
     assert listed == {branch.a1[0], branch.a1[1], branch.a2[0]}
     assert "3 orders" in drill
+    # Timeliness and hours to complete per job type, drilled into the same way.
+    assert "By job type" in html and "metric=timeliness_rate.repair" in html
+    by_type = client.get("/quality/orders", query_string={
+        "metric": "timeliness_rate.repair", "scope": "team", "id": "TA01", "period": "month", "start": month(branch),
+        "part": "denominator"}).get_data(as_text=True)
+    assert "Timeliness · Fault repair" in by_type and {n for n in branch.a1 + branch.a2 if n in by_type} == set(branch.a1 + branch.a2)
+    assert client.get("/quality/orders", query_string={
+        "metric": "satisfaction_rate.repair", "scope": "team", "id": "TA01", "period": "month", "start": month(branch),
+        "part": "denominator"}).status_code == 404
 
 
 def test_no_drill_down_outside_the_callers_scope(app, client, branch) -> None:
