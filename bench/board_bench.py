@@ -5,8 +5,13 @@ page costs, not throughput (bench/lifecycle_load.py measures that).
 
     python bench/board_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/fieldsvc_bench
 
-It CHANGES the database it is given (adds open orders and makes every team serve one district):
+It CHANGES the database it is given (adds open orders, makes every team serve one district and
+computes the week snapshots the suggestions read, for the last 14 whole weeks, when missing):
 point it at a throwaway copy made by bench/seed_demo.py --keep.
+
+`suggest()` is timed side by side with its path before it read the snapshots (issue #12 item 5):
+the same function with on-site resolution (30 days of work_orders) and satisfaction (90 days of
+survey_responses) aggregated live, as `live_figures` below keeps them, interleaved call by call.
 """
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ import os
 import statistics
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,16 +42,38 @@ def main() -> None:
     os.environ["FIELDSVC_DATABASE_URL"] = args.database_url
     os.environ.setdefault("FIELDSVC_SECRET_KEY", "bench")
 
-    from sqlalchemy import event, func, insert, select
+    from sqlalchemy import case, event, func, insert, select
 
     from fieldsvc import create_app
     from fieldsvc.auth.models import Role, User
     from fieldsvc.db import utcnow, zone
     from fieldsvc.extensions import db
+    from fieldsvc.metrics.engine import compute_period
+    from fieldsvc.ratings.models import SATISFIED_MIN_SCORE, SurveyResponse
+    from fieldsvc.snapshots.models import MetricSnapshot, PeriodType
+    from fieldsvc.snapshots.periods import period_start
     from fieldsvc.workforce.models import Customer, JobType, Team, team_districts
+    from fieldsvc.workorders import suggestions
     from fieldsvc.workorders.models import OPEN_STATUSES, OrderStatus, WorkOrder
     from fieldsvc.workorders.queries import visible_orders
     from fieldsvc.workorders.suggestions import suggest
+
+    def live_figures(metric, usernames, today, weeks):
+        """The two aggregates suggest() ran before the snapshots (30 and 90 days, live), keyed as now."""
+        since = datetime.combine(today, dtime.min, tzinfo=zone())
+        if metric == suggestions.RESOLUTION_METRIC:
+            query = (select(User.username, func.sum(case((WorkOrder.visit_count == 1, 1), else_=0)), func.count())
+                     .join(User, User.id == WorkOrder.completed_by_id)
+                     .where(WorkOrder.completed_by_id.in_(select(User.id).where(User.username.in_(usernames))),
+                            WorkOrder.completed_at >= since - timedelta(days=30), WorkOrder.visit_count >= 1))
+        else:
+            query = (select(User.username, func.sum(case((SurveyResponse.score >= SATISFIED_MIN_SCORE, 1), else_=0)),
+                            func.count())
+                     .join(User, User.id == SurveyResponse.installer_id)
+                     .where(SurveyResponse.installer_id.in_(select(User.id).where(User.username.in_(usernames))),
+                            SurveyResponse.submitted_at >= since - timedelta(days=90)))
+        rows = db.session.execute(query.group_by(User.username)).all()
+        return {name: (int(good or 0), int(total)) for name, good, total in rows}
 
     app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, "RATELIMIT_ENABLED": False})
     import gc
@@ -89,14 +117,37 @@ def main() -> None:
         target_number, supervisor_name, admin_name = target.number, supervisor.username, admin.username
         phone = db.session.get(Customer, target.customer_id).phone
         engine = db.engine
-        timings = []
         tz = zone()
+        this_week = period_start(PeriodType.WEEK, utcnow().astimezone(tz).date())
+        started = time.perf_counter()
+        computed = 0
+        for n in range(14, 0, -1):
+            week = this_week - timedelta(weeks=n)
+            if not db.session.scalar(select(func.count()).select_from(MetricSnapshot).where(
+                    MetricSnapshot.period_type == PeriodType.WEEK, MetricSnapshot.period_start == week)):
+                compute_period(PeriodType.WEEK, week, utcnow(), tz)
+                db.session.commit()
+                computed += 1
+        print(f"week snapshots: computed {computed} missing weeks in {time.perf_counter() - started:.1f} s")
+        timings, live_timings = [], []
+        snapshot_weekly = suggestions._weekly
         for _ in range(args.iterations + 3):
             started = time.perf_counter()
             result = suggest(target, admin, utcnow(), tz, 8)
             timings.append(time.perf_counter() - started)
             db.session.expire_all()
-        suggestion_times = timings[3:]
+            suggestions._weekly = live_figures
+            try:
+                started = time.perf_counter()
+                live = suggest(target, admin, utcnow(), tz, 8)
+                live_timings.append(time.perf_counter() - started)
+            finally:
+                suggestions._weekly = snapshot_weekly
+            db.session.expire_all()
+        suggestion_times, live_times = timings[3:], live_timings[3:]
+        shown = [(s.installer.username, s.facts["jobs"], s.facts["ratings"]) for s in result.eligible[:3]]
+        shown_live = [(s.installer.username, s.facts["jobs"], s.facts["ratings"]) for s in live.eligible[:3]]
+        print(f"top 3 (username, jobs, ratings): snapshots {shown}; live {shown_live}")
         eligible, ineligible = len(result.eligible), len(result.ineligible)
 
     statements: list[str] = []
@@ -140,6 +191,10 @@ def main() -> None:
               f"{max(times) * 1000:>8.1f}{count:>6}")
     print(f"{'suggest() among all installers':<36}{percentile(suggestion_times, 50) * 1000:>8.1f}"
           f"{percentile(suggestion_times, 95) * 1000:>8.1f}{max(suggestion_times) * 1000:>8.1f}")
+    print(f"{'  the same, figures live (before)':<36}{percentile(live_times, 50) * 1000:>8.1f}"
+          f"{percentile(live_times, 95) * 1000:>8.1f}{max(live_times) * 1000:>8.1f}")
+    print(f"  snapshots / live: p50 {percentile(suggestion_times, 50) / percentile(live_times, 50):.2f}, "
+          f"p95 {percentile(suggestion_times, 95) / percentile(live_times, 95):.2f}")
     times, count = measure(admin_client, f"/orders/{target_number}")
     print(f"{'job page with suggestions (admin)':<36}{percentile(times, 50) * 1000:>8.1f}"
           f"{percentile(times, 95) * 1000:>8.1f}{max(times) * 1000:>8.1f}{count:>6}")

@@ -27,7 +27,10 @@ from fieldsvc.demo import DEMO_PASSWORD, demo_sign_ins, seed_demo
 from fieldsvc.demo.organisation import TEAM_MAX, TEAM_MIN, allocate, team_count
 from fieldsvc.demo.reference import DISTRICT_INFO
 from fieldsvc.extensions import db
+from fieldsvc.metrics.engine import compute_period
 from fieldsvc.ratings.models import SurveyInvitation, SurveyResponse
+from fieldsvc.snapshots.models import PeriodType
+from fieldsvc.snapshots.periods import periods_between
 from fieldsvc.workforce.models import Customer, JobType, Team, team_districts, team_supervisors
 from fieldsvc.workorders.models import (
     OrderStatus,
@@ -39,7 +42,7 @@ from fieldsvc.workorders.models import (
 from fieldsvc.workorders.queries import installer_day
 from fieldsvc.workorders.replay import replay_events
 from fieldsvc.workorders.services import compute_due_by, order_number
-from fieldsvc.workorders.suggestions import MIN_RATINGS, SATISFACTION_WINDOW_DAYS, _satisfaction_source
+from fieldsvc.workorders.suggestions import MIN_RATINGS, SATISFACTION_METRIC, SATISFACTION_WEEKS, _weekly
 from tests import factories as f
 
 TODAY = date(2026, 3, 16)  # a Monday
@@ -258,9 +261,11 @@ def test_rates_fall_in_realistic_bands(app_ctx):
     assert 0.985 <= broad <= 0.996 and 0.92 <= strict <= 0.97, (broad, strict)
     assert 0.003 <= sum(s <= 2 for s in scores) / len(scores) <= 0.012
     now = _local(TODAY, AT)
-    installers = select(User.id).where(User.role == Role.INSTALLER)
-    figures = _satisfaction_source()(installers, now - timedelta(days=SATISFACTION_WINDOW_DAYS))
-    shares = sorted(good / total for total, good in figures.values() if total >= MIN_RATINGS)
+    for week in periods_between(PeriodType.WEEK, TODAY - timedelta(days=40), TODAY - timedelta(days=7)):
+        compute_period(PeriodType.WEEK, week, now, zone())
+    installers = select(User.username).where(User.role == Role.INSTALLER)
+    figures = _weekly(SATISFACTION_METRIC, installers, TODAY, SATISFACTION_WEEKS)
+    shares = sorted(good / total for good, total in figures.values() if total >= MIN_RATINGS)
     assert len(shares) >= 10 and shares[0] < 0.99 and shares[-1] == 1.0, shares
     # Coherent good and weak teams: the weakest's share of dissatisfied ratings well above the best's.
     by_team = defaultdict(list)

@@ -35,7 +35,7 @@ and on the last day of a month by tests/test_demo.py):
 - Rates as DOMAIN.md §3.4 has them, spread by the installers' skill: broad satisfaction about
   99.2% across the branch, from about 99.9% in the best team to 97.5% in the weakest (strict 95%,
   98%, 89%). Ratings come for a quarter of the jobs, about 20 an installer a month, so over a
-  month most installers are at 100%; the dispatch suggestions weigh 90 days and at least 20.
+  month most installers are at 100%; the dispatch suggestions weigh 13 weeks and at least 20.
 - `demo_sign_ins(now)` names an active installer with jobs on their *Today* page for the local
   day of `now` (four to seven when any installer has as many; fewer work on a Sunday), in as many
   states as anyone's, one of them completed once anyone has completed a job that day:

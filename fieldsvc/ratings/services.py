@@ -1,6 +1,5 @@
 """The customer's rating: the single-use link issued when an order is completed, finding an
-invitation by its token, recording the single response; and the satisfaction figure dispatch
-suggestions weigh. Services flush; the edge commits."""
+invitation by its token, recording the single response. Services flush; the edge commits."""
 from __future__ import annotations
 
 import secrets
@@ -8,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
@@ -19,8 +18,7 @@ from ..rules.services import setting
 from ..security import token_digest
 from ..workorders.lifecycle import Outcome, order_completed
 from ..workorders.models import WorkOrder
-from ..workorders.suggestions import provide_satisfaction
-from .models import SATISFIED_MIN_SCORE, SurveyInvitation, SurveyResponse
+from .models import SurveyInvitation, SurveyResponse
 
 
 def invite(order: WorkOrder, now: datetime) -> str:
@@ -71,19 +69,6 @@ def renew_link(order: WorkOrder, actor: User, now: datetime | None = None) -> st
 def _invite_on_completion(outcome: Outcome, **kwargs: Any) -> None:
     """Every completed order gets its rating link, handed back on the lifecycle's outcome."""
     outcome.survey_token = invite(outcome.order, kwargs["now"])
-
-
-@provide_satisfaction
-def satisfaction_by_installer(installers: Select[tuple[int]], since: datetime) -> dict[int, tuple[int, int]]:
-    """(ratings, of which satisfied: the city's broad figure) per installer of the subquery
-    `installers`, submitted since `since`: one range scan of the (installer, submitted) index."""
-    rows = db.session.execute(
-        select(SurveyResponse.installer_id, func.count(),
-               func.sum(case((SurveyResponse.score >= SATISFIED_MIN_SCORE, 1), else_=0)))
-        .where(SurveyResponse.installer_id.in_(installers), SurveyResponse.submitted_at >= since)
-        .group_by(SurveyResponse.installer_id)
-    ).all()
-    return {installer: (int(total), int(good or 0)) for installer, total, good in rows}
 
 
 def invitation_for(token: str) -> SurveyInvitation:

@@ -4,50 +4,36 @@ whatever the number of installers."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from ..auth.models import Role, User
 from ..auth.scope import in_managed_team, teams_serving
 from ..certifications.models import Certification, CertificationType
 from ..db import local_day_range
 from ..extensions import db
+from ..snapshots.models import PeriodType, ScopeType
+from ..snapshots.periods import period_start
+from ..snapshots.services import summed
 from ..workforce.models import Team
 from .dispatch import Eligibility, check_eligibility
 from .models import OPEN_STATUSES, Visit, WorkOrder
 
-WINDOW_DAYS = 30
-# Ratings come slowly (a quarter of the jobs, about 20 an installer a month) and 99% of them are
-# satisfied, so a month's figure is 100% for most installers whatever their work: satisfaction
-# is weighed over 90 days, and only from the 20 ratings PRODUCT.md asks before ranking anyone.
-SATISFACTION_WINDOW_DAYS = 90
+# The installers' figures are read from the metrics engine's ISO-week snapshots of the last whole
+# weeks (this week's figures are not final until it ends, and a fixed run of whole weeks makes the
+# words shown true whenever the snapshots were computed): 5 weeks of on-site resolution, about the
+# month it replaced. Ratings come slowly (a quarter of the jobs, about 20 an installer a month) and
+# 99% of them are satisfied, so a month's figure is 100% for most installers whatever their work:
+# satisfaction is weighed over 13 weeks (a quarter), and only from the 20 ratings PRODUCT.md asks
+# before ranking anyone.
+RESOLUTION_WEEKS, SATISFACTION_WEEKS = 5, 13
 MIN_JOBS, MIN_RATINGS = 5, 20  # below these, a figure is shown but scored as the branch norm
 NORM_RESOLUTION, NORM_SATISFACTION = 0.9, 0.99
-
-
-# Customer satisfaction per installer: (ratings, of which satisfied) since an instant, for the
-# installers of a subquery. The ratings package, which sits above work orders, provides it when it
-# loads (`provide_satisfaction`), so dispatch reads ratings without importing them.
-SatisfactionQuery = Callable[[Select[tuple[int]], datetime], dict[int, tuple[int, int]]]
-_satisfaction_queries: list[SatisfactionQuery] = []
-
-
-def provide_satisfaction(query: SatisfactionQuery) -> SatisfactionQuery:
-    """Register the satisfaction figure suggestions weigh (a decorator; the last one wins)."""
-    _satisfaction_queries.append(query)
-    return query
-
-
-def _satisfaction_source() -> SatisfactionQuery:
-    if not _satisfaction_queries:
-        raise RuntimeError("no satisfaction figures: the ratings package was not loaded (create_app loads it)")
-    return _satisfaction_queries[-1]
 
 
 @dataclass
@@ -99,8 +85,9 @@ def suggest(order: WorkOrder, user: User, now: datetime, tz: ZoneInfo, capacity:
         return Suggestions([], ineligible)
     ids = pool_ids
     loads = _loads(ids, today, tz)
-    resolution = _resolution(ids, now)
-    satisfaction = _satisfaction_source()(ids, now - timedelta(days=SATISFACTION_WINDOW_DAYS))
+    usernames = select(User.username).where(User.id.in_(ids))
+    resolution = _weekly(RESOLUTION_METRIC, usernames, today, RESOLUTION_WEEKS)
+    satisfaction = _weekly(SATISFACTION_METRIC, usernames, today, SATISFACTION_WEEKS)
     stars = _service_stars(ids, today)
     positions = _last_positions(ids, today, tz)
     target = _order_position(order)
@@ -108,8 +95,8 @@ def suggest(order: WorkOrder, user: User, now: datetime, tz: ZoneInfo, capacity:
     ranked = []
     for installer in eligible:
         load = loads.get(installer.id, 0)
-        jobs, first_time = resolution.get(installer.id, (0, 0))
-        ratings, satisfied = satisfaction.get(installer.id, (0, 0))
+        first_time, jobs = resolution.get(installer.username, (0, 0))
+        satisfied, ratings = satisfaction.get(installer.username, (0, 0))
         km = _distance_km(positions[installer.id], target) if target and installer.id in positions else None
         facts = {"load": load, "home": installer.team_id in home_teams, "jobs": jobs,
                  "rate": first_time / jobs if jobs else None, "ratings": ratings,
@@ -131,7 +118,8 @@ def _as_users(entries: list[Any]) -> None:
 
 def _score(facts: dict[str, Any], capacity: int) -> float:
     """Up to 40 for spare capacity today, 10 for a crew based in the district, 25 for on-site
-    resolution over 30 days and 15 for satisfaction over 90 (the branch norm below a minimum sample),
+    resolution over the last 5 whole weeks and 15 for satisfaction over the last 13 (the branch
+    norm below a minimum sample),
     2 per service star; minus half a point per km from their last visit (at most 10)."""
     score = 40.0 * (1 - min(facts["load"], capacity) / capacity)
     score += 10 if facts["home"] else 0
@@ -147,12 +135,13 @@ def _reasons(facts: dict[str, Any], capacity: int) -> list[str]:
     reasons = [str(_l("%(n)d of %(cap)d jobs today", n=facts["load"], cap=capacity)),
                str(_l("home district") if facts["home"] else _l("serves this district"))]
     if facts["rate"] is not None:
-        reasons.append(str(_l("on-site resolution %(rate).1f%% (%(n)d jobs, 30 days)", rate=100 * facts["rate"],
-                              n=facts["jobs"])))
+        reasons.append(str(_l("on-site resolution %(rate).1f%% (%(n)d jobs, last %(weeks)d weeks)",
+                              rate=100 * facts["rate"], n=facts["jobs"], weeks=RESOLUTION_WEEKS)))
     else:
-        reasons.append(str(_l("no completed jobs in 30 days")))
+        reasons.append(str(_l("no completed jobs in the last %(weeks)d weeks", weeks=RESOLUTION_WEEKS)))
     if facts["share"] is not None:
-        reasons.append(str(_l("satisfaction %(rate).1f%% (%(n)d ratings, 90 days)", rate=100 * facts["share"], n=facts["ratings"])))
+        reasons.append(str(_l("satisfaction %(rate).1f%% (%(n)d ratings, last %(weeks)d weeks)",
+                              rate=100 * facts["share"], n=facts["ratings"], weeks=SATISFACTION_WEEKS)))
     if facts["level"]:
         reasons.append(str(_l("service ★%(n)d", n=facts["level"])))
     if facts["km"] is not None:
@@ -176,16 +165,17 @@ def _loads(ids: Select[tuple[int]], today: date, tz: ZoneInfo) -> dict[int, int]
     return {assignee: int(count) for assignee, count in rows}
 
 
-def _resolution(ids: Select[tuple[int]], now: datetime) -> dict[int, tuple[int, int]]:
-    """(orders completed with a visit, of which resolved on the first visit) per installer, 30 days:
-    one range scan of the (completed_by_id, completed_at) index."""
-    rows = db.session.execute(
-        select(WorkOrder.completed_by_id, func.count(), func.sum(case((WorkOrder.visit_count == 1, 1), else_=0)))
-        .where(WorkOrder.completed_by_id.in_(ids), WorkOrder.completed_at >= now - timedelta(days=WINDOW_DAYS),
-               WorkOrder.visit_count >= 1)
-        .group_by(WorkOrder.completed_by_id)
-    ).all()
-    return {installer: (int(total), int(first or 0)) for installer, total, first in rows}
+# The snapshots the suggestions read: first-visit resolution of the orders completed with a visit
+# (PRODUCT.md's gross 一次上门解决率), and the city's broad satisfaction (3–5 stars).
+RESOLUTION_METRIC, SATISFACTION_METRIC = "onsite_resolution_rate", "satisfaction_rate"
+
+
+def _weekly(metric: str, usernames: Select[tuple[str]], today: date, weeks: int) -> dict[str, tuple[int, int]]:
+    """(numerator, denominator) of `metric` per installer over the last `weeks` whole ISO weeks
+    before today's, from their week snapshots."""
+    last = period_start(PeriodType.WEEK, today) - timedelta(weeks=1)
+    sums = summed(metric, ScopeType.INSTALLER, usernames, PeriodType.WEEK, last - timedelta(weeks=weeks - 1), last)
+    return {username: (round(numerator), denominator) for username, (numerator, denominator) in sums.items()}
 
 
 def _service_stars(ids: Select[tuple[int]], today: date) -> dict[int, int]:

@@ -344,5 +344,5 @@ def test_suggestion_figures_have_one_decimal_and_name_their_window(app_ctx: Flas
 
     reasons = _reasons({"load": 2, "home": True, "rate": 6 / 7, "jobs": 7, "share": 199 / 200, "ratings": 200,
                         "level": 0, "km": None}, capacity=6)
-    assert "on-site resolution 85.7% (7 jobs, 30 days)" in reasons
-    assert "satisfaction 99.5% (200 ratings, 90 days)" in reasons
+    assert "on-site resolution 85.7% (7 jobs, last 5 weeks)" in reasons
+    assert "satisfaction 99.5% (200 ratings, last 13 weeks)" in reasons

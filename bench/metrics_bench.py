@@ -1,0 +1,191 @@
+"""Metrics-engine benchmark (issue #12 item 7): `compute_period` against a hand-written SQL
+reference over the same rows, timed side by side in the same run (this VM's speed drifts by ±20 %
+within minutes, so only ratios of one run are compared).
+
+    python bench/metrics_bench.py --database-url URL [--small-url URL] [--backfill-days 730]
+
+- day: one day's metrics for all scopes (`compute_period(DAY, …)` and its commit) against one
+  hand-written aggregate of the same day's completed orders per installer (a count and a couple
+  of sums, what a person would write), interleaved, `--rounds` each;
+- history: the same day's `compute_period` on a database with a tenth of the history
+  (`--small-url`, e.g. `fieldsvc seed-demo --days 73`), interleaved with the big one;
+- statements per `compute_period`, counted with a `before_cursor_execute` listener, for several
+  days, a week and a month;
+- backfill: every day of the last `--backfill-days` (one transaction per day, as the scheduler
+  does), its wall time against one set-based statement over all of it (the reference aggregate
+  grouped by installer and local day), and the process's resident memory before, during and
+  after (from /proc/self/statm).
+
+Give it databases seeded by `fieldsvc seed-demo` (bench/README.md: the 2 M-order one is
+`--installers 1000 --days 730`); it writes metric snapshots into them and nothing else.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def rss_mb() -> float:
+    """This process's resident set now (Linux /proc/self/statm: pages)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[94] if len(values) > 1 else values[0]
+
+
+def ms(values: list[float]) -> str:
+    return f"median {statistics.median(values) * 1000:7.1f} ms, p95 {p95(values) * 1000:7.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True, help="the 2 M-order database")
+    parser.add_argument("--small-url", help="the same branch with a tenth of the history")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--days-back", type=int, default=14, help="the day measured: this many days before the last")
+    parser.add_argument("--backfill-days", type=int, default=730, help="0: no backfill")
+    args = parser.parse_args()
+    os.environ["FIELDSVC_DATABASE_URL"] = args.database_url
+    os.environ.setdefault("FIELDSVC_SECRET_KEY", "bench")
+
+    from sqlalchemy import event, text
+
+    from fieldsvc import create_app
+    from fieldsvc.db import utcnow, zone
+    from fieldsvc.extensions import db
+    from fieldsvc.metrics.engine import Period, compute_period
+    from fieldsvc.snapshots.models import PeriodType
+    from fieldsvc.snapshots.periods import period_start
+
+    app = create_app({"RATELIMIT_ENABLED": False})
+    with app.app_context():
+        tz = zone()
+    small_app = create_app({"RATELIMIT_ENABLED": False, "SQLALCHEMY_DATABASE_URI": args.small_url}) if args.small_url else None
+    gc.freeze()
+
+    def reference(period: Period, per_day: bool = False) -> str:
+        """The hand-written aggregate: completed orders per installer (and local day), with the
+        first-visit and on-time sums."""
+        postgres = db.engine.dialect.name == "postgresql"
+        local_day = ("date(completed_at AT TIME ZONE :zone)" if postgres
+                     else "date(completed_at, :offset)")
+        group = f"completed_by_id, {local_day}" if per_day else "completed_by_id"
+        return (f"SELECT {group}, count(*), sum(CASE WHEN visit_count = 1 THEN 1 ELSE 0 END), "
+                "sum(CASE WHEN completed_at <= due_by THEN 1 ELSE 0 END) FROM work_orders "
+                "WHERE status = 'completed' AND completed_at >= :begins AND completed_at < :ends "
+                f"GROUP BY {group}")
+
+    def run_reference(period: Period, per_day: bool = False) -> tuple[float, int]:
+        hours = int(period.begins.astimezone(tz).utcoffset().total_seconds() // 3600)  # SQLite: a fixed offset
+        started = time.perf_counter()
+        rows = db.session.execute(text(reference(period, per_day)),
+                                  {"begins": period.begins, "ends": period.ends, "zone": str(tz),
+                                   "offset": f"{hours:+d} hours"}).all()
+        db.session.commit()
+        return time.perf_counter() - started, len(rows)
+
+    def run_day(day: date) -> float:
+        started = time.perf_counter()
+        compute_period(PeriodType.DAY, day, utcnow(), tz)
+        db.session.commit()
+        return time.perf_counter() - started
+
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        last = db.session.scalar(text("SELECT max(completed_at) FROM work_orders"))
+        if isinstance(last, str):  # SQLite
+            from datetime import datetime
+            last = datetime.fromisoformat(last)
+        last_day = last.astimezone(tz).date() if last.tzinfo else last.date()
+        day = last_day - timedelta(days=args.days_back)
+        period = Period.of(PeriodType.DAY, day, tz)
+        total = db.session.scalar(text("SELECT count(*) FROM work_orders"))
+        in_day = db.session.scalar(text("SELECT count(*) FROM work_orders WHERE status = 'completed' AND "
+                                        "completed_at >= :b AND completed_at < :e"),
+                                   {"b": period.begins, "e": period.ends})
+        print(f"{dialect}: {total:,} orders; the day {day}: {in_day:,} completed")
+
+        # --- statements per period ---------------------------------------------------------
+        statements: list[str] = []
+        listener = lambda *a: statements.append(a[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        counts = {}
+        for label, kind, start in [("day", PeriodType.DAY, day), ("day - 1", PeriodType.DAY, day - timedelta(days=1)),
+                                   ("day - 300", PeriodType.DAY, day - timedelta(days=300)),
+                                   ("week", PeriodType.WEEK, period_start(PeriodType.WEEK, day - timedelta(days=7))),
+                                   ("month", PeriodType.MONTH, period_start(PeriodType.MONTH, day - timedelta(days=40)))]:
+            statements.clear()
+            started = time.perf_counter()
+            rows = compute_period(kind, start, utcnow(), tz)
+            db.session.commit()
+            counts[label] = len(statements)
+            print(f"  {label:<10} {start}: {len(statements)} statements, "
+                  f"{rows:,} snapshot rows, {(time.perf_counter() - started) * 1000:.0f} ms")
+        event.remove(db.engine, "before_cursor_execute", listener)
+
+        # --- one day against the hand-written aggregate ------------------------------------
+        engine_times, reference_times = [], []
+        run_day(day), run_reference(period)  # warm
+        for _ in range(args.rounds):
+            engine_times.append(run_day(day))
+            seconds, installers = run_reference(period)
+            reference_times.append(seconds)
+        print(f"day, compute_period : {ms(engine_times)}")
+        print(f"day, hand-written   : {ms(reference_times)} ({installers} installers)")
+        print(f"day ratio (medians) : {statistics.median(engine_times) / statistics.median(reference_times):.2f}x")
+
+    # --- history: the same day on a tenth of the history -----------------------------------
+    if small_app is not None:
+        big, small = [], []
+        with small_app.app_context():
+            small_count = db.session.scalar(text("SELECT count(*) FROM work_orders"))
+            small_in_day = db.session.scalar(text("SELECT count(*) FROM work_orders WHERE status = 'completed' AND "
+                                                  "completed_at >= :b AND completed_at < :e"),
+                                             {"b": period.begins, "e": period.ends})
+            run_day(day)
+        for _ in range(args.rounds):
+            with app.app_context():
+                big.append(run_day(day))
+            with small_app.app_context():
+                small.append(run_day(day))
+        print(f"history: {total:,} orders: {ms(big)}; {small_count:,} orders ({small_in_day:,} that day): {ms(small)}")
+        print(f"history ratio (medians, big / small): {statistics.median(big) / statistics.median(small):.2f}x")
+
+    # --- the backfill ----------------------------------------------------------------------
+    if args.backfill_days:
+        with app.app_context():
+            first = last_day - timedelta(days=args.backfill_days - 1)
+            whole = Period(PeriodType.DAY, first, Period.of(PeriodType.DAY, first, tz).begins,
+                           Period.of(PeriodType.DAY, last_day, tz).ends)
+            before = rss_mb()
+            peak = before
+            started = time.perf_counter()
+            slowest = 0.0
+            for n in range(args.backfill_days):
+                slowest = max(slowest, run_day(first + timedelta(days=n)))
+                if n == 9:
+                    after_ten = rss_mb()
+                peak = max(peak, rss_mb())
+            backfill = time.perf_counter() - started
+            after = rss_mb()
+            reference_seconds, groups = run_reference(whole, per_day=True)
+            print(f"backfill {args.backfill_days} days: {backfill:.1f} s (slowest day {slowest * 1000:.0f} ms); "
+                  f"one statement over it all: {reference_seconds:.1f} s ({groups:,} installer-days); "
+                  f"ratio {backfill / reference_seconds:.2f}x")
+            print(f"memory: RSS {before:.0f} MB before, {after_ten:.0f} MB after 10 days, peak {peak:.0f} MB, "
+                  f"{after:.0f} MB after; growth {after - before:.0f} MB ({after - after_ten:.0f} MB after the 10th day)")
+
+
+if __name__ == "__main__":
+    main()
