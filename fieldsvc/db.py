@@ -204,6 +204,15 @@ def end_read_only_transaction(session: Any) -> None:
             session.rollback()
 
 
+def hold_transaction(connection: Any) -> None:
+    """Make sure the connection's statements from here on run in one transaction. Python's sqlite3
+    opens a transaction by itself only before INSERT, UPDATE, DELETE and REPLACE: a statement that
+    starts with WITH (an INSERT … SELECT or DELETE with common table expressions) would otherwise
+    run, and commit, on its own. PostgreSQL is always in the session's transaction."""
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def without_statement_timeout(connection: Any) -> None:
     """Lift the statement timeout (DB_STATEMENT_TIMEOUT, meant for requests) for the rest of the
     connection's transaction, on PostgreSQL: for maintenance work whose statements may run long,

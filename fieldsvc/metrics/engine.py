@@ -4,9 +4,9 @@ For a period (a local day, ISO week or month, turned into one UTC range) the eng
 row of flags per order completed in it, and one per rating submitted in it (`order_flags`,
 `rating_flags`); sums them per installer, team, district and the company (one GROUP BY each,
 joined by UNION ALL); turns each sum into the snapshot rows of the metrics in `definitions`; and
-upserts them with one INSERT … SELECT per base (and one more for the figures also kept per job
-type), all inside the database, after deleting the period's earlier rows (a scope with nothing
-left in it keeps none). Four statements write a period, whatever its size; nothing is loaded as objects. The caller owns the transaction: one per
+upserts those that are new or changed with one INSERT … SELECT, inside the database, after
+deleting the rows of scopes that have nothing left in the period. Four statements a period,
+whatever its size (the rules in force, the delete, the upsert, the count); nothing is loaded as objects. The caller owns the transaction: one per
 period, so a failure leaves the previous snapshots as they were.
 
 The drill-down (`orders_behind`) filters the same flag rows, so the orders listed behind a
@@ -31,8 +31,9 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
-    true,
+    tuple_,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,6 +42,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import CTE
 
 from ..auth.models import User
+from ..db import hold_transaction
 from ..extensions import db
 from ..ratings.models import SATISFIED_MIN_SCORE, SurveyResponse
 from ..rules.services import settings_on
@@ -70,9 +72,25 @@ class Period:
 
 # --- the rows each figure counts ---------------------------------------------------------------
 
+def completed_orders(period: Period) -> Select[Any]:
+    """One row per order completed in the period, with its scopes and job type."""
+    return (
+        select(
+            WorkOrder.id.label("order_id"),
+            WorkOrder.completed_by_id.label("installer_id"),
+            WorkOrder.team_id.label("team_id"),
+            WorkOrder.district_id.label("district_id"),
+            JobType.code.label("job_type"),
+        )
+        .join(JobType, JobType.id == WorkOrder.job_type_id)
+        .where(WorkOrder.status == OrderStatus.COMPLETED,
+               WorkOrder.completed_at >= period.begins, WorkOrder.completed_at < period.ends)
+    )
+
+
 def order_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
-    """One row per order completed in the period: its scopes and a 0/1 column per flag the
-    metrics read (plus `seconds`, from creation to completion)."""
+    """`completed_orders` with a 0/1 column per flag the metrics read (plus `seconds`, from
+    creation to completion)."""
     first = aliased(Visit, name="first_visit")
     later = aliased(WorkOrder, name="later_order")
     later_type = aliased(JobType, name="later_type")
@@ -94,12 +112,7 @@ def order_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
     first_failed_excused = and_(first.outcome == VisitOutcome.NOT_RESOLVED, first.reason_code.in_(excused))
     rated = exists().where(SurveyResponse.work_order_id == WorkOrder.id)
     return (
-        select(
-            WorkOrder.id.label("order_id"),
-            WorkOrder.completed_by_id.label("installer_id"),
-            WorkOrder.team_id.label("team_id"),
-            WorkOrder.district_id.label("district_id"),
-            JobType.code.label("job_type"),
+        completed_orders(period).add_columns(
             literal(1).label("one"),
             flag(visited).label("visited"),
             flag(and_(visited, first.outcome == VisitOutcome.RESOLVED)).label("first_visit_resolved"),
@@ -119,35 +132,39 @@ def order_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
             flag(and_(JobType.is_install.is_(True), rx.is_not(None))).label("rx_read"),
             flag(and_(JobType.is_install.is_(True), rx >= low, rx <= high)).label("rx_in_band"),
         )
-        .join(JobType, JobType.id == WorkOrder.job_type_id)
         .outerjoin(first, and_(first.work_order_id == WorkOrder.id, first.seq == 1))
-        .where(WorkOrder.status == OrderStatus.COMPLETED,
-               WorkOrder.completed_at >= period.begins, WorkOrder.completed_at < period.ends)
     )
 
 
-def rating_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
+def submitted_ratings(period: Period) -> Select[Any]:
     """One row per rating submitted in the period, attributed to the installer who completed the
     order (copied onto the rating), the order's team and district."""
-    score = SurveyResponse.score
     return (
         select(
             SurveyResponse.work_order_id.label("order_id"),
             SurveyResponse.installer_id.label("installer_id"),
             WorkOrder.team_id.label("team_id"),
             WorkOrder.district_id.label("district_id"),
-            literal(1).label("one"),
-            flag(score >= SATISFIED_MIN_SCORE).label("satisfied"),
-            flag(score == 5).label("five_stars"),
-            flag(score <= DISSATISFIED_MAX_SCORE).label("dissatisfied"),
-            score.label("stars"),
         )
         .join(WorkOrder, WorkOrder.id == SurveyResponse.work_order_id)
         .where(SurveyResponse.submitted_at >= period.begins, SurveyResponse.submitted_at < period.ends)
     )
 
 
+def rating_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
+    """`submitted_ratings` with a 0/1 column per flag the metrics read (plus `stars`)."""
+    score = SurveyResponse.score
+    return submitted_ratings(period).add_columns(
+        literal(1).label("one"),
+        flag(score >= SATISFIED_MIN_SCORE).label("satisfied"),
+        flag(score == 5).label("five_stars"),
+        flag(score <= DISSATISFIED_MAX_SCORE).label("dissatisfied"),
+        score.label("stars"),
+    )
+
+
 FLAGS = {Base.ORDERS: order_flags, Base.RATINGS: rating_flags}
+ROWS = {Base.ORDERS: completed_orders, Base.RATINGS: submitted_ratings}  # the same rows, without flags
 
 # Each scope: the flag row's column naming it, and the table that turns the id into its code.
 SCOPE_CODES = {
@@ -165,14 +182,15 @@ def _columns(metrics: Sequence[Metric]) -> list[str]:
     return names
 
 
-def _sums(flags: CTE, metrics: Sequence[Metric], by_job_type: bool) -> CTE:
+def _sums(flags: Any, metrics: Sequence[Metric], by_job_type: bool) -> CTE:
     """The flag sums per scope (and per job type, when asked): four GROUP BYs over the flag
     rows, joined by UNION ALL."""
     columns = _columns(metrics)
     split = [flags.c.job_type] if by_job_type else []
 
     def summed() -> list[Any]:
-        return [*split, *(func.coalesce(func.sum(flags.c[name]), 0).label(name) for name in columns)]
+        return [*split, func.count().label("rows"),
+                *(func.coalesce(func.sum(flags.c[name]), 0).label(name) for name in columns)]
 
     parts = []
     for scope, (column, id_column, code_column) in SCOPE_CODES.items():
@@ -185,7 +203,8 @@ def _sums(flags: CTE, metrics: Sequence[Metric], by_job_type: bool) -> CTE:
     parts.append(select(literal(ScopeType.COMPANY.value, String).label("scope_type"),
                         literal(COMPANY_ID, String).label("scope_id"), *summed())
                  .select_from(flags).group_by(*split))
-    return union_all(*parts).cte("job_type_sums" if by_job_type else "scope_sums").prefix_with("MATERIALIZED")
+    name = f"{flags.name}_by_job_type" if by_job_type else f"{flags.name}_by_scope"
+    return union_all(*parts).cte(name).prefix_with("MATERIALIZED")
 
 
 def _value(item: Metric, numerator: Any, denominator: Any) -> Any:
@@ -203,38 +222,80 @@ def is_final(item: Metric, period: Period, rules: dict[str, Any], now: datetime)
 
 
 def _snapshot_rows(sums: CTE, metrics: Sequence[Metric], by_job_type: bool, period: Period,
-                   rules: dict[str, Any], now: datetime) -> Select[Any]:
+                   rules: dict[str, Any], now: datetime) -> list[Select[Any]]:
+    """A SELECT per metric of its snapshot rows, one per scope (and job type) summed (the
+    period and the instant, the same for all, are added once, by `_upsert`)."""
     parts = []
     for item in metrics:
-        code = literal(f"{item.code}{JOB_TYPE_MARK}", String) + sums.c.job_type if by_job_type else literal(item.code, String)
+        code = _code(item, sums, by_job_type)
         denominator = sums.c[item.denominator]
         numerator = sums.c[item.numerator] / item.scale if item.numerator else None
         parts.append(select(
             code.label("metric"),
             sums.c.scope_type,
             sums.c.scope_id,
-            literal(period.type.value, String).label("period_type"),
-            literal(period.start, Date).label("period_start"),
             (cast(numerator, Float) if numerator is not None else literal(None, Float)).label("numerator"),
             cast(denominator, Integer).label("denominator"),
             _value(item, numerator, denominator).label("value"),
-            literal(now, MetricSnapshot.__table__.c.computed_at.type).label("computed_at"),
             literal(is_final(item, period, rules, now)).label("is_final"),
-        ).where(true()))  # SQLite reads "INSERT … SELECT … ON CONFLICT" only after a WHERE
-    return union_all(*parts).subquery("snapshot_rows")
+        ))
+    return parts
+
+
+def _code(item: Metric, sums: CTE, by_job_type: bool) -> Any:
+    """The snapshot's metric code: the metric's, or "<metric>.<job type>" per job type."""
+    if by_job_type:
+        return literal(f"{item.code}{JOB_TYPE_MARK}", String) + sums.c.job_type
+    return literal(item.code, String)
+
+
+def _keys(period: Period) -> Any:
+    """The (metric, scope type, scope id) of every snapshot the period should have: the scopes
+    holding any of its rows (read without the flags, which cost the most), times their metrics."""
+    parts = []
+    for base, rows_of in ROWS.items():
+        rows = rows_of(period).cte(f"{base.value}_rows")
+        metrics = [item for item in METRICS if item.base is base]
+        for split in (False, True):
+            chosen = [item for item in metrics if item.by_job_type or not split]
+            if chosen:
+                sums = _sums(rows, [], split)
+                parts += [select(_code(item, sums, split), sums.c.scope_type, sums.c.scope_id) for item in chosen]
+    return union_all(*parts)
 
 
 SNAPSHOT_KEY = ("metric", "scope_type", "scope_id", "period_type", "period_start")
 SNAPSHOT_VALUES = ("numerator", "denominator", "value", "computed_at", "is_final")
+FIGURE_VALUES = ("numerator", "denominator", "value", "is_final")
 
 
-def _upsert(rows: Any) -> Any:
+def _upsert(parts: list[Select[Any]], period: Period, now: datetime) -> Any:
+    """INSERT … SELECT of the rows that are new or differ from the stored ones, updating those
+    stored. A figure that has not changed is left as it is (its computed_at says when it last
+    changed): a recomputed period writes only what moved, and an anti-join finds what did not
+    far more cheaply than letting each row meet its conflict."""
     table = MetricSnapshot.__table__
+    rows = union_all(*parts).subquery("snapshot_rows")
+    same = exists().where(
+        table.c.period_type == period.type.value, table.c.period_start == period.start,
+        table.c.metric == rows.c.metric, table.c.scope_type == rows.c.scope_type,
+        table.c.scope_id == rows.c.scope_id,
+        *(table.c[name].is_not_distinct_from(rows.c[name]) for name in FIGURE_VALUES),
+    )
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).from_select([*SNAPSHOT_KEY, *SNAPSHOT_VALUES], select(rows).where(true()))
+    values = select(
+        rows.c.metric, rows.c.scope_type, rows.c.scope_id,
+        literal(period.type.value, String).label("period_type"), literal(period.start, Date).label("period_start"),
+        rows.c.numerator, rows.c.denominator, rows.c.value,
+        literal(now, table.c.computed_at.type).label("computed_at"), rows.c.is_final,
+    ).where(~same)  # (SQLite reads "INSERT … SELECT … ON CONFLICT" only after a WHERE)
+    statement = insert(table).from_select([*SNAPSHOT_KEY, *SNAPSHOT_VALUES], values)
+    # Another process computing the same period at once may have stored a row in between.
+    changed = or_(*(table.c[name].is_distinct_from(statement.excluded[name]) for name in FIGURE_VALUES))
     return statement.on_conflict_do_update(
         index_elements=list(SNAPSHOT_KEY),
         set_={name: statement.excluded[name] for name in SNAPSHOT_VALUES},
+        where=changed,
     )
 
 
@@ -245,16 +306,19 @@ def compute_period(period_type: PeriodType, start: date, now: datetime, tz: Zone
     rules = settings_on(start)
     table = MetricSnapshot.__table__
     of_period = (table.c.period_type == period_type.value, table.c.period_start == start)
-    # The period is rewritten whole: a scope with nothing left in it loses its rows. The upsert
-    # still matters: another process computing the same period at once may have inserted first.
-    db.session.execute(delete(table).where(*of_period))
+    hold_transaction(db.session.connection())  # every statement below is undone together on failure
+    # A scope with nothing left in the period (its order moved to another day, say) loses its rows.
+    key = tuple_(table.c.metric, table.c.scope_type, table.c.scope_id)
+    db.session.execute(delete(table).where(*of_period, key.not_in(_keys(period))))
+    parts: list[Select[Any]] = []
     for base, flags_of in FLAGS.items():
         flags = flags_of(period, rules).cte(f"{base.value}_flags")
         metrics = [item for item in METRICS if item.base is base]
-        db.session.execute(_upsert(_snapshot_rows(_sums(flags, metrics, False), metrics, False, period, rules, now)))
+        parts += _snapshot_rows(_sums(flags, metrics, False), metrics, False, period, rules, now)
         split = [item for item in metrics if item.by_job_type]
-        if split:  # the same flags again, per job type
-            db.session.execute(_upsert(_snapshot_rows(_sums(flags, split, True), split, True, period, rules, now)))
+        if split:  # the same flags summed per job type too
+            parts += _snapshot_rows(_sums(flags, split, True), split, True, period, rules, now)
+    db.session.execute(_upsert(parts, period, now))
     # (The rowcount of an upsert is not the rows written on every driver: count them.)
     return db.session.scalar(select(func.count()).select_from(table).where(*of_period)) or 0
 

@@ -189,6 +189,8 @@ def test_openapi_document_is_generated_from_the_code(client: FlaskClient) -> Non
 # 503), one with a body can be sent too much (413).
 DECLARED_ERRORS = {
     ("get", "/api/v1/installers"): {400, 401, 503},
+    ("get", "/api/v1/metrics"): {400, 401, 503},
+    ("get", "/api/v1/metrics/orders"): {400, 401, 404, 503},
     ("get", "/api/v1/installers/{username}/certifications"): {401, 404, 503},
     ("post", "/api/v1/installers/{username}/certifications"): {400, 401, 403, 404, 413, 503},
     ("get", "/api/v1/work-orders"): {400, 401, 503},

@@ -297,16 +297,25 @@ def test_recomputing_gives_identical_snapshots_and_drops_scopes_left_empty(crew:
     completed(ann, local("2026-03-10 12:00"))
     moving = completed(bob, local("2026-03-10 13:00"))
     db.session.commit()
-    first = {key: (r.numerator, r.denominator, r.value, r.is_final) for key, r in compute(date(2026, 3, 10)).items()}
-    again = {key: (r.numerator, r.denominator, r.value, r.is_final) for key, r in compute(date(2026, 3, 10)).items()}
+
+    def state(snapshots: dict[tuple[str, str, str], MetricSnapshot]) -> dict[Any, Any]:
+        return {key: (r.numerator, r.denominator, r.value, r.is_final, r.computed_at) for key, r in snapshots.items()}
+
+    first = state(compute(date(2026, 3, 10)))
+    # Recomputed an hour later: the same figures, and no row rewritten (computed_at says when a
+    # figure last changed).
+    again = state(compute(date(2026, 3, 10), now=LATER + timedelta(hours=1)))
     assert first == again
     assert ("completed_orders", "installer", "bob") in first
     # bob's order turns out to have been completed the next day: bob has nothing left in the day.
     moving.completed_at = local("2026-03-11 09:00")
     db.session.commit()
-    after = compute(date(2026, 3, 10))
-    assert ("completed_orders", "installer", "bob") not in after
+    after = compute(date(2026, 3, 10), now=LATER + timedelta(hours=2))
+    assert not any(scope_id == "bob" for (_, _, scope_id) in after)
     assert figure(after, "completed_orders") == (None, 1, 1.0)
+    assert after[("completed_orders", "company", COMPANY_ID)].computed_at == LATER + timedelta(hours=2)
+    assert after[("completed_orders", "installer", "ann")].computed_at == LATER  # unchanged, not rewritten
+    assert len(after) == len(first) - len([key for key in first if key[2] == "bob"])
 
 
 def test_a_failure_mid_period_leaves_the_previous_snapshots(crew: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
