@@ -65,6 +65,10 @@ class JobTypeRow:
     job_type: JobType
     cells: dict[str, MetricSnapshot | None]
 
+    @property
+    def provisional(self) -> bool:
+        return any(cell is not None and not cell.is_final for cell in self.cells.values())
+
 
 @dataclass
 class Dashboard:
