@@ -221,6 +221,14 @@ def without_statement_timeout(connection: Any) -> None:
         connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
 
 
+def without_jit(connection: Any) -> None:
+    """Turn PostgreSQL's JIT compilation off for the rest of the connection's transaction: for
+    large set-based statements run often (the metrics engine's), whose many expressions it spends
+    seconds compiling to save milliseconds (2.5 s of a week's 3 s, measured)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL jit = off")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL, a busy timeout and enforced foreign keys on every SQLite connection."""
     import sqlite3

@@ -28,6 +28,7 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    except_,
     exists,
     func,
     literal,
@@ -42,7 +43,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import CTE
 
 from ..auth.models import User
-from ..db import hold_transaction
+from ..db import hold_transaction, without_jit, without_statement_timeout
 from ..extensions import db
 from ..ratings.models import SATISFIED_MIN_SCORE, SurveyResponse
 from ..rules.services import settings_on
@@ -260,7 +261,8 @@ def _keys(period: Period) -> Any:
             chosen = [item for item in metrics if item.by_job_type or not split]
             if chosen:
                 sums = _sums(rows, [], split)
-                parts += [select(_code(item, sums, split), sums.c.scope_type, sums.c.scope_id) for item in chosen]
+                parts += [select(_code(item, sums, split).label("metric"), sums.c.scope_type, sums.c.scope_id)
+                          for item in chosen]
     return union_all(*parts)
 
 
@@ -306,10 +308,18 @@ def compute_period(period_type: PeriodType, start: date, now: datetime, tz: Zone
     rules = settings_on(start)
     table = MetricSnapshot.__table__
     of_period = (table.c.period_type == period_type.value, table.c.period_start == start)
-    hold_transaction(db.session.connection())  # every statement below is undone together on failure
+    connection = db.session.connection()
+    hold_transaction(connection)  # every statement below is undone together on failure
+    without_statement_timeout(connection)  # maintenance work: a month may take longer than a request
+    without_jit(connection)
     # A scope with nothing left in the period (its order moved to another day, say) loses its rows.
+    # (Stored keys EXCEPT the period's keys, then IN: a hashed set operation and a semi-join on
+    # both databases, where NOT IN or NOT EXISTS against the keys can degrade into a loop.)
     key = tuple_(table.c.metric, table.c.scope_type, table.c.scope_id)
-    db.session.execute(delete(table).where(*of_period, key.not_in(_keys(period))))
+    stored = select(table.c.metric, table.c.scope_type, table.c.scope_id).where(*of_period)
+    keys = _keys(period).subquery("period_keys")
+    gone = except_(stored, select(keys.c.metric, keys.c.scope_type, keys.c.scope_id))
+    db.session.execute(delete(table).where(*of_period, key.in_(gone)))
     parts: list[Select[Any]] = []
     for base, flags_of in FLAGS.items():
         flags = flags_of(period, rules).cte(f"{base.value}_flags")
