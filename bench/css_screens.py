@@ -180,7 +180,15 @@ def seed() -> dict:
     f.make_notification(w1, message="Your work at height certificate is valid again.", read_at=now)
     f.make_notification(s1, message="WO-LATE1 is overdue.", link="/orders/WO-LATE1")
     db.session.commit()
-    return {"token": token, "rated_token": rated_token, "future": future.id, "past": past.id}
+    from fieldsvc.metrics.engine import compute_period
+    from fieldsvc.snapshots.models import PeriodType
+    from fieldsvc.snapshots.periods import period_start
+
+    for kind in PeriodType:  # the quality figures of today, this week and this month
+        compute_period(kind, period_start(kind, f.today()), now, tz)
+    db.session.commit()
+    return {"token": token, "rated_token": rated_token, "future": future.id, "past": past.id,
+            "today": f.today().isoformat()}
 
 
 # The browser (parent process) ----------------------------------------------------------------
@@ -212,11 +220,12 @@ def pages(seeded: dict) -> dict[str, list]:
                "/orders/WO-NEW1", "/orders/WO-NEW1/edit", "/orders/WO-LATE1", "/orders/WO-ASSIGNED1",
                "/orders/WO-ONSITE1", "/orders/WO-DONE1", "/orders/WO-CANCELLED1", "/certifications",
                "/certifications/installers/w10016", "/training", f"/training/sessions/{future}", "/notifications",
-               "/admin/"],
+               "/admin/", "/quality", "/quality?period=month&days=90", "/quality?view=company:all&days=365",
+               f"/quality/orders?metric=completed_orders&scope=team&id=HS01&period=day&start={seeded['today']}&part=denominator"],
         "admin": ["/admin/", "/admin/job-types", "/admin/job-types/install", "/admin/certification-types",
                   "/admin/certification-types/work_at_height", "/admin/certification-types/new", "/board",
                   "/certifications", "/certifications/installers/w10016", "/training", f"/training/sessions/{future}",
-                  f"/training/sessions/{past}", "/notifications"],
+                  f"/training/sessions/{past}", "/notifications", "/quality", "/admin/scheduler"],
     }
 
 
