@@ -1,6 +1,6 @@
 """What the admin's scheduler health page shows: per job its latest run (period, start, duration,
-status, rows, attempts), its failures over the last week, and whether it is late — its latest
-period due has not succeeded although it fell due longer ago than the job allows. Three queries,
+status, rows, attempts), its failures over the last week, and whether it is late — a period due
+(a missed one included) has not succeeded although it fell due longer ago than the job allows. Three queries,
 whatever the number of runs."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 
 from ..extensions import db
 from ..metrics.models import JobRun, JobRunStatus
@@ -48,15 +48,15 @@ def job_health(now: datetime, tz: ZoneInfo) -> list[JobHealth]:
             JobRun.name.in_(names), JobRun.started_at >= now - FAILURE_WINDOW,
             or_(JobRun.status == JobRunStatus.FAILED, JobRun.attempts > 1))
         .group_by(JobRun.name)).all())
-    latest_due = {job.name: due[-1] for job in JOBS if (due := job.due(now, tz))}
+    due = {job.name: job.due(now, tz) for job in JOBS}
+    wanted = [(name, key) for name, keys in due.items() for key, _at in keys]
     done = set(tuple(row) for row in db.session.execute(select(JobRun.name, JobRun.period_key).where(
-        JobRun.status == JobRunStatus.SUCCEEDED,
-        or_(*[and_(JobRun.name == name, JobRun.period_key == key) for name, (key, _at) in latest_due.items()]),
-    )).all()) if latest_due else set()
+        JobRun.status == JobRunStatus.SUCCEEDED, tuple_(JobRun.name, JobRun.period_key).in_(wanted),
+    )).all()) if wanted else set()
     rows = []
     for job in JOBS:
-        key, at = latest_due.get(job.name, (None, None))
-        late = key is not None and (job.name, key) not in done and now - at > job.late_after  # type: ignore[operator]
-        rows.append(JobHealth(job, last.get(job.name), int(failures.get(job.name, 0)),
-                              key if late else None, at if late else None))
+        # Late: the oldest period due (missed ones included) that has not succeeded in its time.
+        overdue = [(key, at) for key, at in due[job.name] if (job.name, key) not in done and now - at > job.late_after]
+        key, at = overdue[0] if overdue else (None, None)
+        rows.append(JobHealth(job, last.get(job.name), int(failures.get(job.name, 0)), key, at))
     return rows
