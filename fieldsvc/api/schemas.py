@@ -335,12 +335,17 @@ class MetricQuerySchema(ma.Schema):
         "description": "the last period start included (default: today)", "pattern": ACCEPTED_YEARS})
 
 
-class MetricSnapshotSchema(ma.Schema):
+class MetricKeySchema(ma.Schema):
+    """Which figure: its metric, scope and period."""
+
     metric = ma.fields.String()
     scope = ma.fields.String()
     scope_id = ma.fields.String()
     period = ma.fields.String()
     period_start = ma.fields.String(metadata={"format": "date"})
+
+
+class MetricSnapshotSchema(MetricKeySchema):
     numerator = ma.fields.Float(allow_none=True)
     denominator = ma.fields.Integer()
     value = ma.fields.Float(allow_none=True, metadata={"description": "null when the denominator is 0"})
@@ -358,12 +363,7 @@ class MetricOrdersQuerySchema(ma.Schema):
     part = ma.fields.String(load_default="denominator", validate=ma.validate.OneOf(("numerator", "denominator")))
 
 
-class MetricOrdersSchema(ma.Schema):
-    metric = ma.fields.String()
-    scope = ma.fields.String()
-    scope_id = ma.fields.String()
-    period = ma.fields.String()
-    period_start = ma.fields.String(metadata={"format": "date"})
+class MetricOrdersSchema(MetricKeySchema):
     part = ma.fields.String()
     orders = ma.fields.List(ma.fields.String(), metadata={"description": "the numbers of the orders the figure counted"})
     not_shown = ma.fields.Integer(metadata={"description": "orders it counted that are not the caller's to see"})

@@ -39,19 +39,28 @@ def _own_team_code(user: User) -> Any:
     return select(Team.code).where(Team.id == user.team_id).scalar_subquery()
 
 
+def _managed(user: User, scope_type: Any, scope_id: Any) -> ColumnElement[bool]:
+    """A supervisor's teams and those teams' installers."""
+    return or_(
+        and_(scope_type == ScopeType.TEAM, scope_id.in_(_managed_team_codes(user))),
+        and_(scope_type == ScopeType.INSTALLER, scope_id.in_(_managed_usernames(user))),
+    )
+
+
+def _own(user: User, scope_type: Any, scope_id: Any) -> ColumnElement[bool]:
+    """An installer's own figures."""
+    return and_(scope_type == ScopeType.INSTALLER, scope_id == user.username)
+
+
 def readable(user: User, scope_type: Any = MetricSnapshot.scope_type,
              scope_id: Any = MetricSnapshot.scope_id) -> ColumnElement[bool]:
     """A condition on snapshot rows (or any pair of scope columns): the figures `user` may read."""
     if user.role is Role.ADMIN:
         return true()
     if user.role is Role.SUPERVISOR:
-        return or_(
-            scope_type.in_(REFERENCE_SCOPES),
-            and_(scope_type == ScopeType.TEAM, scope_id.in_(_managed_team_codes(user))),
-            and_(scope_type == ScopeType.INSTALLER, scope_id.in_(_managed_usernames(user))),
-        )
+        return or_(scope_type.in_(REFERENCE_SCOPES), _managed(user, scope_type, scope_id))
     if user.role is Role.INSTALLER:
-        mine = and_(scope_type == ScopeType.INSTALLER, scope_id == user.username)
+        mine = _own(user, scope_type, scope_id)
         if user.team_id is None:
             return mine
         return or_(mine, and_(scope_type == ScopeType.TEAM, scope_id == _own_team_code(user)))
@@ -64,12 +73,9 @@ def drillable(user: User, scope_type: Any = MetricSnapshot.scope_type,
     if user.role is Role.ADMIN:
         return true()
     if user.role is Role.SUPERVISOR:
-        return or_(
-            and_(scope_type == ScopeType.TEAM, scope_id.in_(_managed_team_codes(user))),
-            and_(scope_type == ScopeType.INSTALLER, scope_id.in_(_managed_usernames(user))),
-        )
+        return _managed(user, scope_type, scope_id)
     if user.role is Role.INSTALLER:
-        return and_(scope_type == ScopeType.INSTALLER, scope_id == user.username)
+        return _own(user, scope_type, scope_id)
     return false()
 
 
