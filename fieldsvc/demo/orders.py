@@ -203,11 +203,13 @@ class Orders:
                 "teams", "users", "training_courses", "training_sessions", "training_records", "certifications",
                 *BulkWriter.ORDER])
         db.session.commit()
-        if bulk.postgres:
-            connection = db.session.connection()
-            without_statement_timeout(connection)
-            connection.exec_driver_sql("ANALYZE")
-            db.session.commit()
+        # Planner statistics for the new rows, on SQLite too: without them SQLite reads a day's
+        # completed orders through the status index (all of them) rather than completed_at (the
+        # metrics engine's day took 1.3 s instead of 0.2 s on 2 M orders).
+        connection = db.session.connection()
+        without_statement_timeout(connection)
+        connection.exec_driver_sql("ANALYZE")
+        db.session.commit()
         s.counts.update({name: bulk.counts[name] for name in BulkWriter.ORDER})
 
     def day(self, day: int) -> None:
