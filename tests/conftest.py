@@ -69,7 +69,17 @@ def _empty_all_tables(url: str) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # Only the tables a test wrote to (it has rows, or its id sequence moved): TRUNCATE of
+            # all of them costs ~0.1 s a test, for files of tables the test never touched.
+            filled = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
+            touched = set(connection.exec_driver_sql(filled).scalars())
+            moved = set(connection.exec_driver_sql(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema() "
+                "AND last_value IS NOT NULL").scalars())
+            touched |= {t for t in tables if f"{t}_id_seq" in moved}
+            if touched:
+                connection.execute(text(f"TRUNCATE {', '.join(t for t in tables if t in touched)} "
+                                        "RESTART IDENTITY CASCADE"))
         else:
             # SQLite fires DELETE triggers, and the event trail refuses deletes: lift that briefly.
             connection.exec_driver_sql("DROP TRIGGER IF EXISTS work_order_events_no_update")
