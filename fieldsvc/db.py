@@ -204,13 +204,15 @@ def end_read_only_transaction(session: Any) -> None:
             session.rollback()
 
 
-def hold_transaction(connection: Any) -> None:
+def hold_transaction(connection: Any, *, immediate: bool = False) -> None:
     """Make sure the connection's statements from here on run in one transaction. Python's sqlite3
     opens a transaction by itself only before INSERT, UPDATE, DELETE and REPLACE: a statement that
     starts with WITH (an INSERT … SELECT or DELETE with common table expressions) would otherwise
-    run, and commit, on its own. PostgreSQL is always in the session's transaction."""
+    run, and commit, on its own. With `immediate`, SQLite's write lock is taken at once (BEGIN
+    IMMEDIATE: one writer at a time, the others wait for it rather than fail at their first write).
+    PostgreSQL is always in the session's transaction."""
     if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def without_statement_timeout(connection: Any) -> None:

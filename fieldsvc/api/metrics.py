@@ -12,8 +12,9 @@ from ..db import local_today, zone
 from ..errors import NotFound
 from ..extensions import db
 from ..metrics.dashboard import snapshot_row
-from ..metrics.services import is_period_start, orders_for, snapshots
+from ..metrics.services import orders_for, snapshots
 from ..snapshots.models import COMPANY_ID, PeriodType, ScopeType
+from ..snapshots.periods import is_period_start
 from . import api_blueprint, current_api_user
 from .schemas import MetricOrdersQuerySchema, MetricOrdersSchema, MetricQuerySchema, MetricSnapshotSchema
 

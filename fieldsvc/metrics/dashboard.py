@@ -16,10 +16,11 @@ from ..errors import NotFound
 from ..extensions import db
 from ..rules.services import settings_on
 from ..snapshots.models import COMPANY_ID, MetricSnapshot, PeriodType, ScopeType
+from ..snapshots.periods import period_end, period_start
 from ..workforce.models import District, JobType, Team
 from .access import drillable, may_drill, may_read
 from .definitions import BY_CODE, BY_JOB_TYPE, JOB_TYPE_MARK, METRICS, Kind, Metric, split_code
-from .services import Ranking, Series, figures, period_end, ranking, series, this_period
+from .services import Ranking, Series, figures, ranking, series
 
 # The tiles, the two with targets and the count the city ranks by first.
 HEADLINE = ("satisfaction_rate", "onsite_resolution_rate", "dissatisfied_count", "completed_orders")
@@ -106,7 +107,7 @@ def build(user: User, scope_type: ScopeType, scope_id: str, period_type: PeriodT
         scope_id = COMPANY_ID
     if not may_read(user, scope_type, scope_id):
         raise NotFound(_("No figures of that scope that you may see."))
-    start = this_period(period_type, today)
+    start = period_start(period_type, today)
     rules = settings_on(today)
     found = figures(user, scope_type, scope_id, [(period_type, start)])
     tiles = [Tile(BY_CODE[code], found.get((code, period_type)), target_of(BY_CODE[code], rules)) for code in TILE_ORDER]

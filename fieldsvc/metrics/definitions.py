@@ -73,11 +73,6 @@ BY_CODE: dict[str, Metric] = {metric.code: metric for metric in METRICS}
 JOB_TYPE_MARK = "."
 
 
-def metric(code: str) -> Metric:
-    """The metric named `code` (KeyError for an unknown code)."""
-    return BY_CODE[code]
-
-
 BY_JOB_TYPE: tuple[Metric, ...] = tuple(item for item in METRICS if item.by_job_type)
 
 

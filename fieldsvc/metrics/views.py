@@ -17,12 +17,13 @@ from ..db import local_today, zone
 from ..exports import csv_response, xlsx_response
 from ..extensions import current_locale, db
 from ..snapshots.models import COMPANY_ID, PeriodType, ScopeType
+from ..snapshots.periods import is_period_start, period_end
 from ..workforce.models import JobType
 from ..workorders.views import register_today_panel
 from .charts import chart
 from .dashboard import EXPORT_HEADER, MEMBER_COLUMNS, build, default_scope, export_rows, figure_label
 from .definitions import BY_CODE, BY_JOB_TYPE, Base, Kind, Metric, is_code, split_code
-from .services import PARTS, TREND_WINDOWS, current_periods, is_period_start, orders_for, own_figures, period_end
+from .services import PARTS, TREND_WINDOWS, current_periods, orders_for, own_figures
 
 bp = Blueprint("metrics", __name__)
 
@@ -75,8 +76,7 @@ def _view() -> Any:
         scope_type = SCOPES.get(kind)
     if scope_type is None:
         scope_type, scope_id = default_scope(current_user)
-    period_type = _choice("period", {"week": PeriodType.WEEK, "month": PeriodType.MONTH, "day": PeriodType.DAY},
-                          PeriodType.MONTH)
+    period_type = _choice("period", PERIODS, PeriodType.MONTH)
     days = _choice("days", {str(d): d for d in TREND_WINDOWS}, 30)
     return build(current_user, scope_type, scope_id or COMPANY_ID, period_type, days, local_today(zone()),
                  current_locale())

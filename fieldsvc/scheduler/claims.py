@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..db import hold_transaction
 from ..extensions import db
 from ..metrics.models import JobRun, JobRunStatus
 
@@ -72,9 +73,7 @@ def host_name() -> str:
 def begin_write() -> None:
     """Start the session's next transaction as a writer: BEGIN IMMEDIATE on SQLite (nothing to do
     on PostgreSQL). The session must have no write pending (commit or roll back first)."""
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    hold_transaction(db.session.connection(), immediate=True)
 
 
 def lock_period(*parts: str) -> None:

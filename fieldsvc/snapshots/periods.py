@@ -27,6 +27,16 @@ def next_start(period: PeriodType, start: date) -> date:
     return start + timedelta(days=1)
 
 
+def period_end(period: PeriodType, start: date) -> date:
+    """The last day of the period starting on `start`."""
+    return next_start(period, start) - timedelta(days=1)
+
+
+def is_period_start(period: PeriodType, day: date) -> bool:
+    """Whether `day` starts a period of its type (a Monday for a week, the 1st for a month)."""
+    return period_start(period, day) == day
+
+
 def utc_range(period: PeriodType, start: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The UTC half-open range [from, to) of the local period starting on `start`."""
     begin = datetime.combine(start, time.min, tzinfo=tz)

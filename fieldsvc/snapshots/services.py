@@ -16,7 +16,7 @@ def summed(metric: str, scope_type: ScopeType, scope_ids: Select[tuple[str]], pe
            first: date, last: date) -> dict[str, tuple[float, int]]:
     """(numerator, denominator) of `metric` summed over the periods of type `period_type` starting
     `first` … `last`, per scope id of the subquery `scope_ids` that has a snapshot among them: one
-    range scan of the snapshots' unique key per scope."""
+    range of the (metric, scope type, period type, period start) index for all of them."""
     rows = db.session.execute(
         select(MetricSnapshot.scope_id, func.sum(MetricSnapshot.numerator), func.sum(MetricSnapshot.denominator))
         .where(MetricSnapshot.metric == metric, MetricSnapshot.scope_type == scope_type,
