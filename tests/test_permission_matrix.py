@@ -38,7 +38,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fieldsvc.auth import services as auth_services
 from fieldsvc.auth.models import ApiToken, Role
@@ -51,6 +51,9 @@ from fieldsvc.certifications.models import (
 )
 from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
+from fieldsvc.notifications.models import Notification
+from fieldsvc.ratings.models import FollowUp
+from fieldsvc.ratings.services import invitation_for, invite, submit_rating
 from fieldsvc.workorders import lifecycle, photos
 from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
 from tests import factories as f
@@ -137,6 +140,8 @@ MARKERS = {
     "certificate_number": Marker("QzCertNo", ORDER_A),
     "notice_a": Marker("QzNoticeA", INBOX_A),
     "installer_a_name": Marker("QzInstA", ORDER_A),
+    "followup_customer_name": Marker("QzFollowCust", ORDER_A),
+    "rating_comment": Marker("QzRatingComment", ORDER_A),
 }
 # The one marker that is not secret everywhere: an installer's name is shown on the API's
 # installer list (to every token) and on the customer's rating page ("engineer …").
@@ -145,7 +150,7 @@ DIRECTORY = ("installer_a_name",)
 # The URL parameters, by the seeded world's attributes (a case may name others).
 PARAMS = {"number": "order_a", "photo_id": "photo_id", "token": "survey_token", "session_id": "past_session",
           "record_id": "record_id", "username": "inst_a", "certification_id": "certificate_id", "fmt": "export_format",
-          "filename": "static_file", "code": "job_type"}
+          "filename": "static_file", "code": "job_type", "followup_id": "followup_id"}
 
 
 # --- the bodies --------------------------------------------------------------------------------
@@ -217,6 +222,11 @@ def metric_orders(w: Any, **scope: str) -> dict[str, str]:
     """The orders behind this month's completed orders of a scope (the page's `start`, the API's `period_start`)."""
     start = w.today.replace(day=1).isoformat()
     return {"metric": "completed_orders", "period": "month", "start": start, "period_start": start, **scope}
+
+
+def followup_form(**fields: str):
+    """A step of the follow-up of installer A's 1-star rating, from the version seeded."""
+    return lambda w, actor: {"version": w.followup_version, **fields}
 
 
 def same(**fields: Any):
@@ -302,6 +312,16 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     # code is shown in person on their phone); any supervisor or admin 403, another installer 404.
     "/orders/<number>/rating-code/new": {"POST": Case(
         pages(Expect(303, writes=True), 404, 403, 403, 403), params={"number": "done_order"}, form=same())},
+    # The follow-ups (回访) of bad ratings: supervisors of the order's team and admins; installers see
+    # theirs on their job page (and through the API), read-only.
+    "/followups": {"GET": Case(pages(403, 403, 200, 200, 200))},
+    "/followups/export.<fmt>": {"GET": Case(pages(403, 403, 200, 200, 200))},
+    "/followups/<int:followup_id>": {"GET": Case(pages(403, 403, 200, 404, 200))},
+    "/followups/<int:followup_id>/contact": {"POST": Case(pages(403, 403, WRITES, 404, WRITES),
+                                                          form=followup_form(note="已联系客户"))},
+    "/followups/<int:followup_id>/close": {"POST": Case(pages(403, 403, WRITES, 404, WRITES),
+                                                        form=followup_form(outcome="customer_unreachable",
+                                                                           note="电话无人接听"))},
     "/certifications": {"GET": Case(pages(403, 403, 200, 200, 200))},
     "/certifications/export.<fmt>": {"GET": Case(pages(403, 403, 200, 200, 200))},
     "/certifications/enrol": {"POST": Case(pages(WRITES, 404, WRITES, 404, WRITES), form=lambda w, actor: {
@@ -352,6 +372,8 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
         "POST": Case(api(403, 403, 201, Expect(422, denied=True), 201, writes=True), json=new_order_json),
     },
     "/api/v1/work-orders/<number>": {"GET": Case(api(200, 404, 200, 404, 200))},
+    "/api/v1/follow-ups": {"GET": Case(api(200, 200, 200, 200, 200))},
+    "/api/v1/follow-ups/<int:followup_id>": {"GET": Case(api(200, 404, 200, 404, 200))},
     "/api/v1/work-orders/<number>/events": {"GET": Case(api(200, 404, 200, 404, 200))},
     "/api/v1/work-orders/<number>/assignment": {
         "POST": Case(api(403, 404, 200, 404, 200, writes=True), json=order_a_json(installer=None))},
@@ -413,6 +435,14 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
         survey_token = lifecycle.transition(done, inst_a, "complete", done.version, tz=zone(),
                                             evidence={"fault_cause": "onu"}).survey_token
         (photo,) = photos.attach(done, visit, inst_a, photos.prepare([("onu.jpg", io.BytesIO(_jpeg()))]))
+        # Another of installer A's jobs, rated 1 star: its follow-up (and supervisor A's notice, read).
+        bad = f.make_work_order(OrderStatus.COMPLETED, assignee=inst_a, completed_by_id=inst_a.id,
+                                completed_at=utcnow() - timedelta(hours=2),
+                                customer=f.make_customer("hongshan", name=m["followup_customer_name"]))
+        response = submit_rating(invitation_for(invite(bad, utcnow() - timedelta(hours=2))), 1,
+                                 comment=f"太慢{m['rating_comment']}")
+        followup = db.session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
+        db.session.execute(update(Notification).values(read_at=utcnow()))
         f.make_notification(inst_a, message=f"Note {m['notice_a']}.")
         course = TrainingCourse(code="SAF-01", name_zh="安全生产", name_en="Safety", hours=8, pass_mark=60,
                                 grants_certification_type=db.session.scalar(
@@ -434,6 +464,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             record_id=record.id, inst_a=inst_a.username, inst_b=people["inst_b"].username, today=f.today(),
             usernames={name: user.username for name, user in people.items()}, job_type="repair",
             certification_type="ftth", static_file="css/app.css", export_format="csv",
+            followup_id=followup.id, followup_version=followup.version,
         )
         deact_id = people["deact"].id
 
