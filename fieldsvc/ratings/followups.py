@@ -6,7 +6,8 @@ may reclassify the rating's cause. One not contacted by its `contact_due_at` (th
 
 Who sees a follow-up: whoever may see its order (`workorders.queries.visible_orders`), so the
 customer's data reaches nobody who could not already read it; only supervisors and admins act
-on it. Every step appends to the order's event trail. Services flush; the edge commits."""
+on it. Every step appends to the order's event trail (and so moves the order's version). Services
+flush; the edge commits."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -162,7 +163,10 @@ def _urls() -> Any:
 
 def _event(order: WorkOrder, actor: User | None, action: str, now: datetime, *, note: str | None = None,
            data: dict[str, Any] | None = None) -> None:
-    """A step of the follow-up on the order's trail (the order's own row is not changed)."""
+    """A step of the follow-up on the order's trail. Like every event it is a change of the order:
+    its version and `updated_at` move with it (one event per version, and an integration syncing
+    with `updated_since` finds the new step), the status stays."""
+    order.updated_at = now
     db.session.add(WorkOrderEvent(work_order_id=order.id, actor_id=actor.id if actor else None, created_at=now,
                                   action=action, from_status=order.status.value, to_status=order.status.value,
                                   note=note, data=data))

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from fieldsvc.auth.models import User
 from fieldsvc.auth.services import create_token
 from fieldsvc.db import utcnow
 from fieldsvc.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
@@ -125,6 +126,11 @@ def test_the_steps_their_trail_and_their_refusals(crew: Crew) -> None:
     assert [(e.action, e.note) for e in trail if e.action.startswith("followup")] == [
         ("followup_open", None), ("followup_contact", "客户反映师傅迟到"), ("followup_close", "光缆中断导致")]
     assert trail[-1].data["outcome"] == "not_installer_fault" and trail[-1].data["cause"] == "network_quality"
+    # Each step is a change of the order: a version per event (the factory's order starts at 1 with
+    # no event of its own), its last change the last step.
+    db.session.refresh(order)
+    assert order.version == 1 + len(trail) and order.updated_at == trail[-1].created_at
+    assert order.status is OrderStatus.COMPLETED
     # The rating stays as the customer gave it.
     assert db.session.get(SurveyResponse, followup.response_id).score == 1
 
@@ -240,3 +246,23 @@ def test_the_api_lists_and_reads_follow_ups(app: Flask, web: SimpleNamespace) ->
     assert get("/api/v1/follow-ups?outcome=nonsense", "s1").status_code == 400
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/api/v1/follow-ups", "/api/v1/follow-ups/{followup_id}"} <= set(paths)
+
+
+def test_the_list_the_board_and_the_api_cost_the_same_for_1_or_5_follow_ups(app: Flask, web: SimpleNamespace) -> None:
+    from tests.workorders.test_query_counts import statements_for
+
+    client = browser(app, "s1")
+    api = app.test_client()
+    api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {web.tokens['s1']}"
+    paths = ("/followups?state=", "/board", "/api/v1/follow-ups")
+
+    def costs() -> dict[str, int]:
+        return {path: statements_for(app, api if path.startswith("/api") else client, path) for path in paths}
+
+    costs()  # (the first use of a token records when it was used)
+    before = costs()
+    with app.app_context():
+        installers = db.session.scalars(select(User).where(User.username.in_(("w1", "w2")))).all()
+        for n in range(4):
+            rated_order(installers[n % 2], 1 + n % 2)
+    assert costs() == before
