@@ -13,7 +13,13 @@ from .certifications.models import (  # noqa: F401
 )
 from .metrics.models import JobRun, JobRunStatus  # noqa: F401
 from .notifications.models import Notification  # noqa: F401
-from .ratings.models import SurveyInvitation, SurveyResponse  # noqa: F401
+from .ratings.models import (  # noqa: F401
+    Praise,
+    PraiseChannel,
+    ReminderOptOut,
+    SurveyInvitation,
+    SurveyResponse,
+)
 from .rules.models import MetricSetting  # noqa: F401
 from .snapshots.models import MetricSnapshot, PeriodType, ScopeType  # noqa: F401
 from .throttle import RateLimitCounter  # noqa: F401

@@ -51,6 +51,8 @@ from fieldsvc.certifications.models import (
 )
 from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
+from fieldsvc.ratings.models import PraiseChannel
+from fieldsvc.ratings.praise import photo_upload, record_praise
 from fieldsvc.workorders import lifecycle, photos
 from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
 from tests import factories as f
@@ -137,6 +139,7 @@ MARKERS = {
     "certificate_number": Marker("QzCertNo", ORDER_A),
     "notice_a": Marker("QzNoticeA", INBOX_A),
     "installer_a_name": Marker("QzInstA", ORDER_A),
+    "praise_a_note": Marker("QzPraiseA", ORDER_A),
 }
 # The one marker that is not secret everywhere: an installer's name is shown on the API's
 # installer list (to every token) and on the customer's rating page ("engineer …").
@@ -145,7 +148,7 @@ DIRECTORY = ("installer_a_name",)
 # The URL parameters, by the seeded world's attributes (a case may name others).
 PARAMS = {"number": "order_a", "photo_id": "photo_id", "token": "survey_token", "session_id": "past_session",
           "record_id": "record_id", "username": "inst_a", "certification_id": "certificate_id", "fmt": "export_format",
-          "filename": "static_file", "code": "job_type"}
+          "filename": "static_file", "code": "job_type", "praise_id": "praise_id"}
 
 
 # --- the bodies --------------------------------------------------------------------------------
@@ -217,6 +220,11 @@ def metric_orders(w: Any, **scope: str) -> dict[str, str]:
     """The orders behind this month's completed orders of a scope (the page's `start`, the API's `period_start`)."""
     start = w.today.replace(day=1).isoformat()
     return {"metric": "completed_orders", "period": "month", "start": start, "period_start": start, **scope}
+
+
+def praise_form(w: Any, actor: Actor) -> dict[str, str]:
+    # For installer A: supervisor B's form does not offer them (a field error, nothing recorded).
+    return {"installer": w.inst_a, "received_on": w.today.isoformat(), "channel": "letter", "note": "感谢信"}
 
 
 def same(**fields: Any):
@@ -302,6 +310,26 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     # code is shown in person on their phone); any supervisor or admin 403, another installer 404.
     "/orders/<number>/rating-code/new": {"POST": Case(
         pages(Expect(303, writes=True), 404, 403, 403, 403), params={"number": "done_order"}, form=same())},
+    # Rating reminders off for the customer of a completed order: its supervisors and admins on the
+    # job page; the customer, whoever holds the link, on the rating page.
+    "/orders/<number>/reminders": {"POST": Case(
+        pages(403, 403, Expect(303, writes=True), 404, Expect(303, writes=True)), params={"number": "done_order"},
+        form=same(reminders="off"))},
+    "/r/<token>/reminders": {"POST": Case(everyone(Expect(303, writes=True)), form=same(reminders="off"))},
+    "/me/ratings": {"GET": Case(pages(200, 200, 403, 403, 403))},
+    "/ratings/installers/<username>": {"GET": Case(pages(403, 403, 200, 404, 200))},
+    "/ratings/team": {"GET": [
+        Case(pages(403, 403, 200, 200, 200)),
+        Case(pages(403, 403, 200, 404, 200), query=lambda w: {"team": "TA01"}, note="team A's view"),
+    ]},
+    # Praise: everyone signed in sees what is theirs to see; supervisors (their teams') and admins record it.
+    "/praise": {"GET": Case(pages(200, 200, 200, 200, 200))},
+    "/praise/new": {
+        "GET": Case(pages(403, 403, 200, 200, 200)),
+        "POST": Case(pages(403, 403, Expect(303, writes=True), Expect(400, denied=True), Expect(303, writes=True)),
+                     form=praise_form),
+    },
+    "/praise/<int:praise_id>/photo": {"GET": Case(pages(200, 404, 200, 404, 200))},
     "/certifications": {"GET": Case(pages(403, 403, 200, 200, 200))},
     "/certifications/export.<fmt>": {"GET": Case(pages(403, 403, 200, 200, 200))},
     "/certifications/enrol": {"POST": Case(pages(WRITES, 404, WRITES, 404, WRITES), form=lambda w, actor: {
@@ -414,6 +442,8 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
                                             evidence={"fault_cause": "onu"}).survey_token
         (photo,) = photos.attach(done, visit, inst_a, photos.prepare([("onu.jpg", io.BytesIO(_jpeg()))]))
         f.make_notification(inst_a, message=f"Note {m['notice_a']}.")
+        praise = record_praise(inst_a, people["sup_a"], f.today(), PraiseChannel.BANNER, f"锦旗{m['praise_a_note']}",
+                               f.today(), photo_upload("banner.jpg", io.BytesIO(_jpeg())))
         course = TrainingCourse(code="SAF-01", name_zh="安全生产", name_en="Safety", hours=8, pass_mark=60,
                                 grants_certification_type=db.session.scalar(
                                     select(CertificationType).where(CertificationType.code == "work_at_height")))
@@ -433,7 +463,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             certificate_id=certificate.id, course_id=course.id, future_session=future.id, past_session=past.id,
             record_id=record.id, inst_a=inst_a.username, inst_b=people["inst_b"].username, today=f.today(),
             usernames={name: user.username for name, user in people.items()}, job_type="repair",
-            certification_type="ftth", static_file="css/app.css", export_format="csv",
+            certification_type="ftth", static_file="css/app.css", export_format="csv", praise_id=praise.id,
         )
         deact_id = people["deact"].id
 

@@ -29,7 +29,8 @@ class BulkWriter:
                    "appointment_start", "appointment_end", "lat", "lon"),
         "work_order_events": ("id", "work_order_id", "actor_id", "created_at", "action", "from_status", "to_status",
                               "note", "lat", "lon", "data"),
-        "survey_invitations": ("id", "work_order_id", "token_hash", "created_at", "expires_at", "used_at"),
+        "survey_invitations": ("id", "work_order_id", "token_hash", "created_at", "expires_at", "used_at",
+                               "reminded_at", "expired_at"),
         "survey_responses": ("id", "invitation_id", "work_order_id", "installer_id", "score", "punctuality",
                              "professionalism", "result", "comment", "submitted_at"),
     }
