@@ -46,6 +46,12 @@ log = logging.getLogger(__name__)
 REMINDER_BATCH = 500
 
 
+def reaches_outside() -> bool:
+    """Whether `public_url` can say where someone outside reaches the app."""
+    config = current_app.config
+    return bool(config.get("PUBLIC_URL") or has_request_context() or config.get("SERVER_NAME"))
+
+
 def public_url(endpoint: str, **values: str) -> str | None:
     """An absolute link for someone outside (a customer's phone): from PUBLIC_URL when set, else
     from the request or SERVER_NAME; None when neither says where the app is reached."""
@@ -54,9 +60,7 @@ def public_url(endpoint: str, **values: str) -> str | None:
         parts = urlsplit(base)
         adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "https")
         return adapter.build(endpoint, values, force_external=True)
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for(endpoint, _external=True, **values)
-    return None
+    return url_for(endpoint, _external=True, **values) if reaches_outside() else None
 
 
 def reminder_text(job_type: str, number: str, link: str, until: str) -> str:
@@ -81,8 +85,7 @@ def send_reminders(now: datetime, tz: ZoneInfo, *, sender: SmsSender | None = No
     opens, closes = rules["rating_reminder_hours"]
     if not opens <= local.hour < closes:
         return 0
-    probe = public_url("ratings.survey", token="x")
-    if probe is None:
+    if not reaches_outside():
         log.warning("rating reminders wait: set FIELDSVC_PUBLIC_URL, the address customers reach the app at")
         return 0
     # SQLite: take the write lock before reading, so a second scheduler or `fieldsvc ratings remind`
