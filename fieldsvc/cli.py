@@ -166,7 +166,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         click.echo(f"  {role:<10} {username:<10} {name}")
     if no_serve:
         return
-    scheduler = _start_scheduler_process()
+    scheduler = _start_scheduler_process(host, port)
     click.echo(f"The scheduler runs beside the web server (process {scheduler.pid}): figures every 15 minutes.")
     try:
         _serve(host, port)
@@ -194,12 +194,14 @@ def _backfill_demo_history() -> None:
         _backfill(period_type, start, end)
 
 
-def _start_scheduler_process():  # type: ignore[no-untyped-def]
+def _start_scheduler_process(host: str, port: int):  # type: ignore[no-untyped-def]
     """`fieldsvc scheduler` as a second process on the same database (the demo's)."""
     import os
     import subprocess  # nosec B404: our own command, by the interpreter running us, no shell
 
     env = {**os.environ, "FIELDSVC_DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"]}
+    # The rating links in reminders point at the demo's own server (unless a public address is set).
+    env.setdefault("FIELDSVC_PUBLIC_URL", f"http://{host}:{port}")
     env.pop("FIELDSVC_SCHEDULER_NOW", None)
     return subprocess.Popen([sys.executable, "-c", "from fieldsvc.cli import main; main()", "scheduler"],  # nosec B603
                             env=env)
@@ -290,6 +292,38 @@ def certification_alerts_command(on: object) -> None:
     click.echo(f"certificate alerts for {day.isoformat()}: {sent} notices sent")
 
 
+@click.group("ratings")
+def ratings_group() -> None:
+    """Customer ratings: reminders and expired links (the scheduler runs both every 15 minutes)."""
+
+
+@ratings_group.command("remind")
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(1),
+              help="At most this many reminders in this run.")
+@with_appcontext
+def ratings_remind_command(limit: int) -> None:
+    """Text the one reminder of each rating link unused a day after completion (safe beside the scheduler)."""
+    from .db import zone
+    from .ratings.reminders import send_reminders
+    from .scheduler.runner import clock_from_environment
+
+    sent = send_reminders(clock_from_environment()(), zone(), limit=limit)
+    db.session.commit()  # the texts go out once the claims are committed
+    click.echo(f"rating reminders: {sent} sent")
+
+
+@ratings_group.command("expire")
+@with_appcontext
+def ratings_expire_command() -> None:
+    """Mark the rating links that ran out unused as expired."""
+    from .ratings.reminders import mark_expired
+    from .scheduler.runner import clock_from_environment
+
+    marked = mark_expired(clock_from_environment()())
+    db.session.commit()
+    click.echo(f"rating links marked expired: {marked}")
+
+
 COMMANDS = (
     run_command,
     create_user_command,
@@ -301,6 +335,7 @@ COMMANDS = (
     scheduler_command,
     metrics_group,
     certifications_group,
+    ratings_group,
     routes_command,
     shell_command,
 )

@@ -78,6 +78,12 @@ class Config:
     TRUSTED_PROXIES = 0
     # Opens the address in the phone's map app (Amap's public URI works on Android and iOS).
     MAP_SEARCH_URL = "https://uri.amap.com/search?keyword={query}"
+    # Text messages (rating reminders): "package.module:ClassName" of an SmsSender (see
+    # fieldsvc/notifications/sms.py); the default only writes them to the log.
+    SMS_SENDER = "fieldsvc.notifications.sms:LoggingSmsSender"
+    # The address customers reach the app at (e.g. https://fieldsvc.example.com), for links made
+    # outside a request: the rating link in a reminder sent by the scheduler.
+    PUBLIC_URL: str | None = None
 
 
 # Environment variables read on top of the defaults, and the config key each sets.
@@ -86,6 +92,8 @@ _ENVIRONMENT = {
     "FIELDSVC_SECRET_KEY": "SECRET_KEY",  # nosec B105
     "FIELDSVC_TIMEZONE": "TIMEZONE",
     "FIELDSVC_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "FIELDSVC_SMS_SENDER": "SMS_SENDER",
+    "FIELDSVC_PUBLIC_URL": "PUBLIC_URL",
 }
 _COUNT_ENVIRONMENT = {
     "FIELDSVC_TRUSTED_PROXIES": "TRUSTED_PROXIES",

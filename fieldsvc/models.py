@@ -18,6 +18,9 @@ from .ratings.models import (  # noqa: F401
     FollowUpCause,
     FollowUpOutcome,
     FollowUpStatus,
+    Praise,
+    PraiseChannel,
+    ReminderOptOut,
     SurveyInvitation,
     SurveyResponse,
 )

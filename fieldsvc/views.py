@@ -55,6 +55,9 @@ def register_blueprints(app: Flask) -> None:
     from .metrics.views import bp as metrics_bp
     from .notifications.views import bp as notifications_bp
     from .ratings.followup_views import bp as followups_bp
+    from .ratings.pages import bp as rating_pages_bp
+    from .ratings.praise_views import bp as praise_bp
+    from .ratings.reminder_views import bp as reminders_bp
     from .ratings.views import bp as ratings_bp
     from .workorders.board_views import bp as board_bp
     from .workorders.views import bp as workorders_bp
@@ -66,6 +69,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(ratings_bp)
     app.register_blueprint(followups_bp)
+    app.register_blueprint(reminders_bp)
+    app.register_blueprint(rating_pages_bp)
+    app.register_blueprint(praise_bp)
     app.register_blueprint(certifications_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(metrics_bp)

@@ -57,6 +57,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine = create_engine(url)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
+    if engine.dialect.name == "postgresql":
+        # A test database's commits need not survive a power cut: not waiting for each one's WAL
+        # flush takes about a third off the PostgreSQL run (measured on tests/auth, 67 vs 93 s).
+        # The database's setting, so the servers and scheduler processes the tests start share it.
+        with engine.begin() as connection:
+            name = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+            connection.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     engine.dispose()
     yield url
     engine = create_engine(url)

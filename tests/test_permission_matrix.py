@@ -52,7 +52,8 @@ from fieldsvc.certifications.models import (
 from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
 from fieldsvc.notifications.models import Notification
-from fieldsvc.ratings.models import FollowUp
+from fieldsvc.ratings.models import FollowUp, PraiseChannel
+from fieldsvc.ratings.praise import photo_upload, record_praise
 from fieldsvc.ratings.services import invitation_for, invite, submit_rating
 from fieldsvc.workorders import lifecycle, photos
 from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
@@ -142,6 +143,7 @@ MARKERS = {
     "installer_a_name": Marker("QzInstA", ORDER_A),
     "followup_customer_name": Marker("QzFollowCust", ORDER_A),
     "rating_comment": Marker("QzRatingComment", ORDER_A),
+    "praise_a_note": Marker("QzPraiseA", ORDER_A),
 }
 # The one marker that is not secret everywhere: an installer's name is shown on the API's
 # installer list (to every token) and on the customer's rating page ("engineer …").
@@ -150,7 +152,7 @@ DIRECTORY = ("installer_a_name",)
 # The URL parameters, by the seeded world's attributes (a case may name others).
 PARAMS = {"number": "order_a", "photo_id": "photo_id", "token": "survey_token", "session_id": "past_session",
           "record_id": "record_id", "username": "inst_a", "certification_id": "certificate_id", "fmt": "export_format",
-          "filename": "static_file", "code": "job_type", "followup_id": "followup_id"}
+          "filename": "static_file", "code": "job_type", "praise_id": "praise_id", "followup_id": "followup_id"}
 
 
 # --- the bodies --------------------------------------------------------------------------------
@@ -227,6 +229,9 @@ def metric_orders(w: Any, **scope: str) -> dict[str, str]:
 def followup_form(**fields: str):
     """A step of the follow-up of installer A's 1-star rating, from the version seeded."""
     return lambda w, actor: {"version": w.followup_version, **fields}
+def praise_form(w: Any, actor: Actor) -> dict[str, str]:
+    # For installer A: supervisor B's form does not offer them (a field error, nothing recorded).
+    return {"installer": w.inst_a, "received_on": w.today.isoformat(), "channel": "letter", "note": "感谢信"}
 
 
 def same(**fields: Any):
@@ -322,6 +327,26 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     "/followups/<int:followup_id>/close": {"POST": Case(pages(403, 403, WRITES, 404, WRITES),
                                                         form=followup_form(outcome="customer_unreachable",
                                                                            note="电话无人接听"))},
+    # Rating reminders off for the customer of a completed order: its supervisors and admins on the
+    # job page; the customer, whoever holds the link, on the rating page.
+    "/orders/<number>/reminders": {"POST": Case(
+        pages(403, 403, Expect(303, writes=True), 404, Expect(303, writes=True)), params={"number": "done_order"},
+        form=same(reminders="off"))},
+    "/r/<token>/reminders": {"POST": Case(everyone(Expect(303, writes=True)), form=same(reminders="off"))},
+    "/me/ratings": {"GET": Case(pages(200, 200, 403, 403, 403))},
+    "/ratings/installers/<username>": {"GET": Case(pages(403, 403, 200, 404, 200))},
+    "/ratings/team": {"GET": [
+        Case(pages(403, 403, 200, 200, 200)),
+        Case(pages(403, 403, 200, 404, 200), query=lambda w: {"team": "TA01"}, note="team A's view"),
+    ]},
+    # Praise: everyone signed in sees what is theirs to see; supervisors (their teams') and admins record it.
+    "/praise": {"GET": Case(pages(200, 200, 200, 200, 200))},
+    "/praise/new": {
+        "GET": Case(pages(403, 403, 200, 200, 200)),
+        "POST": Case(pages(403, 403, Expect(303, writes=True), Expect(400, denied=True), Expect(303, writes=True)),
+                     form=praise_form),
+    },
+    "/praise/<int:praise_id>/photo": {"GET": Case(pages(200, 404, 200, 404, 200))},
     "/certifications": {"GET": Case(pages(403, 403, 200, 200, 200))},
     "/certifications/export.<fmt>": {"GET": Case(pages(403, 403, 200, 200, 200))},
     "/certifications/enrol": {"POST": Case(pages(WRITES, 404, WRITES, 404, WRITES), form=lambda w, actor: {
@@ -444,6 +469,8 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
         followup = db.session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
         db.session.execute(update(Notification).values(read_at=utcnow()))
         f.make_notification(inst_a, message=f"Note {m['notice_a']}.")
+        praise = record_praise(inst_a, people["sup_a"], f.today(), PraiseChannel.BANNER, f"锦旗{m['praise_a_note']}",
+                               f.today(), photo_upload("banner.jpg", io.BytesIO(_jpeg())))
         course = TrainingCourse(code="SAF-01", name_zh="安全生产", name_en="Safety", hours=8, pass_mark=60,
                                 grants_certification_type=db.session.scalar(
                                     select(CertificationType).where(CertificationType.code == "work_at_height")))
@@ -463,7 +490,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             certificate_id=certificate.id, course_id=course.id, future_session=future.id, past_session=past.id,
             record_id=record.id, inst_a=inst_a.username, inst_b=people["inst_b"].username, today=f.today(),
             usernames={name: user.username for name, user in people.items()}, job_type="repair",
-            certification_type="ftth", static_file="css/app.css", export_format="csv",
+            certification_type="ftth", static_file="css/app.css", export_format="csv", praise_id=praise.id,
             followup_id=followup.id, followup_version=followup.version,
         )
         deact_id = people["deact"].id

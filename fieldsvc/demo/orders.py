@@ -76,6 +76,7 @@ class Orders:
         # The rules the lifecycle applies when an installer completes a job (PRODUCT.md §4).
         self.link_seconds = int(setting("survey_link_days", seeder.today)) * 86400
         self.contact_seconds = int(setting("followup_contact_hours", seeder.today)) * 3600
+        self.remind_seconds = int(float(setting("rating_reminder_after_hours", seeder.today)) * 3600)
         low, high = setting("rx_power_band_dbm", seeder.today)
         self.rx_band = (float(low), float(high))
         # Loaded again (the last commit expired them): while orders are made on PostgreSQL, the
@@ -672,8 +673,16 @@ class Orders:
             submitted = completed + (60 + int(R() * 1140) if R() < 0.6 else 1800 + int(R() * 170000))
             if submitted > self.s.vnow:
                 submitted = None
+        # The history's reminders went out a day after completion to links still unused then, and
+        # the links that ran out are marked, as the scheduler would have done (so starting the demo
+        # does not text the whole history).
+        reminded = completed + self.remind_seconds
+        if (submitted is not None and submitted <= reminded) or reminded >= expires or reminded > self.s.vnow:
+            reminded = None
+        expired = expires if submitted is None and expires <= self.s.vnow else None
         bulk.rows["survey_invitations"].append((invitation_id, order_id, token_hash, ts(completed), ts(expires),
-                                                ts(submitted) if submitted else None))
+                                                ts(submitted) if submitted else None,
+                                                ts(reminded) if reminded else None, ts(expired) if expired else None))
         if submitted is None:
             return
         # Dissatisfied (1–2 stars) 0.8% across the branch, from about 0.1% in the best team to

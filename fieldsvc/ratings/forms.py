@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from flask_wtf.file import FileField
+from wtforms import HiddenField, RadioField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
-from ..forms import choices
+from ..forms import DayField, choices
+from .models import PraiseChannel
 
 STARS = choices([
     ("5", _l("★★★★★ Satisfied")),
@@ -30,3 +32,30 @@ class RatingForm(FlaskForm):
 
 def as_int(value: str | None) -> int | None:
     return int(value) if value else None
+
+
+class RemindersForm(FlaskForm):
+    """Rating reminders on or off for the order's customer (job page, rating page)."""
+
+    reminders = HiddenField(validators=[DataRequired(), AnyOf(["on", "off"])])
+
+
+PRAISE_NOTE_MAX = 1000
+PRAISE_CHANNELS = (
+    (PraiseChannel.LETTER, _l("Thank-you letter")),
+    (PraiseChannel.BANNER, _l("Banner (锦旗)")),
+    (PraiseChannel.CALL, _l("Phone call")),
+    (PraiseChannel.OTHER, _l("Other")),
+)
+
+
+class PraiseForm(FlaskForm):
+    """A compliment that came by letter, banner, call… for one installer."""
+
+    installer = SelectField(_l("Installer"), validators=[DataRequired(message=_l("Choose the installer."))])
+    received_on = DayField(_l("Received on"), validators=[DataRequired()])
+    channel = SelectField(_l("How it came"), choices=choices((c.value, label) for c, label in PRAISE_CHANNELS),
+                          validators=[DataRequired()])
+    note = TextAreaField(_l("What it said"), validators=[DataRequired(), Length(max=PRAISE_NOTE_MAX)])
+    photo = FileField(_l("Photo (optional)"))
+    submit = SubmitField(_l("Record the praise"))

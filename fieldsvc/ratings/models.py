@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, enum_column, utcnow
@@ -13,6 +13,10 @@ from ..db import Base, enum_column, utcnow
 if TYPE_CHECKING:
     from ..auth.models import User
     from ..workorders.models import WorkOrder
+
+# An invitation still waiting for its rating: neither used nor marked expired (the reminder and
+# expiry jobs read only these, through partial indexes that stay small however many orders pile up).
+_PENDING = "used_at IS NULL AND expired_at IS NULL"
 
 
 class SurveyInvitation(Base):
@@ -26,9 +30,21 @@ class SurveyInvitation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # The one reminder (ratings.reminders): set in the statement that claims it, so never twice.
+    reminded_at: Mapped[datetime | None]
+    # Set by the expiry job (to `expires_at`) once the link has run out unused.
+    expired_at: Mapped[datetime | None]
 
     work_order: Mapped[WorkOrder] = relationship()
     response: Mapped[SurveyResponse | None] = relationship(back_populates="invitation")
+
+    __table_args__ = (
+        Index("ix_survey_invitations_pending_created", "created_at",
+              postgresql_where=text(f"{_PENDING} AND reminded_at IS NULL"),
+              sqlite_where=text(f"{_PENDING} AND reminded_at IS NULL")),
+        Index("ix_survey_invitations_pending_expires", "expires_at",
+              postgresql_where=text(_PENDING), sqlite_where=text(_PENDING)),
+    )
 
 
 # The city's dual-review scale (PRODUCT.md §4): 5 satisfied, 4–3 fairly satisfied, 2–1 dissatisfied.
@@ -149,4 +165,53 @@ class FollowUp(Base):
         # The board's queue and the overdue check: open ones by their contact deadline.
         Index("ix_follow_ups_status_contact_due_at", "status", "contact_due_at"),
         Index("ix_follow_ups_opened_at", "opened_at"),
+    )
+
+
+class ReminderOptOut(Base):
+    """A customer (account) who asked for no rating reminders: set by the customer on the rating
+    page (`set_by_id` empty) or by a supervisor or admin on the job page; deleting the row turns
+    reminders back on."""
+
+    __tablename__ = "reminder_opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class PraiseChannel(enum.Enum):
+    """How a compliment reached the branch."""
+
+    LETTER = "letter"  # a thank-you letter (感谢信)
+    BANNER = "banner"  # a silk banner (锦旗)
+    CALL = "call"  # a phone call (电话表扬)
+    OTHER = "other"
+
+
+class Praise(Base):
+    """A compliment for an installer that arrived outside the rating link, recorded by a supervisor
+    or admin: when it came, how, what it said, an optional photo (of the letter, the banner)."""
+
+    __tablename__ = "praise_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    installer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The installer's team when it was recorded: a team's count keeps its praise when people move.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    received_on: Mapped[date]
+    channel: Mapped[PraiseChannel] = mapped_column(enum_column(PraiseChannel, "praise_channel"))
+    note: Mapped[str] = mapped_column(Text)
+    # The photo, stored like the orders' photos (workorders.photos): random name, resized, no EXIF.
+    photo_filename: Mapped[str | None] = mapped_column(String(64))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    installer: Mapped[User] = relationship(foreign_keys=[installer_id])
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+
+    __table_args__ = (
+        Index("ix_praise_records_installer_received", "installer_id", "received_on"),
+        Index("ix_praise_records_team_received", "team_id", "received_on"),
     )

@@ -26,6 +26,10 @@ DEFAULT_RULES: dict[str, Any] = {
     "satisfaction_target": 0.99,
     "rx_power_band_dbm": [-27.0, -8.0],
     "survey_link_days": 7,
+    # An unrated rating link gets its one reminder this many hours after the order was completed,
+    # sent only between these local hours [from, to) (a text at 03:00 helps nobody).
+    "rating_reminder_after_hours": 24,
+    "rating_reminder_hours": [9, 21],
     "installer_daily_capacity": 8,
     # A follow-up (回访) of a dissatisfied rating not contacted within this many hours is overdue.
     "followup_contact_hours": 24,

@@ -140,6 +140,20 @@ def overdue_alerts(key: str, now: datetime, tz: ZoneInfo) -> int:
     return alerts(now, tz)
 
 
+def rating_reminders(key: str, now: datetime, tz: ZoneInfo) -> int:
+    """Claim the rating reminders due now (texts sent once the run commits)."""
+    from ..ratings.reminders import send_reminders
+
+    return send_reminders(now, tz)
+
+
+def rating_link_expiry(key: str, now: datetime, tz: ZoneInfo) -> int:
+    """Mark the rating links that ran out unused."""
+    from ..ratings.reminders import mark_expired
+
+    return mark_expired(now)
+
+
 JOBS: tuple[Job, ...] = (
     Job("metrics_today", _l("Today's figures (provisional, every 15 minutes)"), {"trigger": "cron", "minute": "*/15"}, latest_slot, today_provisional,
         late_after=timedelta(minutes=30)),
@@ -152,6 +166,10 @@ JOBS: tuple[Job, ...] = (
         daily(time(7, 0), covers_days_before=0, latest_only=True), certificate_alerts),
     Job("overdue_alerts", _l("Overdue orders (every 15 minutes)"), {"trigger": "cron", "minute": "*/15"},
         latest_slot, overdue_alerts, late_after=timedelta(minutes=30)),
+    Job("rating_reminders", _l("Rating reminders (every 15 minutes)"), {"trigger": "cron", "minute": "*/15"},
+        latest_slot, rating_reminders),
+    Job("rating_link_expiry", _l("Expired rating links (every 15 minutes)"), {"trigger": "cron", "minute": "*/15"},
+        latest_slot, rating_link_expiry),
 )
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from fieldsvc.auth.models import User
 from fieldsvc.db import UTC
@@ -325,12 +326,15 @@ def test_a_failure_mid_period_leaves_the_previous_snapshots(crew: dict[str, Any]
     completed(crew["ann"], local("2026-03-10 13:00"))
     db.session.commit()
 
-    def broken(*_args: Any) -> Any:
-        raise RuntimeError("the database went away")
+    statements = engine._statements
 
-    # The order figures are written, then the ratings' statement fails: the caller rolls back.
-    monkeypatch.setitem(engine.FLAGS, engine.Base.RATINGS, broken)
-    with pytest.raises(RuntimeError):
+    def broken(dialect: str) -> tuple[Any, ...]:
+        # Every write is made, then the last statement fails: the caller rolls back.
+        *writes, _count = statements(dialect)
+        return *writes, text("SELECT no_such_column FROM metric_snapshots")
+
+    monkeypatch.setattr(engine, "_statements", broken)
+    with pytest.raises(DBAPIError):
         compute_period(DAY, date(2026, 3, 10), LATER + timedelta(hours=1), TZ)
     db.session.rollback()
     rows = db.session.scalars(select(MetricSnapshot)).all()

@@ -215,7 +215,7 @@ def test_the_supervisor_contacts_and_closes_on_the_pages(app: Flask, web: Simple
 def test_the_list_filters_and_exports_without_customer_data(app: Flask, web: SimpleNamespace) -> None:
     client = browser(app, "s1")
     listed = client.get("/followups").get_data(as_text=True)
-    assert web.number in listed and "1 follow-up" in listed
+    assert web.number in listed and "Follow-ups found: 1" in listed
     assert "No follow-ups match." in client.get("/followups?state=closed").get_data(as_text=True)
     assert "No follow-ups match." in client.get("/followups?state=&installer=w3").get_data(as_text=True)
     csv = client.get("/followups/export.csv?state=").get_data(as_text=True)
@@ -224,7 +224,7 @@ def test_the_list_filters_and_exports_without_customer_data(app: Flask, web: Sim
     assert web.number in lines[1] and "QzFollowName" not in csv and "13912340000" not in csv
     xlsx = client.get("/followups/export.xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
-    assert "2 follow-ups" in browser(app, "admin").get("/followups").get_data(as_text=True)
+    assert "Follow-ups found: 2" in browser(app, "admin").get("/followups").get_data(as_text=True)
 
 
 def test_the_api_lists_and_reads_follow_ups(app: Flask, web: SimpleNamespace) -> None:

@@ -1,0 +1,70 @@
+"""Helpers for the ratings tests: an instant inside the reminder hours, completed orders with their
+rating link, and hand-built ratings and praise."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from argon2 import PasswordHasher
+
+from fieldsvc.auth import services as auth_services
+from fieldsvc.auth.models import User
+from fieldsvc.db import zone
+from fieldsvc.extensions import db
+from fieldsvc.ratings.models import Praise, PraiseChannel, SurveyInvitation, SurveyResponse
+from fieldsvc.ratings.services import invite
+from fieldsvc.workorders.models import OrderStatus, WorkOrder
+from tests import factories as f
+
+TZ = zone("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A cheap Argon2 profile for these tests' sign-ins (as the permission matrix does): they test
+    pages, not hashing, which tests/auth covers at full cost."""
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(auth_services, "_hasher", hasher)
+    monkeypatch.setattr(f, "_password_hash", hasher.hash(f.PASSWORD))
+    yield
+
+
+def ten_am() -> datetime:
+    """Today at 10:00 in Wuhan: inside the reminder hours whatever instant the suite starts at."""
+    return datetime.combine(f.today(), time(10), tzinfo=TZ)
+
+
+def completed(installer: User, at: datetime, **overrides) -> tuple[WorkOrder, str]:  # type: ignore[no-untyped-def]
+    """An order `installer` completed at `at`, with the rating link issued then: (order, token)."""
+    order = f.make_work_order(OrderStatus.COMPLETED, assignee=installer, completed_by_id=installer.id,
+                              created_at=at - timedelta(hours=2), completed_at=at, **overrides)
+    token = invite(order, at)
+    db.session.flush()
+    return order, token
+
+
+def rate(installer: User, score: int, at: datetime, *, team_id: int | None = None, comment: str | None = None,
+         **dimensions: int) -> WorkOrder:
+    """A completed order of `installer` (on `team_id`, else their team) rated `score` at `at`."""
+    order = f.make_work_order(OrderStatus.COMPLETED, assignee=installer, completed_by_id=installer.id,
+                              created_at=at - timedelta(hours=3), completed_at=at - timedelta(hours=1))
+    if team_id is not None:
+        order.team_id = team_id
+    invitation = SurveyInvitation(work_order=order, token_hash=f"{order.id:064d}", created_at=at - timedelta(hours=1),
+                                  expires_at=at + timedelta(days=6), used_at=at)
+    db.session.add(invitation)
+    db.session.flush()
+    db.session.add(SurveyResponse(invitation_id=invitation.id, work_order_id=order.id, installer_id=installer.id,
+                                  score=score, comment=comment, submitted_at=at, **dimensions))
+    db.session.flush()
+    return order
+
+
+def praise(installer: User, by: User, on: date, channel: PraiseChannel = PraiseChannel.LETTER,
+           note: str = "谢谢师傅") -> Praise:
+    row = Praise(installer_id=installer.id, team_id=installer.team_id, received_on=on, channel=channel, note=note,
+                 recorded_by_id=by.id)
+    db.session.add(row)
+    db.session.flush()
+    return row
