@@ -14,7 +14,13 @@ from fieldsvc.db import utcnow
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import OrderStatus, Visit
 from tests import factories as f
-from tests.workorders.test_browser import CHROMIUM, no_horizontal_scroll, phone, sign_in_as, tap  # noqa: F401
+from tests.workorders.test_browser import (  # noqa: F401  (phone: the fixture)
+    CHROMIUM,
+    SMALL_TARGETS,
+    phone,
+    sign_in_as,
+    tap,
+)
 
 pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium"), pytest.mark.real_clock]
 
@@ -50,8 +56,9 @@ def test_a_bad_rating_is_followed_up_to_the_end(app: Flask, server: str, phone) 
     sign_in_as(page, server, "s1")
     queue = page.locator("section.followup-queue")
     assert "1" in queue.locator("h2 .badge").first.inner_text() and number in queue.inner_text()
+    assert not page.evaluate(SMALL_TARGETS)
     tap(page, f"section.followup-queue a:has-text('{number}')")
-    assert "师傅迟到两小时" in page.inner_text("main")
+    assert "师傅迟到两小时" in page.inner_text("main") and not page.evaluate(SMALL_TARGETS)
     page.fill("textarea[name=note]", "已致电客户，致歉")
     tap(page, "button:has-text('Record the contact')")
     page.select_option("select[name=outcome]", "explained")
@@ -60,7 +67,8 @@ def test_a_bad_rating_is_followed_up_to_the_end(app: Flask, server: str, phone) 
     tap(page, "#close button[type=submit]")
     tap(page, f"h1 a:has-text('{number}')")
     story = page.inner_text("main")
-    for step in ("Complete the job", "Rated ★☆☆☆☆ by the customer", "Follow-up opened", "Customer contacted",
+    assert not page.evaluate(SMALL_TARGETS)
+    for step in ("Complete the job", "Rated by the customer: ★ 1/5 · Dissatisfied", "Follow-up opened", "Customer contacted",
                  "已致电客户，致歉", "Follow-up closed", "Explained to the customer", "Punctuality", "客户接受解释"):
         assert step in story, step
     assert not re.findall(r"\b[a-z]+_[a-z_]+\b", story)  # no raw code on screen
