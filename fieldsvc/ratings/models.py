@@ -65,3 +65,7 @@ class SurveyResponse(Base):
         Index("ix_survey_responses_submitted_at", "submitted_at"),
         Index("ix_survey_responses_installer_submitted", "installer_id", "submitted_at"),
     )
+
+
+# The longest comment a customer may leave (the form says so; the service refuses longer).
+COMMENT_MAX_LENGTH = 500
