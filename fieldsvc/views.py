@@ -54,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
     from .certifications.views import bp as certifications_bp
     from .metrics.views import bp as metrics_bp
     from .notifications.views import bp as notifications_bp
+    from .ratings.placard_views import bp as placards_bp
     from .ratings.views import bp as ratings_bp
     from .workorders.board_views import bp as board_bp
     from .workorders.views import bp as workorders_bp
@@ -64,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(board_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(ratings_bp)
+    app.register_blueprint(placards_bp)
     app.register_blueprint(certifications_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(metrics_bp)

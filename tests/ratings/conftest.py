@@ -1,5 +1,5 @@
-"""A small world for the rating pages: two teams, an installer each, their supervisors, an admin;
-and a helper that completes an order the way the job page does."""
+"""A small world for the rating pages: two teams, an installer each (A with a placard), their
+supervisors, an admin; and a helper that completes an order the way the job page does."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,6 +20,8 @@ from tests import factories as f
 class World:
     installer: int
     other: int
+    code: str  # installer A's placard code
+    other_code: str
 
 
 def complete(installer: User, customer: Customer | None = None, job_type: str = "repair") -> tuple[WorkOrder, str]:
@@ -35,12 +37,15 @@ def complete(installer: User, customer: Customer | None = None, job_type: str = 
 
 @pytest.fixture
 def world(app: Flask) -> World:
+    from fieldsvc.ratings.placards import issue_placards
+
     with app.app_context():
         team_a, team_b = f.make_team("PA01"), f.make_team("PB01", districts=("jiangan",))
         installer = f.make_user(Role.INSTALLER, "w100", team_a, name="张师傅", name_en="Master Zhang")
         other = f.make_user(Role.INSTALLER, "w200", team_b, name="李师傅", name_en="Master Li")
         f.make_user(Role.SUPERVISOR, "s100", team_a)
         f.make_user(Role.SUPERVISOR, "s200", team_b)
-        f.make_user(Role.ADMIN, "a100")
+        admin = f.make_user(Role.ADMIN, "a100")
+        placards = issue_placards([installer, other], admin)
         db.session.commit()
-        return World(installer.id, other.id)
+        return World(installer.id, other.id, placards[installer.id].code, placards[other.id].code)

@@ -1,4 +1,4 @@
-"""The customer's public rating page (/r/<token>): throttled per address with a polite 429, a
+"""The customer's public pages (/r/<token>, /p/<code>): throttled per address with a polite 429, a
 comment of at most 500 characters, no JavaScript needed, zh-CN and en with a switch, and only the
 visit's own job type, day and engineer: never the customer, never another order."""
 from __future__ import annotations
@@ -79,18 +79,23 @@ def throttled(app: Flask) -> Iterator[Flask]:
     """The app with the throttle on and small limits (the suite's app has it off)."""
     limited = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "SERVER_NAME")},
                           "TESTING": True, "RATELIMIT_ENABLED": True, "WTF_CSRF_ENABLED": False,
-                          "PUBLIC_RATE_LIMIT": "3 per minute"})
+                          "PUBLIC_RATE_LIMIT": "3 per minute", "PLACARD_LOOKUP_RATE_LIMIT": "2 per minute",
+                          "PLACARD_PAGE_RATE_LIMIT": "4 per hour"})
     yield limited
     with limited.app_context():
         db.engine.dispose()
 
 
-def test_the_rating_page_answers_429_politely_past_its_limit(throttled: Flask, two_orders: dict[str, str]) -> None:
+def test_public_pages_answer_429_politely_past_their_limits(throttled: Flask, world: World,
+                                                            two_orders: dict[str, str]) -> None:
     client = throttled.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
     def get(path: str, address: str) -> int:
         return client.get(path, environ_base={"REMOTE_ADDR": address}).status_code
+
+    def lookup(code: str, address: str) -> int:
+        return client.post(f"/p/{code}", data={"digits": "0000"}, environ_base={"REMOTE_ADDR": address}).status_code
 
     url = f"/r/{two_orders['mine']}"
     assert [get(url, "10.0.0.1") for _ in range(3)] == [200] * 3
@@ -98,4 +103,11 @@ def test_the_rating_page_answers_429_politely_past_its_limit(throttled: Flask, t
     assert polite.status_code == 429 and "Please wait a moment" in polite.get_data(as_text=True)
     assert "Retry-After" in polite.headers and "Back to my home page" not in polite.get_data(as_text=True)
     assert get(f"/r/{two_orders['theirs']}", "10.0.0.1") == 429  # per address, not per link
+    assert get(f"/p/{world.code}", "10.0.0.1") == 429  # one count for every public page of an address
     assert get(url, "10.0.0.2") == 200  # another address is not affected
+    # The lookup: 2 a minute per address, 4 an hour per placard page whatever the address.
+    assert [lookup(world.other_code, "10.0.1.1") for _ in range(3)] == [200, 200, 429]
+    assert [lookup(world.code, "10.0.2.1") for _ in range(2)] == [200, 200]
+    assert [lookup(world.code, "10.0.2.2") for _ in range(2)] == [200, 200]
+    assert lookup(world.code, "10.0.2.3") == 429
+    assert get(f"/p/{world.code}", "10.0.2.3") == 200  # the page itself still opens
