@@ -1,6 +1,6 @@
 """Dispatch-board benchmark: the board with 5,000 open orders in the 2-million-order database
-(target p95 under 200 ms), and suggested installers for one order among 1,000 installers (target
-under 100 ms). In-process (Flask's test client, one request at a time): this measures what one
+(target p95 under 200 ms), and suggested installers for one order among 1,000 installers (p95 under
+60 ms, issue #12 item 5). In-process (Flask's test client, one request at a time): this measures what one
 page costs, not throughput (bench/lifecycle_load.py measures that).
 
     python bench/board_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/fieldsvc_bench
@@ -13,9 +13,9 @@ With `--before REV`, `suggest()` is timed side by side with the code it had at t
 (its modules `workorders/suggestions.py`, `workorders/dispatch.py` and `snapshots/services.py` read
 from git and loaded beside the current ones, the rest of the app shared), interleaved call by call:
 the current code, REV's, and REV's again with PostgreSQL planning every statement for its values
-(`plan_cache_mode = force_custom_plan`), which tells a generic plan's cost from the code's. Then one
-call's statements: the time in each and the Python before it (`--breakdown`, the median of the
-timed calls).
+(`plan_cache_mode = force_custom_plan`), which tells a generic plan's cost from the code's; all
+three must rank alike. Then the current call statement by statement: the time in each and the
+Python before it (medians). `--suggest-only` skips the board's pages.
 """
 from __future__ import annotations
 
