@@ -14,6 +14,10 @@ from .certifications.models import (  # noqa: F401
 from .metrics.models import JobRun, JobRunStatus  # noqa: F401
 from .notifications.models import Notification  # noqa: F401
 from .ratings.models import (  # noqa: F401
+    FollowUp,
+    FollowUpCause,
+    FollowUpOutcome,
+    FollowUpStatus,
     Praise,
     PraiseChannel,
     ReminderOptOut,

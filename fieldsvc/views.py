@@ -54,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
     from .certifications.views import bp as certifications_bp
     from .metrics.views import bp as metrics_bp
     from .notifications.views import bp as notifications_bp
+    from .ratings.followup_views import bp as followups_bp
     from .ratings.pages import bp as rating_pages_bp
     from .ratings.placard_views import bp as placards_bp
     from .ratings.praise_views import bp as praise_bp
@@ -68,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(board_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(ratings_bp)
+    app.register_blueprint(followups_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(rating_pages_bp)
     app.register_blueprint(praise_bp)

@@ -275,6 +275,17 @@ def test_rates_fall_in_realistic_bands(app_ctx):
     bad = sorted(sum(flags) / len(flags) for flags in by_team.values())
     assert bad[0] <= 0.004 and bad[-1] >= 0.01, bad  # DOMAIN.md §3.4: best team 0.1%, weakest 2.5%
     assert all(TEAM_MIN <= size <= TEAM_MAX for size in _team_sizes()) and len(_team_sizes()) == 5
+    # Every dissatisfied rating has its follow-up (回访), none other; the older ones are settled.
+    from fieldsvc.ratings.models import FollowUp, FollowUpStatus
+
+    followed = dict(db.session.execute(select(SurveyResponse.id, FollowUp.status)
+                                       .outerjoin(FollowUp, FollowUp.response_id == SurveyResponse.id)
+                                       .where(SurveyResponse.score <= 2)).all())
+    assert followed and None not in followed.values() and len(followed) == sum(s <= 2 for s in scores)
+    assert db.session.scalar(select(db.func.count()).select_from(FollowUp)) == len(followed)
+    settled = db.session.scalars(select(FollowUp.status).where(
+        FollowUp.opened_at < _local(TODAY, AT) - timedelta(days=5))).all()  # contacted in 2 days, closed in 3
+    assert settled and set(settled) == {FollowUpStatus.CLOSED}
 
     mix = Counter(db.session.execute(
         select(JobType.code).join(WorkOrder, WorkOrder.job_type_id == JobType.id)).scalars())

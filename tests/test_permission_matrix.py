@@ -38,7 +38,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fieldsvc.auth import services as auth_services
 from fieldsvc.auth.models import ApiToken, Role
@@ -51,10 +51,12 @@ from fieldsvc.certifications.models import (
 )
 from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
+from fieldsvc.notifications.models import Notification
 from fieldsvc.ratings.lookup import find_visits
-from fieldsvc.ratings.models import PraiseChannel
+from fieldsvc.ratings.models import FollowUp, PraiseChannel
 from fieldsvc.ratings.placards import issue_placards
 from fieldsvc.ratings.praise import photo_upload, record_praise
+from fieldsvc.ratings.services import invitation_for, invite, submit_rating
 from fieldsvc.workorders import lifecycle, photos
 from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
 from tests import factories as f
@@ -142,6 +144,8 @@ MARKERS = {
     "certificate_number": Marker("QzCertNo", ORDER_A),
     "notice_a": Marker("QzNoticeA", INBOX_A),
     "installer_a_name": Marker("QzInstA", ORDER_A),
+    "followup_customer_name": Marker("QzFollowCust", ORDER_A),
+    "rating_comment": Marker("QzRatingComment", ORDER_A),
     "praise_a_note": Marker("QzPraiseA", ORDER_A),
 }
 # The one marker that is not secret everywhere: an installer's name is shown on the API's
@@ -151,7 +155,7 @@ DIRECTORY = ("installer_a_name",)
 # The URL parameters, by the seeded world's attributes (a case may name others).
 PARAMS = {"number": "order_a", "photo_id": "photo_id", "token": "survey_token", "session_id": "past_session",
           "record_id": "record_id", "username": "inst_a", "certification_id": "certificate_id", "fmt": "export_format",
-          "filename": "static_file", "code": "job_type", "praise_id": "praise_id"}
+          "filename": "static_file", "code": "job_type", "praise_id": "praise_id", "followup_id": "followup_id"}
 
 
 # --- the bodies --------------------------------------------------------------------------------
@@ -225,6 +229,9 @@ def metric_orders(w: Any, **scope: str) -> dict[str, str]:
     return {"metric": "completed_orders", "period": "month", "start": start, "period_start": start, **scope}
 
 
+def followup_form(**fields: str):
+    """A step of the follow-up of installer A's 1-star rating, from the version seeded."""
+    return lambda w, actor: {"version": w.followup_version, **fields}
 def praise_form(w: Any, actor: Actor) -> dict[str, str]:
     # For installer A: supervisor B's form does not offer them (a field error, nothing recorded).
     return {"installer": w.inst_a, "received_on": w.today.isoformat(), "channel": "letter", "note": "感谢信"}
@@ -313,6 +320,16 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     # code is shown in person on their phone); any supervisor or admin 403, another installer 404.
     "/orders/<number>/rating-code/new": {"POST": Case(
         pages(Expect(303, writes=True), 404, 403, 403, 403), params={"number": "done_order"}, form=same())},
+    # The follow-ups (回访) of bad ratings: supervisors of the order's team and admins; installers see
+    # theirs on their job page (and through the API), read-only.
+    "/followups": {"GET": Case(pages(403, 403, 200, 200, 200))},
+    "/followups/export.<fmt>": {"GET": Case(pages(403, 403, 200, 200, 200))},
+    "/followups/<int:followup_id>": {"GET": Case(pages(403, 403, 200, 404, 200))},
+    "/followups/<int:followup_id>/contact": {"POST": Case(pages(403, 403, WRITES, 404, WRITES),
+                                                          form=followup_form(note="已联系客户"))},
+    "/followups/<int:followup_id>/close": {"POST": Case(pages(403, 403, WRITES, 404, WRITES),
+                                                        form=followup_form(outcome="customer_unreachable",
+                                                                           note="电话无人接听"))},
     # Rating reminders off for the customer of a completed order: its supervisors and admins on the
     # job page; the customer, whoever holds the link, on the rating page.
     "/orders/<number>/reminders": {"POST": Case(
@@ -408,6 +425,8 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
         "POST": Case(api(403, 403, 201, Expect(422, denied=True), 201, writes=True), json=new_order_json),
     },
     "/api/v1/work-orders/<number>": {"GET": Case(api(200, 404, 200, 404, 200))},
+    "/api/v1/follow-ups": {"GET": Case(api(200, 200, 200, 200, 200))},
+    "/api/v1/follow-ups/<int:followup_id>": {"GET": Case(api(200, 404, 200, 404, 200))},
     "/api/v1/work-orders/<number>/events": {"GET": Case(api(200, 404, 200, 404, 200))},
     "/api/v1/work-orders/<number>/assignment": {
         "POST": Case(api(403, 404, 200, 404, 200, writes=True), json=order_a_json(installer=None))},
@@ -472,6 +491,14 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
         placard = issue_placards([inst_a], people["sup_a"])[inst_a.id]
         placard_digits = done.customer.phone[-4:]
         (found,) = find_visits(placard, placard_digits)  # the done order, picked on installer A's placard
+        # Another of installer A's jobs, rated 1 star: its follow-up (and supervisor A's notice, read).
+        bad = f.make_work_order(OrderStatus.COMPLETED, assignee=inst_a, completed_by_id=inst_a.id,
+                                completed_at=utcnow() - timedelta(hours=2),
+                                customer=f.make_customer("hongshan", name=m["followup_customer_name"]))
+        response = submit_rating(invitation_for(invite(bad, utcnow() - timedelta(hours=2))), 1,
+                                 comment=f"太慢{m['rating_comment']}")
+        followup = db.session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
+        db.session.execute(update(Notification).values(read_at=utcnow()))
         f.make_notification(inst_a, message=f"Note {m['notice_a']}.")
         praise = record_praise(inst_a, people["sup_a"], f.today(), PraiseChannel.BANNER, f"锦旗{m['praise_a_note']}",
                                f.today(), photo_upload("banner.jpg", io.BytesIO(_jpeg())))
@@ -496,6 +523,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             usernames={name: user.username for name, user in people.items()}, job_type="repair",
             certification_type="ftth", static_file="css/app.css", export_format="csv", praise_id=praise.id,
             placard_code=placard.code, placard_digits=placard_digits, placard_pick=found.pick,
+            followup_id=followup.id, followup_version=followup.version,
         )
         deact_id = people["deact"].id
 

@@ -201,6 +201,9 @@ class WorkOrderSchema(ma.Schema):
     completed_at = LocalDateTime(allow_none=True)
     evidence = ma.fields.Dict(allow_none=True)
     visits = ma.fields.List(ma.fields.Nested(VisitSchema))
+    parent_order = ma.fields.Function(
+        lambda order: order.parent_order.number if order.parent_order_id else None, allow_none=True,
+        metadata={"description": "the order this one revisits (e.g. booked by a follow-up), its number"})
 
 
 class AwareDateTime(ma.fields.AwareDateTime):

@@ -42,6 +42,7 @@ def _detail_options() -> list[Any]:
         selectinload(WorkOrder.assignee),
         selectinload(WorkOrder.team),
         selectinload(WorkOrder.visits).selectinload(Visit.reason),
+        selectinload(WorkOrder.parent_order),  # a revisit's (only orders that have one ask)
     ]
 
 

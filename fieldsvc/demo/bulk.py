@@ -33,9 +33,13 @@ class BulkWriter:
                                "reminded_at", "expired_at"),
         "survey_responses": ("id", "invitation_id", "work_order_id", "installer_id", "score", "punctuality",
                              "professionalism", "result", "comment", "submitted_at"),
+        "follow_ups": ("id", "response_id", "work_order_id", "installer_id", "status", "opened_at", "contact_due_at",
+                       "contacted_at", "contacted_by_id", "contact_note", "closed_at", "closed_by_id", "close_note",
+                       "outcome", "cause", "counts_against_installer", "revisit_order_id", "version"),
     }
     # Parents before children: SQLite checks foreign keys row by row.
-    ORDER = ("customers", "work_orders", "visits", "work_order_events", "survey_invitations", "survey_responses")
+    ORDER = ("customers", "work_orders", "visits", "work_order_events", "survey_invitations", "survey_responses",
+             "follow_ups")
 
     def __init__(self, first_day: date, last_day: date) -> None:
         self.connection = db.session.connection()
@@ -146,7 +150,7 @@ class _CopyWriter(threading.Thread):
 # it, inside the same transaction: checking a foreign key row by row costs PostgreSQL three times
 # the COPY itself, while re-adding it is one join. Their definitions are read from the catalog, so
 # the schema comes back exactly as the migrations made it (and a failure rolls it all back).
-BULK_TABLES = ("work_orders", "visits", "work_order_events", "survey_invitations", "survey_responses")
+BULK_TABLES = ("work_orders", "visits", "work_order_events", "survey_invitations", "survey_responses", "follow_ups")
 
 
 def pg_drop_bulk_constraints(connection: Any) -> list[str]:

@@ -10,6 +10,7 @@ import time as wallclock
 from array import array
 from bisect import bisect, insort
 from datetime import datetime
+from random import Random
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -30,6 +31,8 @@ from .reference import (
     DURATION_SIGMA,
     ESTATES,
     FAULT_CAUSES,
+    FOLLOWUP_CLOSE_NOTES,
+    FOLLOWUP_CONTACT_NOTES,
     HOURLY,
     INSTALLER_FAULT_REASONS,
     JOB_MIX,
@@ -53,6 +56,10 @@ from .reference import (
 if TYPE_CHECKING:
     from .seed import Seeder
 
+# Where a work order's row keeps its last change and its version (BulkWriter.COLUMNS).
+UPDATED_AT = BulkWriter.COLUMNS["work_orders"].index("updated_at")
+VERSION = BulkWriter.COLUMNS["work_orders"].index("version")
+
 DAY_ENDS = 22 * 3600 + 1800  # local time by which every visit has ended (so nobody works at night)
 COMMIT_EVERY_DAYS = 7  # SQLite: commit this often while writing orders
 REVISIT_DAYS = 12  # a revisit is booked within this many days: new orders stop as long before an installer's last day
@@ -68,6 +75,7 @@ class Orders:
         self.bulk = BulkWriter(seeder.day_date(seeder.first_n - 10), seeder.day_date(seeder.today_n + 10))
         # The rules the lifecycle applies when an installer completes a job (PRODUCT.md §4).
         self.link_seconds = int(setting("survey_link_days", seeder.today)) * 86400
+        self.contact_seconds = int(setting("followup_contact_hours", seeder.today)) * 3600
         self.remind_seconds = int(float(setting("rating_reminder_after_hours", seeder.today)) * 3600)
         low, high = setting("rx_power_band_dbm", seeder.today)
         self.rx_band = (float(low), float(high))
@@ -699,3 +707,65 @@ class Orders:
         ids["survey_responses"] += 1
         bulk.rows["survey_responses"].append((ids["survey_responses"], invitation_id, order_id, inst.id, score,
                                               punctuality, professionalism, result, comment, ts(submitted)))
+        if score <= 2:
+            self._followup(ids["survey_responses"], order_id, inst, submitted)
+
+    def _followup(self, response_id: int, order_id: int, inst: DemoInstaller, opened: int) -> None:
+        """The follow-up (回访) a dissatisfied rating opens, as far as its team's supervisor has got
+        with it by now: most contacted within the day (some late), then closed within a few days;
+        its steps on the order's trail. Its own random stream (by the rating), so the rest of the
+        demo is drawn as before. No revisit is booked in the demo (that would be another order)."""
+        rng = Random(f"followup:{response_id}")  # nosec B311  (demo data, not a secret)
+        ts, rows = self.bulk.ts, self.bulk.rows
+        due = opened + self.contact_seconds
+        supervisor = inst.team.supervisor_id
+        outcome = ("resolved", "explained", "customer_unreachable", "not_installer_fault")[
+            bisect((0.4, 0.75, 0.85), rng.random())]
+        contacted = closed = None
+        if outcome == "customer_unreachable":  # tried for a day or two, then closed without a contact
+            closed = opened + int(86400 * (1 + rng.random()))
+        else:
+            late = rng.random() < 0.1
+            contacted = opened + int(3600 * (24 + 24 * rng.random() if late else 0.5 + 20 * rng.random()))
+            closed = contacted + int(3600 * (1 + 71 * rng.random()))
+        if contacted is not None and contacted > self.s.vnow:
+            contacted = closed = None
+        if closed is not None and closed > self.s.vnow:
+            closed = None
+        cause, counts = None, None
+        if closed is not None:
+            causes = (("network_quality", "price_billing", "product") if outcome == "not_installer_fault"
+                      else ("installer_conduct", "punctuality", "workmanship", None))
+            cause = causes[int(rng.random() * len(causes))]
+            counts = outcome != "not_installer_fault" and cause not in ("network_quality", "price_billing", "product")
+        status = "closed" if closed is not None else "contacted" if contacted is not None else "open"
+        contact_note = FOLLOWUP_CONTACT_NOTES[int(rng.random() * len(FOLLOWUP_CONTACT_NOTES))] if contacted else None
+        close_note = FOLLOWUP_CLOSE_NOTES[outcome] if closed is not None else None
+        ids = self.ids
+        ids["follow_ups"] += 1
+        followup_id = ids["follow_ups"]
+        rows["follow_ups"].append((
+            followup_id, response_id, order_id, inst.id, status, ts(opened), ts(due),
+            ts(contacted) if contacted else None, supervisor if contacted else None, contact_note,
+            ts(closed) if closed is not None else None, supervisor if closed is not None else None, close_note,
+            outcome if closed is not None else None, cause, counts, None,
+            1 + (contacted is not None) + (closed is not None)))
+        steps = [(opened, None, "followup_open", None, f'{{"followup": {followup_id}}}')]
+        if contacted:
+            steps.append((contacted, supervisor, "followup_contact", contact_note,
+                          f'{{"followup": {followup_id}, "late": {"true" if contacted > due else "false"}}}'))
+        if closed is not None:
+            steps.append((closed, supervisor, "followup_close", close_note,
+                          f'{{"followup": {followup_id}, "outcome": "{outcome}", '
+                          f'"counts_against_installer": {"true" if counts else "false"}}}'))
+        for at, actor, action, note, data in steps:
+            ids["work_order_events"] += 1
+            rows["work_order_events"].append((ids["work_order_events"], order_id, actor, ts(at), action, "completed",
+                                              "completed", note, None, None, data))
+        # Each step is a change of the order (as the service makes it): its version and updated_at move.
+        order_row = list(rows["work_orders"][-1])
+        if order_row[0] != order_id:  # the order is written just before its rating
+            raise RuntimeError(f"order {order_id}'s row is not the last written")
+        order_row[UPDATED_AT] = ts(steps[-1][0])
+        order_row[VERSION] += len(steps)
+        rows["work_orders"][-1] = tuple(order_row)

@@ -168,6 +168,11 @@ COMMENTS_GOOD = ("师傅很专业，速度快", "准时上门，态度很好", "
 COMMENTS_MIDDLE = ("还可以，就是等了挺久", "修好了，但来了两次", "师傅有点赶时间")
 COMMENTS_BAD = ("迟到了也没提前打电话", "来了两次才修好", "态度一般，问问题不耐烦", "修完网速还是慢",
                 "布线乱，没有收拾")
+# What supervisors write when they follow up a dissatisfied rating (回访).
+FOLLOWUP_CONTACT_NOTES = ("已致电客户，了解了情况并致歉", "客户反映上门迟到，已道歉", "客户说网速仍慢，约了测速",
+                          "客户不满布线，已说明处理办法")
+FOLLOWUP_CLOSE_NOTES = {"resolved": "问题已处理，客户表示满意", "explained": "已向客户解释原因，客户接受",
+                        "customer_unreachable": "多次致电无人接听", "not_installer_fault": "系片区光缆故障，非装维原因"}
 
 # --- Training (DOMAIN §2.6) -------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 class Base(enum.Enum):
     ORDERS = "orders"    # the orders completed in the period (by completed_at)
     RATINGS = "ratings"  # the ratings submitted in the period (by submitted_at)
+    FOLLOWUPS = "followups"  # the follow-ups opened in the period (by opened_at: the bad rating's time)
 
 
 class Kind(enum.Enum):
@@ -65,6 +66,19 @@ METRICS: tuple[Metric, ...] = (
     Metric("dissatisfied_count", _l("Dissatisfied ratings"), Base.RATINGS, Kind.COUNT, "dissatisfied",
            lower_is_better=True),
     Metric("avg_rating", _l("Average rating"), Base.RATINGS, Kind.MEAN, "one", "stars"),
+    # The follow-ups (回访) of dissatisfied ratings, counted where the rating counts (its installer,
+    # the order's team and district) in the period it was opened; provisional while contacts and
+    # closings may still come. The ratings themselves are counted as the customer gave them.
+    Metric("followups_opened", _l("Follow-ups opened"), Base.FOLLOWUPS, Kind.COUNT, "one"),
+    Metric("followup_contacted_in_time_rate", _l("Follow-ups contacted in time"), Base.FOLLOWUPS, Kind.RATE,
+           "one", "contacted_in_time", final_after="followup_window_days"),
+    Metric("followups_closed", _l("Follow-ups closed"), Base.FOLLOWUPS, Kind.COUNT, "closed",
+           final_after="followup_window_days"),
+    *(Metric(f"followups_{code}", label, Base.FOLLOWUPS, Kind.COUNT, code, final_after="followup_window_days")
+      for code, label in (("resolved", _l("Follow-ups: resolved")), ("explained", _l("Follow-ups: explained")),
+                          ("revisit_booked", _l("Follow-ups: revisit booked")),
+                          ("customer_unreachable", _l("Follow-ups: customer unreachable")),
+                          ("not_installer_fault", _l("Follow-ups: not the installer's fault")))),
 )
 
 BY_CODE: dict[str, Metric] = {metric.code: metric for metric in METRICS}

@@ -50,7 +50,7 @@ from sqlalchemy.sql.expression import CTE
 from ..auth.models import User
 from ..db import UTCDateTime, hold_transaction, without_jit, without_statement_timeout
 from ..extensions import db
-from ..ratings.models import SATISFIED_MIN_SCORE, SurveyResponse
+from ..ratings.models import SATISFIED_MIN_SCORE, FollowUp, FollowUpOutcome, FollowUpStatus, SurveyResponse
 from ..rules.services import settings_on
 from ..snapshots.models import COMPANY_ID, MetricSnapshot, PeriodType, ScopeType
 from ..snapshots.periods import utc_range
@@ -169,8 +169,36 @@ def rating_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
     )
 
 
-FLAGS = {Base.ORDERS: order_flags, Base.RATINGS: rating_flags}
-ROWS = {Base.ORDERS: completed_orders, Base.RATINGS: submitted_ratings}  # the same rows, without flags
+def opened_followups(period: Period) -> Select[Any]:
+    """One row per follow-up opened in the period, attributed as its rating is: to the installer who
+    completed the order (copied onto the follow-up), the order's team and district."""
+    return (
+        select(
+            FollowUp.work_order_id.label("order_id"),
+            FollowUp.installer_id.label("installer_id"),
+            WorkOrder.team_id.label("team_id"),
+            WorkOrder.district_id.label("district_id"),
+        )
+        .join(WorkOrder, WorkOrder.id == FollowUp.work_order_id)
+        .where(FollowUp.opened_at >= period.begins, FollowUp.opened_at < period.ends)
+    )
+
+
+def followup_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
+    """`opened_followups` with a 0/1 column per flag the metrics read: contacted by its deadline
+    (fixed when it opened), closed, and one per outcome (named by the outcome's code)."""
+    return opened_followups(period).add_columns(
+        literal(1).label("one"),
+        flag(and_(FollowUp.contacted_at.is_not(None),
+                  FollowUp.contacted_at <= FollowUp.contact_due_at)).label("contacted_in_time"),
+        flag(FollowUp.status == FollowUpStatus.CLOSED).label("closed"),
+        *(flag(FollowUp.outcome == outcome).label(outcome.value) for outcome in FollowUpOutcome),
+    )
+
+
+FLAGS = {Base.ORDERS: order_flags, Base.RATINGS: rating_flags, Base.FOLLOWUPS: followup_flags}
+ROWS = {Base.ORDERS: completed_orders, Base.RATINGS: submitted_ratings,
+        Base.FOLLOWUPS: opened_followups}  # the same rows, without flags
 
 # Each scope: the flag row's column naming it, and the table that turns the id into its code.
 SCOPE_CODES = {

@@ -49,6 +49,8 @@ def figure_text(item: Metric, value: float | None) -> str:
 
 def why_empty(item: Metric) -> str:
     """The word beside "—": why there is no figure."""
+    if item.base is Base.FOLLOWUPS:
+        return _("no follow-ups")
     return _("no ratings") if item.base is Base.RATINGS else _("no orders")
 
 

@@ -85,6 +85,89 @@ class SurveyResponse(Base):
     )
 
 
+# --- follow-ups (回访) of dissatisfied ratings -------------------------------------------------
+
+class FollowUpStatus(enum.Enum):
+    OPEN = "open"            # opened by a 1–2 star rating, nobody has reached the customer yet
+    CONTACTED = "contacted"  # a supervisor spoke to the customer
+    CLOSED = "closed"        # settled, with an outcome
+
+
+class FollowUpOutcome(enum.Enum):
+    """How a follow-up ended (the code the metrics count by)."""
+
+    RESOLVED = "resolved"                        # the customer's problem was solved
+    EXPLAINED = "explained"                      # explained to the customer's satisfaction
+    REVISIT_BOOKED = "revisit_booked"            # a new visit was booked: the revisit order, linked
+    CUSTOMER_UNREACHABLE = "customer_unreachable"
+    NOT_INSTALLER_FAULT = "not_installer_fault"  # the cause lay elsewhere (network, billing, product…)
+
+
+class FollowUpCause(enum.Enum):
+    """What the dissatisfaction was about, as the follow-up found it (PRODUCT.md's dual-review
+    reasons, DOMAIN.md §1.7). `followups.CAUSES` says which of them count against the installer."""
+
+    INSTALLER_CONDUCT = "installer_conduct"  # 服务态度 / service standards
+    PUNCTUALITY = "punctuality"              # late or missed appointment
+    WORKMANSHIP = "workmanship"              # the job itself: cabling, not resolved, mess left
+    NETWORK_QUALITY = "network_quality"      # speed, outages, coverage
+    PRICE_BILLING = "price_billing"          # tariff, bill, charges
+    PRODUCT = "product"                      # the ONU, router, IPTV box, the package sold
+    OTHER = "other"
+
+
+class FollowUp(Base):
+    """The follow-up (回访) a dissatisfied rating opens for the supervisors of the order's team:
+    open → contacted → closed, each step with who, when and a note. Exactly one per rating."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id", ondelete="CASCADE"), unique=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    # The installer who completed the rated order (the rating's), copied so the figures need no join.
+    installer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[FollowUpStatus] = mapped_column(enum_column(FollowUpStatus, "follow_up_status"),
+                                                   default=FollowUpStatus.OPEN)
+    opened_at: Mapped[datetime]
+    # Fixed when opened from the rule then in force (`followup_contact_hours`), so a later change of
+    # the rule does not make old follow-ups overdue or on time after the fact.
+    contact_due_at: Mapped[datetime]
+    contacted_at: Mapped[datetime | None]
+    contacted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    contact_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    close_note: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[FollowUpOutcome | None] = mapped_column(enum_column(FollowUpOutcome, "follow_up_outcome"))
+    # The rating's cause as the follow-up found it, and whether it counts against the installer.
+    # The rating itself stays as the customer gave it (the metrics count it as it was).
+    cause: Mapped[FollowUpCause | None] = mapped_column(enum_column(FollowUpCause, "follow_up_cause"))
+    counts_against_installer: Mapped[bool | None]
+    revisit_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), unique=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    response: Mapped[SurveyResponse] = relationship()
+    work_order: Mapped[WorkOrder] = relationship(foreign_keys=[work_order_id])
+    installer: Mapped[User | None] = relationship(foreign_keys=[installer_id])
+    contacted_by: Mapped[User | None] = relationship(foreign_keys=[contacted_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    revisit_order: Mapped[WorkOrder | None] = relationship(foreign_keys=[revisit_order_id])
+
+    # Optimistic concurrency, as for work orders: a stale form is refused with a conflict.
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint("status <> 'contacted' OR (contacted_at IS NOT NULL AND contacted_by_id IS NOT NULL)",
+                        name="contacted_has_contact"),
+        CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL AND outcome IS NOT NULL)",
+                        name="closed_iff_outcome"),
+        CheckConstraint("revisit_order_id IS NULL OR outcome = 'revisit_booked'", name="revisit_only_when_booked"),
+        # The board's queue and the overdue check: open ones by their contact deadline.
+        Index("ix_follow_ups_status_contact_due_at", "status", "contact_due_at"),
+        Index("ix_follow_ups_opened_at", "opened_at"),
+    )
+
+
 class ReminderOptOut(Base):
     """A customer (account) who asked for no rating reminders: set by the customer on the rating
     page (`set_by_id` empty) or by a supervisor or admin on the job page; deleting the row turns

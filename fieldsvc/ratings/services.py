@@ -18,6 +18,7 @@ from ..rules.services import setting
 from ..security import token_digest
 from ..workorders.lifecycle import Outcome, order_completed
 from ..workorders.models import WorkOrder
+from .followups import open_followup
 from .models import COMMENT_MAX_LENGTH, SurveyInvitation, SurveyResponse
 
 
@@ -117,4 +118,5 @@ def submit_rating(invitation: SurveyInvitation, score: int, *, punctuality: int 
     )
     db.session.add(response)
     db.session.flush()
+    open_followup(response, order, now)  # a dissatisfied rating: its follow-up, in this transaction
     return response

@@ -31,6 +31,11 @@ DEFAULT_RULES: dict[str, Any] = {
     "rating_reminder_after_hours": 24,
     "rating_reminder_hours": [9, 21],
     "installer_daily_capacity": 8,
+    # A follow-up (回访) of a dissatisfied rating not contacted within this many hours is overdue.
+    "followup_contact_hours": 24,
+    # The follow-up figures of a period stay provisional this many days after it (contacts and
+    # closings still to come change them).
+    "followup_window_days": 7,
 }
 
 

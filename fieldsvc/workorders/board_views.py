@@ -8,6 +8,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -48,6 +49,15 @@ from .services import NewOrder, OrderChanges, create_work_order, update_work_ord
 from .slots import slot_starting, slot_times
 
 bp = Blueprint("board", __name__)
+
+# Queues other areas add to the board, above the orders' (the follow-ups of bad ratings, from
+# fieldsvc.ratings): each a callable taking the supervisor and returning HTML.
+BOARD_PANELS = "fieldsvc.board_panels"
+
+
+def register_board_panel(app: Any, panel: Any) -> None:
+    """Show `panel(user)` (HTML) on every dispatch board of `app`."""
+    app.extensions.setdefault(BOARD_PANELS, []).append(panel)
 
 
 def _reference_choices(form: Any, blank: bool, districts: Select[tuple[District]] | None = None) -> None:
@@ -104,8 +114,11 @@ def board() -> Any:
     # htmx (a filter, a queue tab, a page link) gets just the part it swaps in; a browser without
     # JavaScript gets the whole page.
     template = "board/_fragment.html" if request.headers.get("HX-Request") else "board/board.html"
+    panels = [] if request.headers.get("HX-Request") else [
+        panel(current_user) for panel in current_app.extensions.get(BOARD_PANELS, ())]
     response = make_response(render_template(template, form=form, filters=filters, counts=counts, orders=orders,
-                                             queues=QUEUES, now=now, pages=pages, assign_form=assign_form))
+                                             queues=QUEUES, now=now, pages=pages, assign_form=assign_form,
+                                             panels=panels))
     response.headers["Vary"] = "HX-Request"
     return response
 

@@ -27,6 +27,10 @@ ACTION_LABELS = {
     "leave_unresolved": _l("Could not finish"),
     "cancel": _l("Cancel the order"),
     "edit": _l("Edited"),
+    # the follow-up (回访) of a dissatisfied rating (fieldsvc.ratings.followups)
+    "followup_open": _l("Follow-up opened"),
+    "followup_contact": _l("Customer contacted"),
+    "followup_close": _l("Follow-up closed"),
 }
 
 PRIORITY_LABELS = {

@@ -108,6 +108,8 @@ class WorkOrder(Base):
     # Visits so far (set by `arrive`): an order completed with visit_count 1 was resolved on its
     # first visit, which the on-site resolution figures read without touching the visits table.
     visit_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The order this one revisits (二次上门): e.g. the revisit a follow-up of a bad rating booked.
+    parent_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
     version: Mapped[int] = mapped_column(default=1)
 
     job_type: Mapped[JobType] = relationship()
@@ -116,6 +118,7 @@ class WorkOrder(Base):
     team: Mapped[Team | None] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+    parent_order: Mapped[WorkOrder | None] = relationship(remote_side=[id], foreign_keys=[parent_order_id])
     visits: Mapped[list[Visit]] = relationship(back_populates="work_order", order_by="Visit.seq")
     events: Mapped[list[WorkOrderEvent]] = relationship(
         back_populates="work_order", order_by="WorkOrderEvent.id"

@@ -83,6 +83,7 @@ class NewOrder:
     notes: str | None = None
     external_ref: str | None = None
     request_hash: str | None = None
+    parent_order_id: int | None = None  # the order this one revisits
 
 
 def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime | None = None) -> tuple[WorkOrder, bool]:
@@ -132,6 +133,7 @@ def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime |
         created_at=now,
         updated_at=now,
         due_by=compute_due_by(job_type, now, data.appointment_end, tz),
+        parent_order_id=data.parent_order_id,
     )
     db.session.add(order)
     db.session.flush()

@@ -79,6 +79,16 @@ def register_today_panel(app: Any, panel: Any) -> None:
     app.extensions.setdefault(TODAY_PANELS, []).append(panel)
 
 
+# Panels other areas add to the job page, above its history (the follow-up of a bad rating, from
+# fieldsvc.ratings): each a callable taking the order and the reader and returning HTML ("" for none).
+JOB_PANELS = "fieldsvc.job_panels"
+
+
+def register_job_panel(app: Any, panel: Any) -> None:
+    """Show `panel(order, reader)` (HTML) on every job page of `app`."""
+    app.extensions.setdefault(JOB_PANELS, []).append(panel)
+
+
 @bp.route("/today")
 @role_required(Role.INSTALLER)
 def today() -> Any:
@@ -177,6 +187,7 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
                                                     else None),
         due_in=order.due_by - now,
         reason_names={r.code: r.name(current_locale()) for r in db.session.scalars(select(UnresolvedReason))},
+        panels=[panel(order, current_user) for panel in current_app.extensions.get(JOB_PANELS, ())],
     ), status
 
 

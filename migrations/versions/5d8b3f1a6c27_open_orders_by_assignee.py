@@ -1,7 +1,7 @@
 """open orders by assignee: a partial index for every installer's load today (suggestions)
 
 Revision ID: 5d8b3f1a6c27
-Revises: 7a4e2c9d1b55
+Revises: b5f0c1d2e3a4
 Create Date: 2026-12-03 10:00:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5d8b3f1a6c27'
-down_revision = '7a4e2c9d1b55'
+down_revision = 'b5f0c1d2e3a4'
 branch_labels = None
 depends_on = None
 

@@ -199,6 +199,8 @@ DECLARED_ERRORS = {
     ("get", "/api/v1/work-orders/{number}/events"): {401, 404, 503},
     ("post", "/api/v1/work-orders/{number}/assignment"): {400, 401, 403, 404, 409, 413, 422, 503},
     ("post", "/api/v1/work-orders/{number}/transitions"): {400, 401, 403, 404, 409, 413, 422, 503},
+    ("get", "/api/v1/follow-ups"): {400, 401, 503},
+    ("get", "/api/v1/follow-ups/{followup_id}"): {401, 404, 503},
 }
 
 

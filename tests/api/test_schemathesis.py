@@ -23,6 +23,8 @@ from fieldsvc.api.schemas import encode_cursor
 from fieldsvc.auth.models import Role
 from fieldsvc.auth.services import create_token
 from fieldsvc.extensions import db
+from fieldsvc.ratings.models import FollowUp
+from fieldsvc.ratings.services import invitation_for, invite, submit_rating
 from fieldsvc.workorders.models import OrderStatus, WorkOrder
 from tests import factories as f
 from tests.conftest import suite_now
@@ -56,6 +58,10 @@ def _seed() -> dict[str, str]:
     f.make_work_order(OrderStatus.ON_SITE, assignee=installer_a, number=ORDER_NUMBERS[2],
                       customer=f.make_customer("wuchang"))
     f.make_work_order(OrderStatus.NEW, number=ORDER_NUMBERS[3], customer=f.make_customer("jiangan"))
+    # A completed order rated 1 star: its follow-up, for the follow-up endpoints to answer with.
+    done = f.make_work_order(OrderStatus.COMPLETED, assignee=installer_a, customer=hongshan,
+                             completed_by_id=installer_a.id, completed_at=suite_now() - timedelta(hours=1))
+    submit_rating(invitation_for(invite(done, suite_now() - timedelta(hours=1))), 1, comment="太慢")
     tokens = {
         "supervisor": create_token(supervisor),
         "admin": create_token(admin),
@@ -136,11 +142,17 @@ def _reachable(case: Any, app: Flask, caller: Caller) -> None:
         for name, known in (("number", ORDER_NUMBERS), ("username", INSTALLERS)):
             if isinstance(case.path_parameters.get(name), str):
                 case.path_parameters[name] = caller.pick(known, case.path_parameters[name])
+        if isinstance(case.path_parameters.get("followup_id"), int):
+            with app.app_context():
+                seeded = db.session.scalar(select(FollowUp.id))
+            case.path_parameters["followup_id"] = caller.pick((seeded,), case.path_parameters["followup_id"])
     cursor = (case.query or {}).get("cursor")
     if isinstance(cursor, str) and valid(ParameterLocation.QUERY):
         if case.path == "/api/v1/work-orders":
             after = suite_now() - timedelta(seconds=zlib.crc32(cursor.encode("utf-8", "surrogatepass")))
             case.query["cursor"] = encode_cursor([after.isoformat(), len(cursor)])
+        elif case.path == "/api/v1/follow-ups":  # the id after which the page starts
+            case.query["cursor"] = encode_cursor([zlib.crc32(cursor.encode("utf-8", "surrogatepass")) % 2**31])
         else:
             case.query["cursor"] = encode_cursor([cursor])
     body = case.body
