@@ -1,6 +1,6 @@
 """Dispatch-board benchmark: the board with 5,000 open orders in the 2-million-order database
-(target p95 under 200 ms), and suggested installers for one order among 1,000 installers (target
-under 100 ms). In-process (Flask's test client, one request at a time): this measures what one
+(target p95 under 200 ms), and suggested installers for one order among 1,000 installers (p95 under
+60 ms, issue #12 item 5). In-process (Flask's test client, one request at a time): this measures what one
 page costs, not throughput (bench/lifecycle_load.py measures that).
 
     python bench/board_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/fieldsvc_bench
@@ -9,19 +9,24 @@ It CHANGES the database it is given (adds open orders, makes every team serve on
 computes the week snapshots the suggestions read, for the last 14 whole weeks, when missing):
 point it at a throwaway copy made by bench/seed_demo.py --keep.
 
-`suggest()` is timed side by side with its path before it read the snapshots (issue #12 item 5):
-the same function with on-site resolution (30 days of work_orders) and satisfaction (90 days of
-survey_responses) aggregated live, as `live_figures` below keeps them, interleaved call by call.
+With `--before REV`, `suggest()` is timed side by side with the code it had at the commit REV
+(its modules `workorders/suggestions.py`, `workorders/dispatch.py` and `snapshots/services.py` read
+from git and loaded beside the current ones, the rest of the app shared), interleaved call by call:
+the current code, REV's, and REV's again with PostgreSQL planning every statement for its values
+(`plan_cache_mode = force_custom_plan`), which tells a generic plan's cost from the code's; all
+three must rank alike. Then the current call statement by statement: the time in each and the
+Python before it (medians). `--suggest-only` skips the board's pages.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
-from datetime import time as dtime
+import types
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,47 +38,108 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
+def module_at(rev: str, path: str, name: str, renames: dict[str, str]) -> types.ModuleType:
+    """The module `path` of the commit `rev`, loaded as `name` (a sibling of the module it was),
+    its relative imports of the `renames` keys pointing at their values (the other modules of rev)."""
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{path}"], check=True, capture_output=True,
+                            text=True).stdout
+    for old, new in renames.items():
+        source = source.replace(f"from {old} import", f"from {new} import")
+    module = types.ModuleType(name)
+    module.__package__ = name.rpartition(".")[0]
+    module.__file__ = f"{rev}:{path}"
+    sys.modules[name] = module
+    exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102  (our own history)
+    return module
+
+
+def suggest_at(rev: str) -> object:
+    """`suggest` as it was at commit `rev`."""
+    module_at(rev, "fieldsvc/snapshots/services.py", "fieldsvc.snapshots._bench_services", {})
+    module_at(rev, "fieldsvc/workorders/dispatch.py", "fieldsvc.workorders._bench_dispatch", {})
+    return module_at(rev, "fieldsvc/workorders/suggestions.py", "fieldsvc.workorders._bench_suggestions",
+                     {"..snapshots.services": "..snapshots._bench_services",
+                      ".dispatch": "._bench_dispatch"}).suggest
+
+
+def statement_breakdown(db: object, order: object, user: object, tz: object, suggest: object, now: object,
+                        calls: int) -> list[tuple[float, float, str]]:
+    """(ms of Python since the previous statement, ms in the statement, its start) for each
+    statement of a `suggest()` call, medians over `calls` calls; the last row is the Python after
+    the last statement."""
+    from sqlalchemy import event
+
+    engine = db.engine  # type: ignore[attr-defined]
+    marks: list[tuple[float, str]] = []
+
+    def before(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        marks.append((time.perf_counter(), " ".join(statement.split())[:90]))
+
+    def after(*_args: object) -> None:
+        marks.append((time.perf_counter(), ""))
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    rows: dict[int, tuple[str, list[float], list[float]]] = {}
+    try:
+        for _ in range(calls):
+            db.session.expire_all()  # type: ignore[attr-defined]
+            user.role, order.status  # type: ignore[attr-defined]  # noqa: B018
+            marks.clear()
+            started = time.perf_counter()
+            suggest(order, user, now(), tz, 8)  # type: ignore[operator]
+            ended = time.perf_counter()
+            previous = started
+            for k in range(0, len(marks), 2):
+                (began, statement), (finished, _) = marks[k], marks[k + 1]
+                _label, python, sql = rows.setdefault(k // 2, (statement, [], []))
+                python.append(began - previous)
+                sql.append(finished - began)
+                previous = finished
+            rows.setdefault(len(marks) // 2, ("(Python after the last statement)", [], []))[1].append(ended - previous)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    return [(statistics.median(python) * 1000, statistics.median(sql) * 1000 if sql else 0.0, label)
+            for label, python, sql in rows.values()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/fieldsvc_bench")
     parser.add_argument("--open-orders", type=int, default=5000)
     parser.add_argument("--iterations", type=int, default=40)
+    parser.add_argument("--before", metavar="REV", help="time suggest() beside its code at this commit")
+    parser.add_argument("--suggest-only", action="store_true", help="skip the board's pages")
     args = parser.parse_args()
     os.environ["FIELDSVC_DATABASE_URL"] = args.database_url
     os.environ.setdefault("FIELDSVC_SECRET_KEY", "bench")
 
-    from sqlalchemy import case, event, func, insert, select
+    from sqlalchemy import event, func, insert, select
 
     from fieldsvc import create_app
     from fieldsvc.auth.models import Role, User
     from fieldsvc.db import utcnow, zone
     from fieldsvc.extensions import db
     from fieldsvc.metrics.engine import compute_period
-    from fieldsvc.ratings.models import SATISFIED_MIN_SCORE, SurveyResponse
     from fieldsvc.snapshots.models import MetricSnapshot, PeriodType
     from fieldsvc.snapshots.periods import period_start
     from fieldsvc.workforce.models import Customer, JobType, Team, team_districts
-    from fieldsvc.workorders import suggestions
     from fieldsvc.workorders.models import OPEN_STATUSES, OrderStatus, WorkOrder
     from fieldsvc.workorders.queries import visible_orders
     from fieldsvc.workorders.suggestions import suggest
 
-    def live_figures(metric, usernames, today, weeks):
-        """The two aggregates suggest() ran before the snapshots (30 and 90 days, live), keyed as now."""
-        since = datetime.combine(today, dtime.min, tzinfo=zone())
-        if metric == suggestions.RESOLUTION_METRIC:
-            query = (select(User.username, func.sum(case((WorkOrder.visit_count == 1, 1), else_=0)), func.count())
-                     .join(User, User.id == WorkOrder.completed_by_id)
-                     .where(WorkOrder.completed_by_id.in_(select(User.id).where(User.username.in_(usernames))),
-                            WorkOrder.completed_at >= since - timedelta(days=30), WorkOrder.visit_count >= 1))
-        else:
-            query = (select(User.username, func.sum(case((SurveyResponse.score >= SATISFIED_MIN_SCORE, 1), else_=0)),
-                            func.count())
-                     .join(User, User.id == SurveyResponse.installer_id)
-                     .where(SurveyResponse.installer_id.in_(select(User.id).where(User.username.in_(usernames))),
-                            SurveyResponse.submitted_at >= since - timedelta(days=90)))
-        rows = db.session.execute(query.group_by(User.username)).all()
-        return {name: (int(good or 0), int(total)) for name, good, total in rows}
+    variants = {"current": suggest}
+    if args.before:
+        suggest_before = suggest_at(args.before)
+        variants[f"at {args.before}"] = suggest_before
+
+        def custom_plans_before(*a: object) -> object:
+            db.session.execute(select(func.set_config("plan_cache_mode", "force_custom_plan", True)))
+            try:
+                return suggest_before(*a)
+            finally:
+                db.session.execute(select(func.set_config("plan_cache_mode", "auto", True)))
+        variants[f"at {args.before}, custom plans"] = custom_plans_before
 
     app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, "RATELIMIT_ENABLED": False})
     import gc
@@ -129,26 +195,31 @@ def main() -> None:
                 db.session.commit()
                 computed += 1
         print(f"week snapshots: computed {computed} missing weeks in {time.perf_counter() - started:.1f} s")
-        timings, live_timings = [], []
-        snapshot_weekly = suggestions._weekly
+        timings: dict[str, list[float]] = {name: [] for name in variants}
+        results = {}
+        load_before = os.getloadavg()
         for _ in range(args.iterations + 3):
-            started = time.perf_counter()
-            result = suggest(target, admin, utcnow(), tz, 8)
-            timings.append(time.perf_counter() - started)
-            db.session.expire_all()
-            suggestions._weekly = live_figures
-            try:
+            for name, variant in variants.items():
+                db.session.expire_all()
+                admin.role, target.status  # noqa: B018  (reloaded before the clock starts, as a request has them)
                 started = time.perf_counter()
-                live = suggest(target, admin, utcnow(), tz, 8)
-                live_timings.append(time.perf_counter() - started)
-            finally:
-                suggestions._weekly = snapshot_weekly
-            db.session.expire_all()
-        suggestion_times, live_times = timings[3:], live_timings[3:]
-        shown = [(s.installer.username, s.facts["jobs"], s.facts["ratings"]) for s in result.eligible[:3]]
-        shown_live = [(s.installer.username, s.facts["jobs"], s.facts["ratings"]) for s in live.eligible[:3]]
-        print(f"top 3 (username, jobs, ratings): snapshots {shown}; live {shown_live}")
+                results[name] = variant(target, admin, utcnow(), tz, 8)
+                timings[name].append(time.perf_counter() - started)
+        load_after = os.getloadavg()
+        suggestion_times = timings["current"][3:]
+
+        def outcome(result: object) -> tuple[object, ...]:
+            return ([(s.installer.username, s.score, s.facts, s.reasons) for s in result.eligible],  # type: ignore[attr-defined]
+                    [(v.installer.username, v.unmet) for v in result.ineligible])  # type: ignore[attr-defined]
+        for name, result in results.items():
+            assert outcome(result) == outcome(results["current"]), f"{name} ranks differently"
+        result = results["current"]
+        print(f"top 3 (username, score, jobs, ratings): "
+              f"{[(s.installer.username, s.score, s.facts['jobs'], s.facts['ratings']) for s in result.eligible[:3]]}"
+              f"{'; the same ranking, facts, reasons and verdicts from every variant' if len(results) > 1 else ''}")
+        print(f"load average (1, 5, 15 min) before the suggest() loop {load_before}, after {load_after}")
         eligible, ineligible = len(result.eligible), len(result.ineligible)
+        breakdown = statement_breakdown(db, target, admin, tz, suggest, utcnow, args.iterations)
 
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
@@ -180,6 +251,8 @@ def main() -> None:
         ("board: filtered by job type", "/board?job_type=repair&status=new"),
         ("workload view", "/board/workload"),
     ]
+    if args.suggest_only:
+        scenarios = []
     supervisor_client = signed_in(app, supervisor_name)
     admin_client = signed_in(app, admin_name)
     print(f"supervisor {supervisor_name} sees {visible} open orders; suggestions pool: {pool} installers "
@@ -189,12 +262,17 @@ def main() -> None:
         times, count = measure(supervisor_client, path)
         print(f"{name:<36}{percentile(times, 50) * 1000:>8.1f}{percentile(times, 95) * 1000:>8.1f}"
               f"{max(times) * 1000:>8.1f}{count:>6}")
-    print(f"{'suggest() among all installers':<36}{percentile(suggestion_times, 50) * 1000:>8.1f}"
-          f"{percentile(suggestion_times, 95) * 1000:>8.1f}{max(suggestion_times) * 1000:>8.1f}")
-    print(f"{'  the same, figures live (before)':<36}{percentile(live_times, 50) * 1000:>8.1f}"
-          f"{percentile(live_times, 95) * 1000:>8.1f}{max(live_times) * 1000:>8.1f}")
-    print(f"  snapshots / live: p50 {percentile(suggestion_times, 50) / percentile(live_times, 50):.2f}, "
-          f"p95 {percentile(suggestion_times, 95) / percentile(live_times, 95):.2f}")
+    for name, values in timings.items():
+        values = values[3:]
+        print(f"{'suggest(), ' + name:<36}{percentile(values, 50) * 1000:>8.1f}"
+              f"{percentile(values, 95) * 1000:>8.1f}{max(values) * 1000:>8.1f}")
+        if name != "current":
+            print(f"  current / {name}: p50 {percentile(suggestion_times, 50) / percentile(values, 50):.2f}, "
+                  f"p95 {percentile(suggestion_times, 95) / percentile(values, 95):.2f}")
+    print("one current suggest() call, medians: ms of Python before each statement, ms in it")
+    for python, sql, statement in breakdown:
+        print(f"{python:8.2f}{sql:8.2f}  {statement}")
+    print(f"{sum(p for p, _s, _t in breakdown):8.1f}{sum(s for _p, s, _t in breakdown):8.1f}  in all")
     times, count = measure(admin_client, f"/orders/{target_number}")
     print(f"{'job page with suggestions (admin)':<36}{percentile(times, 50) * 1000:>8.1f}"
           f"{percentile(times, 95) * 1000:>8.1f}{max(times) * 1000:>8.1f}{count:>6}")

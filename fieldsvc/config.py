@@ -73,6 +73,13 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
     LOGIN_USERNAME_RATE_LIMIT = "5 per minute; 20 per hour"
+    # The customer's public rating pages (/r/<token>, /p/<code>), per client address (mobile networks
+    # put many phones behind one address: generous for people, not for scripts).
+    PUBLIC_RATE_LIMIT = "30 per minute; 200 per hour"
+    # The placard's lookup by the last 4 phone digits (10,000 guesses): per client address, and per
+    # placard page whatever the address (README "Placards").
+    PLACARD_LOOKUP_RATE_LIMIT = "5 per minute; 20 per hour; 40 per day"
+    PLACARD_PAGE_RATE_LIMIT = "20 per hour; 60 per day"
     # How many proxies in front set X-Forwarded-For/-Proto/-Host (0: none, the headers are ignored):
     # behind the TLS proxy the client's address, the scheme and the host are taken from them.
     TRUSTED_PROXIES = 0
@@ -94,6 +101,9 @@ _ENVIRONMENT = {
     "FIELDSVC_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "FIELDSVC_SMS_SENDER": "SMS_SENDER",
     "FIELDSVC_PUBLIC_URL": "PUBLIC_URL",
+    "FIELDSVC_PUBLIC_RATE_LIMIT": "PUBLIC_RATE_LIMIT",
+    "FIELDSVC_PLACARD_LOOKUP_RATE_LIMIT": "PLACARD_LOOKUP_RATE_LIMIT",
+    "FIELDSVC_PLACARD_PAGE_RATE_LIMIT": "PLACARD_PAGE_RATE_LIMIT",
 }
 _COUNT_ENVIRONMENT = {
     "FIELDSVC_TRUSTED_PROXIES": "TRUSTED_PROXIES",

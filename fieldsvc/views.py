@@ -56,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     from .notifications.views import bp as notifications_bp
     from .ratings.followup_views import bp as followups_bp
     from .ratings.pages import bp as rating_pages_bp
+    from .ratings.placard_views import bp as placards_bp
     from .ratings.praise_views import bp as praise_bp
     from .ratings.reminder_views import bp as reminders_bp
     from .ratings.views import bp as ratings_bp
@@ -72,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reminders_bp)
     app.register_blueprint(rating_pages_bp)
     app.register_blueprint(praise_bp)
+    app.register_blueprint(placards_bp)
     app.register_blueprint(certifications_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(metrics_bp)

@@ -42,7 +42,7 @@ from fieldsvc.workorders.models import (
 from fieldsvc.workorders.queries import installer_day
 from fieldsvc.workorders.replay import replay_events
 from fieldsvc.workorders.services import compute_due_by, order_number
-from fieldsvc.workorders.suggestions import MIN_RATINGS, SATISFACTION_METRIC, SATISFACTION_WEEKS, _weekly
+from fieldsvc.workorders.suggestions import MIN_RATINGS, _weekly
 from tests import factories as f
 
 TODAY = date(2026, 3, 16)  # a Monday
@@ -264,8 +264,8 @@ def test_rates_fall_in_realistic_bands(app_ctx):
     for week in periods_between(PeriodType.WEEK, TODAY - timedelta(days=40), TODAY - timedelta(days=7)):
         compute_period(PeriodType.WEEK, week, now, zone())
     installers = select(User.username).where(User.role == Role.INSTALLER)
-    figures = _weekly(SATISFACTION_METRIC, installers, TODAY, SATISFACTION_WEEKS)
-    shares = sorted(good / total for good, total in figures.values() if total >= MIN_RATINGS)
+    figures = _weekly(installers, TODAY)
+    shares = sorted(good / total for _resolution, (good, total) in figures.values() if total >= MIN_RATINGS)
     assert len(shares) >= 10 and shares[0] < 0.99 and shares[-1] == 1.0, shares
     # Coherent good and weak teams: the weakest's share of dissatisfied ratings well above the best's.
     by_team = defaultdict(list)

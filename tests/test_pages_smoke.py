@@ -34,13 +34,14 @@ UNFORMATTED = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdifgeExXr]")
 
 PAGES = {
     "installer": ["/today", "/upcoming", "/done", "/orders/{order}", "/me/certifications", "/training",
-                  "/training/sessions/{session}", "/notifications"],
+                  "/training/sessions/{session}", "/notifications", "/placards", "/placards/print"],
     "supervisor": ["/board", "/board?queue=overdue", "/board?queue=today", "/board/workload", "/orders/new",
                    "/orders/{open_order}", "/certifications", "/certifications?horizon=30", "/training",
-                   "/training/sessions/{session}", "/certifications/installers/{installer}", "/notifications"],
+                   "/training/sessions/{session}", "/certifications/installers/{installer}", "/notifications", "/placards"],
     "admin": ["/admin/", "/admin/job-types", "/admin/job-types/install", "/admin/certification-types",
               "/admin/certification-types/work_at_height", "/board", "/orders/{open_order}", "/certifications",
-              "/training", "/training/sessions/{session}", "/certifications/installers/{installer}", "/notifications"],
+              "/training", "/training/sessions/{session}", "/certifications/installers/{installer}", "/notifications",
+              "/placards"],
 }
 
 

@@ -52,7 +52,9 @@ from fieldsvc.certifications.models import (
 from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
 from fieldsvc.notifications.models import Notification
+from fieldsvc.ratings.lookup import find_visits
 from fieldsvc.ratings.models import FollowUp, PraiseChannel
+from fieldsvc.ratings.placards import issue_placards
 from fieldsvc.ratings.praise import photo_upload, record_praise
 from fieldsvc.ratings.services import invitation_for, invite, submit_rating
 from fieldsvc.workorders import lifecycle, photos
@@ -117,6 +119,7 @@ def everyone(value: int | Expect, *, writes: bool | None = None, **overrides: in
 WRITES = Expect(302, writes=True)
 REFUSED_200 = Expect(200, denied=True)  # a per-item refusal in a 200 page (bulk assignment)
 SIGNED_OUT = Expect(302, location="/login", writes=True)  # sign-out raises the session version
+PRINTED, ISSUED = Expect(303, writes=False), Expect(303, writes=True)  # placards printed: codes kept / issued
 
 # --- what is planted where ---------------------------------------------------------------------
 
@@ -347,6 +350,31 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
                      form=praise_form),
     },
     "/praise/<int:praise_id>/photo": {"GET": Case(pages(200, 404, 200, 404, 200))},
+    # The 双评议 placards: an installer prints their own, a supervisor their teams' installers', an
+    # admin everyone's; only supervisors and admins issue a new code.
+    "/placards": {"GET": [
+        Case(pages(200, 200, 200, 200, 200)),
+        Case(pages(200, 200, 200, 404, 200), query=lambda w: {"team": "TA01"}, note="team A's installers"),
+    ]},
+    "/placards/print": {
+        "GET": Case(pages(200, 404, 200, 404, 200), query=lambda w: {"installer": w.inst_a}),
+        "POST": [
+            # Installer A's card has its code already: printing it again changes nothing.
+            Case(pages(PRINTED, 404, PRINTED, 404, PRINTED), form=lambda w, actor: {"installer": w.inst_a},
+                 note="installer A's card"),
+            Case(pages(404, ISSUED, 404, ISSUED, ISSUED), form=same(team="TB01"), note="team B's cards: a code issued"),
+        ],
+    },
+    "/placards/<username>/new-code": {"POST": Case(pages(403, 403, WRITES, 404, WRITES), form=same())},
+    # The placard's public page: anyone who scans it; it names the installer, and of a visit found
+    # by the customer's phone digits, its day and job type only.
+    "/p/<code>": {
+        "GET": Case(everyone(200), params={"code": "placard_code"}, reveals=DIRECTORY),
+        "POST": Case(everyone(Expect(200, writes=False)), params={"code": "placard_code"}, reveals=DIRECTORY,
+                     form=lambda w, actor: {"digits": w.placard_digits}),
+    },
+    "/p/<code>/rate": {"POST": Case(everyone(200, writes=True), params={"code": "placard_code"}, reveals=DIRECTORY,
+                                    form=lambda w, actor: {"pick": w.placard_pick, "score": "5"})},
     "/certifications": {"GET": Case(pages(403, 403, 200, 200, 200))},
     "/certifications/export.<fmt>": {"GET": Case(pages(403, 403, 200, 200, 200))},
     "/certifications/enrol": {"POST": Case(pages(WRITES, 404, WRITES, 404, WRITES), form=lambda w, actor: {
@@ -460,6 +488,9 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
         survey_token = lifecycle.transition(done, inst_a, "complete", done.version, tz=zone(),
                                             evidence={"fault_cause": "onu"}).survey_token
         (photo,) = photos.attach(done, visit, inst_a, photos.prepare([("onu.jpg", io.BytesIO(_jpeg()))]))
+        placard = issue_placards([inst_a], people["sup_a"])[inst_a.id]
+        placard_digits = done.customer.phone[-4:]
+        (found,) = find_visits(placard, placard_digits)  # the done order, picked on installer A's placard
         # Another of installer A's jobs, rated 1 star: its follow-up (and supervisor A's notice, read).
         bad = f.make_work_order(OrderStatus.COMPLETED, assignee=inst_a, completed_by_id=inst_a.id,
                                 completed_at=utcnow() - timedelta(hours=2),
@@ -491,6 +522,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             record_id=record.id, inst_a=inst_a.username, inst_b=people["inst_b"].username, today=f.today(),
             usernames={name: user.username for name, user in people.items()}, job_type="repair",
             certification_type="ftth", static_file="css/app.css", export_format="csv", praise_id=praise.id,
+            placard_code=placard.code, placard_digits=placard_digits, placard_pick=found.pick,
             followup_id=followup.id, followup_version=followup.version,
         )
         deact_id = people["deact"].id

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, select, true
 
 from ..auth.models import Role
 from ..db import column_length
@@ -52,6 +52,18 @@ def certification_status(certification: Certification, today: date, renewal_wind
     return CertificationStatus.VALID
 
 
+def unusable_status(today: date) -> ColumnElement[str | None]:
+    """`certification_status` in SQL, as far as using the certificate goes: the status value of a
+    certificate that cannot be used (revoked, expired, review due), NULL for one that can (valid or
+    expiring). For checks over many installers at once (dispatch); tests/certifications holds it
+    to `certification_status` certificate by certificate."""
+    return case(
+        (Certification.revoked_at.is_not(None), CertificationStatus.REVOKED.value),
+        (Certification.expires_on < today, CertificationStatus.EXPIRED.value),
+        (Certification.next_review_on <= today, CertificationStatus.REVIEW_DUE.value),
+    )
+
+
 def is_usable(status: CertificationStatus) -> bool:
     """Whether a certificate in this status lets its holder do the work it covers."""
     return status in (CertificationStatus.VALID, CertificationStatus.EXPIRING)
@@ -64,6 +76,16 @@ def meets_level(certification_type: CertificationType, level: int | None, min_le
     if level is None:
         return False
     return level <= min_level if certification_type.is_level_descending else level >= min_level
+
+
+def reaches_level(certification_type: CertificationType, min_level: int | None) -> ColumnElement[bool]:
+    """`meets_level` in SQL, for the certificates of `certification_type` (a certificate without a
+    level reaches no minimum: the comparison is NULL, not true)."""
+    if min_level is None:
+        return true()
+    if certification_type.is_level_descending:
+        return Certification.level <= min_level
+    return Certification.level >= min_level
 
 
 # --- recording, renewing, revoking ------------------------------------------------------------

@@ -8,7 +8,7 @@ from wtforms import HiddenField, RadioField, SelectField, SubmitField, TextAreaF
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from ..forms import DayField, choices
-from .models import PraiseChannel
+from .models import COMMENT_MAX_LENGTH, PraiseChannel
 
 STARS = choices([
     ("5", _l("★★★★★ Satisfied")),
@@ -26,7 +26,10 @@ class RatingForm(FlaskForm):
     punctuality = RadioField(_l("Punctuality"), choices=DIMENSION, validators=[Optional()])
     professionalism = RadioField(_l("Professionalism"), choices=DIMENSION, validators=[Optional()])
     result = RadioField(_l("Result"), choices=DIMENSION, validators=[Optional()])
-    comment = TextAreaField(_l("Anything to tell us? (optional)"), validators=[Optional(), Length(max=500)])
+    # Stripped first, so the limit counts what is kept; the textarea's maxlength stops typing there.
+    comment = TextAreaField(_l("Anything to tell us? (optional)"), filters=[lambda text: text.strip() if text else text],
+                            validators=[Optional(), Length(max=COMMENT_MAX_LENGTH, message=_l(
+                                "A comment has at most %(n)d characters.", n=COMMENT_MAX_LENGTH))])
     submit = SubmitField(_l("Send my rating"))
 
 

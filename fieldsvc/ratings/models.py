@@ -215,3 +215,23 @@ class Praise(Base):
         Index("ix_praise_records_installer_received", "installer_id", "received_on"),
         Index("ix_praise_records_team_received", "team_id", "received_on"),
     )
+# The longest comment a customer may leave (the form says so; the service refuses longer).
+COMMENT_MAX_LENGTH = 500
+
+
+class Placard(Base):
+    """An installer's 双评议 placard: the public code in the address of their stable rating page
+    (`/p/<code>`), printed as a QR code on the card they hang. Random and stored rather than derived
+    from the user id (an HMAC with the app secret): the page cannot be found from an id, one card
+    can be retired (a lost card, a code passed around) by issuing its installer a new code, and
+    printed cards outlive a rotated FIELDSVC_SECRET_KEY or a second host with another secret."""
+
+    __tablename__ = "placards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    installer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    installer: Mapped[User] = relationship(foreign_keys=[installer_id])

@@ -12,14 +12,14 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
 from ..db import utcnow
-from ..errors import Conflict, Forbidden, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..rules.services import setting
 from ..security import token_digest
 from ..workorders.lifecycle import Outcome, order_completed
 from ..workorders.models import WorkOrder
 from .followups import open_followup
-from .models import SurveyInvitation, SurveyResponse
+from .models import COMMENT_MAX_LENGTH, SurveyInvitation, SurveyResponse
 
 
 def invite(order: WorkOrder, now: datetime) -> str:
@@ -92,8 +92,13 @@ def is_expired(invitation: SurveyInvitation, now: datetime | None = None) -> boo
 def submit_rating(invitation: SurveyInvitation, score: int, *, punctuality: int | None = None,
                   professionalism: int | None = None, result: int | None = None,
                   comment: str | None = None, now: datetime | None = None) -> SurveyResponse:
-    """Record the customer's rating once: a used or expired link is refused (Conflict)."""
+    """Record the customer's rating once: a used or expired link is refused (Conflict), a comment
+    longer than COMMENT_MAX_LENGTH too (InvalidInput), and nothing is recorded."""
     now = now or utcnow()
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > COMMENT_MAX_LENGTH:
+        message = _l("A comment has at most %(n)d characters.", n=COMMENT_MAX_LENGTH)
+        raise InvalidInput(message, errors={"comment": [message]})
     if is_expired(invitation, now):
         raise Conflict(_l("This rating link has expired"))
     # Claim the link atomically, so two submissions at once cannot both count.
@@ -109,7 +114,7 @@ def submit_rating(invitation: SurveyInvitation, score: int, *, punctuality: int 
     response = SurveyResponse(
         invitation_id=invitation.id, work_order_id=order.id, installer_id=order.completed_by_id,
         score=score, punctuality=punctuality, professionalism=professionalism, result=result,
-        comment=(comment or "").strip() or None, submitted_at=now,
+        comment=comment, submitted_at=now,
     )
     db.session.add(response)
     db.session.flush()

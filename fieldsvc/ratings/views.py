@@ -9,13 +9,16 @@ from flask_login import current_user
 
 from ..auth.models import Role
 from ..auth.permissions import role_required
-from ..errors import Conflict, DomainError, NotFound
+from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..extensions import db
+from ..forms import show_error
 from ..workorders.queries import order_page
 from .forms import RatingForm, as_int
+from .public import polite_429, public_limit
 from .services import invitation_for, is_expired, open_invitation, renew_link, submit_rating
 
 bp = Blueprint("ratings", __name__)
+polite_429(bp)
 
 
 @bp.app_template_global()
@@ -27,8 +30,10 @@ def may_show_rating_code(order: Any) -> bool:
 
 
 @bp.route("/r/<token>", methods=["GET", "POST"])
+@public_limit
 def survey(token: str) -> Any:
-    """Show the rating form, or thank the customer once it is sent."""
+    """Show the rating form, or thank the customer once it is sent. Public: throttled per address,
+    and it shows the visit's job type, date and engineer only, never the customer."""
     try:
         invitation = invitation_for(token)
     except NotFound:
@@ -46,8 +51,12 @@ def survey(token: str) -> Any:
         except Conflict:
             db.session.rollback()
             return render_template("ratings/survey.html", state="done", invitation=invitation)
-        db.session.commit()
-        return render_template("ratings/survey.html", state="thanks", invitation=invitation)
+        except InvalidInput as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            return render_template("ratings/survey.html", state="thanks", invitation=invitation)
     status = 400 if form.errors else 200
     return render_template("ratings/survey.html", state="form", invitation=invitation, form=form), status
 

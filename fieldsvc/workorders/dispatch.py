@@ -7,17 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, case, func, or_, select
 
 from ..auth.models import Role, User
 from ..auth.scope import teams_serving
-from ..certifications.models import (
-    Certification,
-    CertificationStatus,
-    CertificationType,
-    JobTypeRequirement,
-)
-from ..certifications.services import certification_status, is_usable, meets_level
+from ..certifications.models import Certification, CertificationStatus, CertificationType, JobTypeRequirement
+from ..certifications.services import reaches_level, unusable_status
 from ..extensions import db
 from ..workforce.models import District
 from .models import WorkOrder
@@ -51,53 +46,56 @@ def required_types(order: WorkOrder) -> list[tuple[CertificationType, int | None
     return needed
 
 
-# When no certificate meets a requirement, the one reported is the closest miss.
-_MISS_ORDER = {"level": 0, "review_due": 1, "expired": 2, "revoked": 3}
+# When no certificate meets a requirement, the one reported is the closest miss (and of two alike,
+# the one with the later date): the reasons by rank, the closest first; 0 is met.
+_MISSES = {1: "level", 2: "review_due", 3: "expired", 4: "revoked", 5: "missing"}
+_RANKS = {CertificationStatus.REVIEW_DUE.value: 2, CertificationStatus.EXPIRED.value: 3,
+          CertificationStatus.REVOKED.value: 4}
 
 
 def _certificate_verdicts(
-    user_ids: list[int], needed: list[tuple[CertificationType, int | None]], today: date
-) -> dict[tuple[int, int], tuple[str, date | None] | None]:
-    """{(user id, type id): None when met, else (reason, the date behind it)} in one query."""
-    types = {t.id: (t, min_level) for t, min_level in needed}
-    verdicts: dict[tuple[int, int], tuple[str, date | None] | None] = {
-        (u, t): ("missing", None) for u in user_ids for t in types}
-    if not user_ids or not types:
-        return verdicts
-    # Plain rows, not ORM objects: for a whole branch that is thousands of certificates.
-    certificates = db.session.execute(
-        select(Certification.user_id, Certification.certification_type_id, Certification.level,
-               Certification.expires_on, Certification.next_review_on, Certification.revoked_at)
-        .where(Certification.user_id.in_(user_ids), Certification.certification_type_id.in_(list(types)))
+    installer_ids: Select[tuple[int]] | list[int], needed: list[tuple[CertificationType, int | None]], today: date
+) -> dict[tuple[int, int], tuple[str, date | None]]:
+    """{(user id, type id): (reason, the date behind it)} for every requirement of `needed` that an
+    installer of `installer_ids` (a subquery or a list) does not meet; a requirement met is absent.
+    One query, deciding in the database: for the pool of an order that is a thousand installers
+    with thousands of certificates, of which only the few dozen misses come back."""
+    if not needed:
+        return {}
+    meets = or_(*(and_(Certification.certification_type_id == cert_type.id, reaches_level(cert_type, min_level))
+                  for cert_type, min_level in needed))
+    rank = case((Certification.id.is_(None), 5),
+                else_=case(_RANKS, value=unusable_status(today), else_=case((meets, 0), else_=1)))
+    # Every (installer, required type), with each of their certificates of that type, if any.
+    held = (
+        select(User.id.label("user_id"), CertificationType.id.label("type_id"), rank.label("rank"),
+               Certification.expires_on, Certification.next_review_on)
+        .select_from(User).join(CertificationType, CertificationType.id.in_([cert_type.id for cert_type, _ in needed]))
+        .outerjoin(Certification, and_(Certification.user_id == User.id,
+                                       Certification.certification_type_id == CertificationType.id))
+        .where(User.id.in_(installer_ids))
+        .subquery()
     )
-    for certificate in certificates:
-        key = (certificate.user_id, certificate.certification_type_id)
-        current = verdicts[key]
-        if current is None:
-            continue
-        cert_type, min_level = types[certificate.certification_type_id]
-        status = certification_status(certificate, today, cert_type.renewal_window_days)
-        verdict: tuple[str, date | None] | None
-        if is_usable(status):
-            verdict = None if meets_level(cert_type, certificate.level, min_level) else ("level", None)
-        elif status is CertificationStatus.EXPIRED:
-            verdict = ("expired", certificate.expires_on)
-        elif status is CertificationStatus.REVIEW_DUE:
-            verdict = ("review_due", certificate.next_review_on)
-        else:
-            verdict = ("revoked", None)
-        if verdict is None or current[0] == "missing" or _MISS_ORDER[verdict[0]] < _MISS_ORDER[current[0]] or (
-                verdict[0] == current[0] and (verdict[1] or date.min) > (current[1] or date.min)):
-            verdicts[key] = verdict
-    return verdicts
+    rows = db.session.execute(
+        select(held.c.user_id, held.c.type_id, func.min(held.c.rank),
+               func.max(case((held.c.rank == 2, held.c.next_review_on))),
+               func.max(case((held.c.rank == 3, held.c.expires_on))))
+        .group_by(held.c.user_id, held.c.type_id).having(func.min(held.c.rank) > 0)
+    )
+    return {(user_id, type_id): (_MISSES[rank], review_due if rank == 2 else expired if rank == 3 else None)
+            for user_id, type_id, rank, review_due, expired in rows}
 
 
-def check_eligibility(order: WorkOrder, installers: list[User], today: date) -> list[Eligibility]:
-    """The verdict for each installer, in the order given, computed with a constant number of queries."""
+def check_eligibility(order: WorkOrder, installers: list[User], today: date,
+                      among: Select[tuple[int]] | None = None) -> list[Eligibility]:
+    """The verdict for each installer, in the order given, computed with a constant number of
+    queries; `among`, a subquery of ids including every installer given, saves sending a thousand
+    ids to the database."""
     needed = required_types(order)
     served_team_ids = set(db.session.scalars(teams_serving(order.district_id)))
     district_code = db.session.scalar(select(District.code).where(District.id == order.district_id))
-    verdicts = _certificate_verdicts([u.id for u in installers], needed, today)
+    verdicts = _certificate_verdicts([u.id for u in installers] if among is None else among, needed, today)
+    lacking = {user_id for user_id, _type_id in verdicts}
     results = []
     for installer in installers:
         unmet: list[dict[str, Any]] = []
@@ -107,8 +105,8 @@ def check_eligibility(order: WorkOrder, installers: list[User], today: date) -> 
             unmet.append({"installer": installer.username, "reason": "inactive"})
         if installer.team_id not in served_team_ids:
             unmet.append({"district": district_code, "reason": "not_served"})
-        for cert_type, _min_level in needed:
-            verdict = verdicts[(installer.id, cert_type.id)]
+        for cert_type, _min_level in needed if installer.id in lacking else ():
+            verdict = verdicts.get((installer.id, cert_type.id))
             if verdict is not None:
                 item: dict[str, Any] = {"certification_type": cert_type.code, "reason": verdict[0]}
                 if verdict[1] is not None:

@@ -1,7 +1,7 @@
 """follow-ups of dissatisfied ratings; revisit orders linked to their parent
 
 Revision ID: b5f0c1d2e3a4
-Revises: b4e1d7c3a925
+Revises: b5e81c4a2f03
 Create Date: 2026-12-02 14:10:05.483095
 
 The follow-up (回访) a 1–2 star rating opens, and the link from a revisit order to the order it
@@ -16,7 +16,7 @@ import fieldsvc.db
 
 # revision identifiers, used by Alembic.
 revision = 'b5f0c1d2e3a4'
-down_revision = 'b4e1d7c3a925'
+down_revision = 'b5e81c4a2f03'
 branch_labels = None
 depends_on = None
 

@@ -117,3 +117,26 @@ def test_figures_wait_for_the_snapshots(crew: Crew, app_ctx: Flask) -> None:
     assert suggestion_for(crew, "w1").facts["jobs"] == 0
     compute_weeks(back=1)
     assert suggestion_for(crew, "w1").facts["jobs"] == 6
+
+
+def test_distance_is_from_the_last_visit_today_with_a_position(crew: Crew, app_ctx: Flask) -> None:
+    """km: from where the installer last arrived today (a visit without a position, or
+    yesterday's, does not count) to where the customer was last visited with one."""
+    tz = zone()
+    customer = f.make_customer("hongshan")
+    today_start = datetime.combine(local_today(tz), time.min, tzinfo=tz)
+    earlier = f.make_work_order(OrderStatus.COMPLETED, customer=customer, assignee=crew.other)
+    db.session.add(Visit(work_order_id=earlier.id, seq=1, installer_id=crew.other.id, lat=30.50, lon=114.40,
+                         arrived_at=today_start - timedelta(days=30), outcome=VisitOutcome.RESOLVED))
+    now = utcnow()
+    for seq, (arrived, lat, lon) in enumerate([(today_start - timedelta(minutes=1), 30.50, 114.40),  # yesterday
+                                               (today_start + (now - today_start) / 3, 30.50, 114.30),  # the last with one
+                                               (today_start + (now - today_start) / 2, None, None)], start=1):
+        job = f.make_work_order(OrderStatus.COMPLETED, assignee=crew.installer)
+        db.session.add(Visit(work_order_id=job.id, seq=seq, installer_id=crew.installer.id, arrived_at=arrived,
+                             lat=lat, lon=lon, outcome=VisitOutcome.RESOLVED))
+    order = f.make_work_order(customer=customer)
+    db.session.commit()
+    (mine,) = suggest(order, crew.supervisor, now, tz, capacity=8).eligible
+    assert mine.installer.username == "w1" and abs(mine.facts["km"] - 9.59) < 0.01  # 0.1° of longitude at 30.5° N
+    assert "9.6 km from their last visit" in mine.reasons
