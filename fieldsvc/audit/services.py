@@ -1,0 +1,105 @@
+"""Recording an admin change in the same transaction as the change, and searching the log.
+
+Every back-office service calls `record` beside its write (never after the commit), so a change
+that is rolled back leaves no entry and a recorded change cannot be lost:
+
+    before = audit.fields(user, ("name", "phone", "team_id"))
+    user.name = form.name.data
+    audit.record(actor, "user.edit", "user", user.username, before, audit.fields(user, before))
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from ..db import local_day_range, zone
+from ..extensions import db
+from .models import AuditEntry
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON can hold it: enums by value, dates and instants in ISO 8601, sets sorted."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(plain(v) for v in value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def fields(obj: Any, names: Iterable[str]) -> dict[str, Any]:
+    """The named attributes of `obj`, JSON-ready (pass the result's keys to read the same after)."""
+    return {name: plain(getattr(obj, name)) for name in names}
+
+
+def record(actor: Any, action: str, object_type: str, object_key: str,
+           before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None) -> AuditEntry | None:
+    """Add an entry for a change to the session (the caller's transaction commits it with the change).
+
+    Only the fields whose value differs are kept; an edit that changed nothing records nothing and
+    returns None. `before=None` is a creation, `after=None` a removal; `actor` is a User or None
+    (the command line)."""
+    old = {k: plain(v) for k, v in (before or {}).items()}
+    new = {k: plain(v) for k, v in (after or {}).items()}
+    if before is not None and after is not None:
+        changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+        if not changed:
+            return None
+        old = {k: v for k, v in old.items() if k in changed}
+        new = {k: v for k, v in new.items() if k in changed}
+    entry = AuditEntry(actor_id=getattr(actor, "id", None), action=action, object_type=object_type,
+                       object_key=str(object_key), before=old if before is not None else None,
+                       after=new if after is not None else None)
+    db.session.add(entry)
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """A search of the log: any of actor (a user id), object type, object key (exact), local dates."""
+
+    actor_id: int | None = None
+    object_type: str | None = None
+    object_key: str | None = None
+    action: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def statement(self) -> Select[tuple[AuditEntry]]:
+        query = select(AuditEntry)
+        if self.actor_id is not None:
+            query = query.where(AuditEntry.actor_id == self.actor_id)
+        if self.object_type:
+            query = query.where(AuditEntry.object_type == self.object_type)
+        if self.object_key:
+            query = query.where(AuditEntry.object_key == self.object_key)
+        if self.action:
+            query = query.where(AuditEntry.action == self.action)
+        if self.date_from:
+            query = query.where(AuditEntry.at >= local_day_range(self.date_from, zone())[0])
+        if self.date_to:
+            query = query.where(AuditEntry.at < local_day_range(self.date_to, zone())[1])
+        return query
+
+
+def search(query: AuditQuery, *, page: int = 1, per_page: int = 50) -> tuple[list[AuditEntry], int]:
+    """One page of matching entries, newest first, and how many match in all."""
+    total = db.session.scalar(select(func.count()).select_from(query.statement().subquery())) or 0
+    rows = db.session.scalars(
+        query.statement().order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(per_page).offset((max(page, 1) - 1) * per_page)
+    ).all()
+    return list(rows), total
