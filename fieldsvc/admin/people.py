@@ -65,7 +65,7 @@ def index() -> Any:
         page = max(int(request.args.get("page", 1)), 1)
     except ValueError:
         page = 1
-    rows, total = people.search_people(query, page=page)
+    rows, total = people.search_people(query, page=page, per_page=people.PAGE_SIZE)
     pages = max((total + people.PAGE_SIZE - 1) // people.PAGE_SIZE, 1)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("admin/people/list.html", form=form, rows=rows, total=total, page=page, pages=pages,
