@@ -164,7 +164,7 @@ def deactivate(username: str) -> Any:
     count = len(open_orders(user))
     flash(_("%(username)s is deactivated and signed out everywhere.", username=username), "success")
     if count:
-        flash(_("%(n)d open orders are still assigned to them: reassign them below.", n=count), "warning")
+        flash(_("Open orders still assigned to them: %(n)d. Reassign them below.", n=count), "warning")
     return redirect(url_for("people.edit", username=username))
 
 

@@ -35,6 +35,6 @@ def edit_person(actor: User | None, user: User, changes: people.PersonChanges, s
     if people.team_changes(user, changes):
         numbers = [order.number for order in open_orders(user)]
         if numbers:
-            raise Conflict(_l("%(username)s still has %(n)d open orders: reassign them before the team or role "
-                              "changes.", username=user.username, n=len(numbers)), orders=numbers)
+            raise Conflict(_l("Open orders still assigned to %(username)s: %(n)d. Reassign them before the team or "
+                              "role changes.", username=user.username, n=len(numbers)), orders=numbers)
     people.edit_person(actor, user, changes, seen)
