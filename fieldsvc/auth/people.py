@@ -155,6 +155,8 @@ def edit_person(actor: User | None, user: User, changes: PersonChanges, seen: st
     `seen` (the `fingerprint` the form was read with), a user changed since is a 409. The
     open-orders rule of a team change is `workorders.staffing.edit_person`'s, which calls this."""
     check_fresh(user, seen)
+    if actor is not None and actor.id == user.id and changes.role is not user.role:
+        raise RuleViolation(_l("You cannot change your own role."))  # nor lock yourself out of this page
     before, teams_before = fields(user, EDITED), membership(user)
     _apply(user, changes)
     db.session.flush()
