@@ -205,16 +205,15 @@ def reset_link(username: str) -> Any:
     link = public_url("password.reset", token=secret) or url_for("password.reset", token=secret, _external=True)
     expires = now + people.RESET_LINK_LIFETIME
     texted = bool(form.send_sms.data and user.phone)
-    if texted:
-        send_reset_text(user, link, localtime(expires))
+    if form.send_sms.data and user.phone:
+        send_reset_text(user.username, user.phone, link, localtime(expires))
     db.session.commit()
     return render_template("admin/people/reset_link.html", user=user, link=link, expires=expires, texted=texted,
                            no_phone=bool(form.send_sms.data and not user.phone))
 
 
-def send_reset_text(user: User, link: str, until: str) -> None:
+def send_reset_text(username: str, phone: str, link: str, until: str) -> None:
     """Text the reset link to the person's phone once the transaction commits (the pluggable sender)."""
-    assert user.phone
     text = _("fieldsvc: set your password at %(link)s (until %(until)s). Do not share this link.",
              link=link, until=until)
-    send_on_commit(db.session, sms_sender(), SmsMessage(user.phone, text, f"reset-{user.username}-{int(utcnow().timestamp())}"))
+    send_on_commit(db.session, sms_sender(), SmsMessage(phone, text, f"reset-{username}-{int(utcnow().timestamp())}"))
