@@ -117,13 +117,13 @@ class PersonChanges:
 
 
 def create_person(actor: User | None, username: str, changes: PersonChanges) -> User:
-    """Add a user with an unusable random password (nobody ever sees one): the admin then gives
-    them a reset link to set their own."""
+    """Add a user with a random password that nobody ever sees or knows: the admin then gives them
+    a reset link to set their own."""
     user = create_user(username, changes.role, secrets.token_urlsafe(24), name=changes.name.strip() or None)
     _apply(user, changes)
     db.session.flush()
     record(actor, "user.create", "user", user.username, None,
-                          {**fields(user, ("username", *EDITED)), **membership(user)})
+           {**fields(user, ("username", *EDITED)), **membership(user)})
     return user
 
 
