@@ -1,6 +1,6 @@
 """Every domain's models, imported in one place for Alembic and `create_all`."""
 from .audit.models import AuditEntry  # noqa: F401
-from .auth.models import ApiToken, EmployerType, Role, User  # noqa: F401
+from .auth.models import ApiToken, EmployerType, PasswordResetLink, Role, User  # noqa: F401
 from .certifications.models import (  # noqa: F401
     Certification,
     CertificationCategory,

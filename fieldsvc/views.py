@@ -48,8 +48,10 @@ def _probe() -> Engine:
 
 def register_blueprints(app: Flask) -> None:
     """Attach every area's blueprint."""
+    from .admin.people import bp as people_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
+    from .auth.password_views import bp as password_bp
     from .auth.views import bp as auth_bp
     from .certifications.views import bp as certifications_bp
     from .metrics.views import bp as metrics_bp
@@ -65,9 +67,11 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(password_bp)
     app.register_blueprint(workorders_bp)
     app.register_blueprint(board_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(people_bp)
     app.register_blueprint(ratings_bp)
     app.register_blueprint(followups_bp)
     app.register_blueprint(reminders_bp)

@@ -42,6 +42,7 @@ from sqlalchemy import select, update
 
 from fieldsvc.auth import services as auth_services
 from fieldsvc.auth.models import ApiToken, Role
+from fieldsvc.auth.people import create_reset_link
 from fieldsvc.auth.services import create_token, deactivate_user
 from fieldsvc.certifications.models import (
     CertificationType,
@@ -237,6 +238,15 @@ def praise_form(w: Any, actor: Actor) -> dict[str, str]:
     return {"installer": w.inst_a, "received_on": w.today.isoformat(), "channel": "letter", "note": "感谢信"}
 
 
+def person_form(username: str | None = None):
+    """A person's details: a new installer of team B, or installer B's edited (in the same team)."""
+    def body(w: Any, actor: Actor) -> dict[str, Any]:
+        form = {"name": "李强", "name_en": "Li Qiang", "phone": "13900009999", "role": "installer",
+                "employer_type": "staff", "team": "TB01"}
+        return {"username": username, **form} if username else form
+    return body
+
+
 def same(**fields: Any):
     """The same form for every caller."""
     return lambda w, actor: dict(fields)
@@ -308,6 +318,36 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     "/admin/certification-types/new": {
         "GET": Case(pages(403, 403, 403, 403, 200)),
         "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=certification_type_form("fibre_matrix")),
+    },
+    # People (admin only): installer B's page, edited, deactivated, given a reset link. Installer B is
+    # active already, so reactivating them changes nothing (a message says so).
+    "/admin/people": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/people/new": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": Case(pages(403, 403, 403, 403, WRITES), form=person_form("wn001")),
+    },
+    "/admin/people/<username>": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": Case(pages(403, 403, 403, 403, WRITES), params={"username": "inst_b"}, form=person_form()),
+    },
+    "/admin/people/<username>/deactivate": {"POST": Case(pages(403, 403, 403, 403, WRITES), params={"username": "inst_b"},
+                                                         form=same())},
+    "/admin/people/<username>/reactivate": {"POST": Case(pages(403, 403, 403, 403, Expect(302, writes=False)),
+                                                         params={"username": "inst_b"}, form=same())},
+    "/admin/people/<username>/reset-link": {"POST": Case(pages(403, 403, 403, 403, Expect(200, writes=True)),
+                                                         params={"username": "inst_b"}, form=same())},
+    # Everyone signed in changes their own password (the current one required).
+    "/account/password": {
+        "GET": Case(pages(200, 200, 200, 200, 200)),
+        "POST": Case(pages(*[WRITES] * 5), form=same(current=f.PASSWORD, new="battery-staple-42",
+                                                     again="battery-staple-42")),
+    },
+    # A password reset link (installer B's) needs no account: whoever holds it sets the password, once,
+    # and is sent to sign in with it.
+    "/reset/<token>": {
+        "GET": Case(everyone(200), params={"token": "reset_token"}),
+        "POST": Case(everyone(Expect(302, location="/login", writes=True)), params={"token": "reset_token"},
+                     form=same(new="battery-staple-42", again="battery-staple-42")),
     },
     # The customer's rating link needs no account: whoever holds it may rate, once.
     "/r/<token>": {
@@ -512,6 +552,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
                                place="洪山培训中心", trainer="李老师", capacity=10)
         record = TrainingRecord(session=past, user=inst_a, enrolled_at=now - timedelta(days=5))
         db.session.add_all([course, future, past, record])
+        reset_token = create_reset_link(people["admin"], people["inst_b"])
         tokens = {token: create_token(people[owner]) for token, owner in TOKEN_OWNER.items()}
         tokens["deact"] = create_token(people["deact"])
         db.session.commit()
@@ -523,7 +564,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             usernames={name: user.username for name, user in people.items()}, job_type="repair",
             certification_type="ftth", static_file="css/app.css", export_format="csv", praise_id=praise.id,
             placard_code=placard.code, placard_digits=placard_digits, placard_pick=found.pick,
-            followup_id=followup.id, followup_version=followup.version,
+            followup_id=followup.id, followup_version=followup.version, reset_token=reset_token,
         )
         deact_id = people["deact"].id
 
