@@ -39,7 +39,9 @@ PAGES = {
                    "/orders/{open_order}", "/certifications", "/certifications?horizon=30", "/training",
                    "/training/sessions/{session}", "/certifications/installers/{installer}", "/notifications", "/placards"],
     "admin": ["/admin/", "/admin/job-types", "/admin/job-types/install", "/admin/certification-types",
-              "/admin/certification-types/work_at_height", "/board", "/orders/{open_order}", "/certifications",
+              "/admin/certification-types/work_at_height", "/admin/rules/", "/admin/rules/rating_reminder_hours",
+              "/admin/rules/not_installer_fault_reasons", "/admin/rules/satisfaction_target",
+              "/admin/rules/deadlines/install", "/admin/audit/", "/board", "/orders/{open_order}", "/certifications",
               "/training", "/training/sessions/{session}", "/certifications/installers/{installer}", "/notifications",
               "/placards"],
 }

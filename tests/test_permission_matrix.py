@@ -58,6 +58,7 @@ from fieldsvc.ratings.models import FollowUp, PraiseChannel
 from fieldsvc.ratings.placards import issue_placards
 from fieldsvc.ratings.praise import photo_upload, record_praise
 from fieldsvc.ratings.services import invitation_for, invite, submit_rating
+from fieldsvc.rules.services import rule_rows, rule_version
 from fieldsvc.workorders import lifecycle, photos
 from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
 from tests import factories as f
@@ -156,7 +157,8 @@ DIRECTORY = ("installer_a_name",)
 # The URL parameters, by the seeded world's attributes (a case may name others).
 PARAMS = {"number": "order_a", "photo_id": "photo_id", "token": "survey_token", "session_id": "past_session",
           "record_id": "record_id", "username": "inst_a", "certification_id": "certificate_id", "fmt": "export_format",
-          "filename": "static_file", "code": "job_type", "praise_id": "praise_id", "followup_id": "followup_id"}
+          "filename": "static_file", "code": "job_type", "praise_id": "praise_id", "followup_id": "followup_id",
+          "key": "rule_key"}
 
 
 # --- the bodies --------------------------------------------------------------------------------
@@ -200,6 +202,10 @@ def edit_order_form(w: Any, actor: Actor) -> dict[str, Any]:
 def job_type_form(w: Any, actor: Actor) -> dict[str, Any]:
     return {"name_zh": "修障", "name_en": "Fault repair", "same_day_cutoff_hour": "16", "deadline_hours": "36",
             "required_evidence": ["fault_cause"], "photos_required": "0", "is_active": "y"}
+
+
+def rule_form(w: Any, actor: Actor) -> dict[str, Any]:
+    return {"value": "10", "effective_from": w.today.isoformat(), "version": w.rule_version, "note": "matrix"}
 
 
 def certification_type_form(code: str):
@@ -310,6 +316,15 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     },
     "/admin/rx-band": {"POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=same(low="-26", high="-9"))},
     "/admin/certification-types": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    # The rules and the audit log: the admin's alone.
+    "/admin/rules/": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/rules/<key>": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=rule_form),
+    },
+    "/admin/rules/deadlines/<code>": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/audit/": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/audit/export.csv": {"GET": Case(pages(403, 403, 403, 403, 200))},
     "/admin/certification-types/<code>": {
         "GET": Case(pages(403, 403, 403, 403, 200), params={"code": "certification_type"}),
         "POST": Case(pages(403, 403, 403, 403, 302, writes=True), params={"code": "certification_type"},
@@ -565,6 +580,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             certification_type="ftth", static_file="css/app.css", export_format="csv", praise_id=praise.id,
             placard_code=placard.code, placard_digits=placard_digits, placard_pick=found.pick,
             followup_id=followup.id, followup_version=followup.version, reset_token=reset_token,
+            rule_key="survey_link_days", rule_version=rule_version(rule_rows("survey_link_days")),
         )
         deact_id = people["deact"].id
 

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import delete, func, select
 
+from ..audit import services as audit
 from ..auth.models import Role, User
 from ..auth.permissions import role_required
 from ..certifications.models import CertificationCategory, CertificationType, JobTypeRequirement
@@ -17,13 +18,20 @@ from ..errors import DomainError, InvalidInput
 from ..extensions import current_locale, db
 from ..forms import choices, show_error
 from ..metrics.models import JobRun
-from ..rules.services import set_setting, setting
+from ..rules.services import put_rule, setting
 from ..workforce.models import District, JobType, Team
 from ..workorders.evidence import EVIDENCE_FIELDS
 from ..workorders.models import OPEN_STATUSES, WorkOrder
 from .forms import CATEGORY_LABELS, CertificationTypeForm, JobTypeForm, RxBandForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# What the audit log keeps of a job type's and a certification type's edits.
+JOB_TYPE_FIELDS = ("name_zh", "name_en", "same_day_cutoff_hour", "deadline_hours", "required_evidence",
+                   "photos_required", "is_active")
+CERTIFICATION_TYPE_FIELDS = ("code", "name_zh", "name_en", "category", "validity_months", "review_months",
+                             "renewal_window_days", "min_level", "max_level", "is_level_descending",
+                             "is_work_at_height", "is_active")
 
 
 @bp.route("/")
@@ -79,7 +87,9 @@ def edit_job_type(code: str) -> Any:
         abort(404)
     form = JobTypeForm(obj=job_type)
     if form.validate_on_submit():
+        before = audit.fields(job_type, JOB_TYPE_FIELDS)
         form.populate_obj(job_type)
+        audit.record(current_user, "job_type.edit", "job_type", job_type.code, before, audit.fields(job_type, before))
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("admin.job_types"))
@@ -95,7 +105,8 @@ def rx_band() -> Any:
         rows = db.session.scalars(select(JobType).order_by(JobType.id)).all()
         return render_template("admin/job_types.html", job_types=rows, band_form=form,
                                evidence_labels=EVIDENCE_FIELDS), 400
-    set_setting("rx_power_band_dbm", [form.low.data, form.high.data], local_today(zone()), current_user.id)
+    today = local_today(zone())
+    put_rule("rx_power_band_dbm", [form.low.data, form.high.data], today, current_user, today)
     db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("admin.job_types"))
@@ -171,6 +182,7 @@ def save_certification_type(certification_type: CertificationType | None, form: 
         if job_code not in job_types or (level and not level.isdigit()):
             raise InvalidInput(_l("Unknown job type or level: %(token)s", token=f"{job_code} {level}".strip()))
         wanted.append((job_types[job_code], int(level) if level else None))
+    before = None if certification_type is None else _certification_type_state(certification_type)
     if certification_type is None:
         certification_type = CertificationType(code=code, category=CertificationCategory(form.category.data),
                                                validity_months=form.validity_months.data)
@@ -186,4 +198,18 @@ def save_certification_type(certification_type: CertificationType | None, form: 
         db.session.add(JobTypeRequirement(job_type_id=job_type.id, certification_type_id=certification_type.id,
                                           min_level=level))
     db.session.flush()
+    after = {**audit.fields(certification_type, CERTIFICATION_TYPE_FIELDS),
+             "required_by": {jt.code: level for jt, level in wanted}}
+    audit.record(current_user, "certification_type.create" if before is None else "certification_type.edit",
+                 "certification_type", certification_type.code, before, after)
     return certification_type
+
+
+def _certification_type_state(certification_type: CertificationType) -> dict[str, Any]:
+    """A certification type's audited fields and its requirements ({job type code: minimum level})."""
+    requirements = db.session.execute(
+        select(JobType.code, JobTypeRequirement.min_level).join(JobType, JobType.id == JobTypeRequirement.job_type_id)
+        .where(JobTypeRequirement.certification_type_id == certification_type.id)
+    ).all()
+    return {**audit.fields(certification_type, CERTIFICATION_TYPE_FIELDS),
+            "required_by": {code: level for code, level in requirements}}

@@ -103,3 +103,29 @@ def search(query: AuditQuery, *, page: int = 1, per_page: int = 50) -> tuple[lis
         .limit(per_page).offset((max(page, 1) - 1) * per_page)
     ).all()
     return list(rows), total
+
+
+def history(object_type: str, object_key: str, touching: Iterable[str] | None = None) -> list[AuditEntry]:
+    """The entries of one object, newest first; with `touching`, only those that changed one of
+    those fields (checked here, not in SQL: JSON paths differ between SQLite and PostgreSQL, and
+    one object's entries are few — its admin edits)."""
+    rows = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.object_type == object_type, AuditEntry.object_key == object_key)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    ).all()
+    if touching is None:
+        return list(rows)
+    wanted = set(touching)
+    return [e for e in rows if wanted & ((e.before or {}).keys() | (e.after or {}).keys())]
+
+
+def changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) of an entry, in field order; a side that is absent is None."""
+    before, after = entry.before or {}, entry.after or {}
+    names = list(before) + [name for name in after if name not in before]
+    return [(name, before.get(name), after.get(name)) for name in names]
+
+
+def object_types() -> list[str]:
+    """The object types the log holds (for the search's choice), from its (object_type, …) index."""
+    return list(db.session.scalars(select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)))

@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from ..errors import InvalidInput, number_text
+from ..rules.registry import RULES
 
 # Evidence a job type may require (admins choose per job type); photos and signature are files.
 EVIDENCE_FIELDS = {
@@ -35,8 +36,8 @@ ONU_SERIAL_LENGTH = (4, 32)  # letters and digits, fewest and most
 # the accepted band (the metric setting `rx_power_band_dbm`, which admins move) is kept and flagged.
 RX_POWER_PLAUSIBLE_DBM = (-60, 10)
 RX_POWER_DECIMALS = 2
-# The accepted band an admin may set lies within this range.
-RX_BAND_SETTABLE_DBM = (-40, 0)
+# The accepted band an admin may set lies within this range (the rules registry's bounds).
+RX_BAND_SETTABLE_DBM = RULES["rx_power_band_dbm"].bounds
 # From the slowest line a meter shows (0.1 Mbps: the precision kept) to the fastest plausible one.
 SPEED_MBPS = (0.1, 100_000)
 SPEED_DECIMALS = 1
