@@ -98,12 +98,16 @@ def create_team_command(code: str, name_zh: str, name_en: str, districts: tuple[
 def create_token_command(username: str, name: str | None) -> None:
     """Print a new API token for USERNAME as the last line (only its digest is stored)."""
     from .auth.models import User
-    from .auth.services import create_token
+    from .auth.services import issue_token
+    from .errors import DomainError
 
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.is_active:
         raise click.ClickException(f"no active user {username}")
-    token = create_token(user, name)
+    try:
+        _api_token, token = issue_token(None, user, name)  # audited, with no actor: the command line
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
     db.session.commit()
     click.echo(f"API token for {username} (shown once; store it now):")
     click.echo(token)
