@@ -100,7 +100,7 @@ def _served(data: TeamData, errors: dict[str, list[Any]]) -> tuple[list[District
     # only the served districts, and a base outside them would be a district it cannot take jobs in.
     if not data.home_district:
         errors["home_district"] = [_l("This field is required.")]
-    elif home is None or data.home_district not in codes:
+    elif data.home_district not in codes or (home is None and "districts" not in errors):
         errors["home_district"] = [_l("The home district must be one of the districts served.")]
     return [found[c] for c in codes if c in found], home
 
