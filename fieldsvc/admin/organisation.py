@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from ..auth.models import Role, User
@@ -32,6 +32,12 @@ from .organisation_forms import DistrictForm, TeamForm
 bp = Blueprint("organisation", __name__, url_prefix="/admin")
 
 ROLE_NAMES = {Role.INSTALLER: _l("installer"), Role.SUPERVISOR: _l("supervisor"), Role.ADMIN: _l("admin")}
+
+
+def _locked(query: Select[Any]) -> Select[Any]:
+    """On a POST, the row locked until the commit (PostgreSQL), so the edit's check of what the
+    editor saw and its write are one step: two admins saving at once cannot both pass the check."""
+    return query.with_for_update() if request.method == "POST" else query
 
 
 def _all_districts() -> list[District]:
@@ -105,7 +111,7 @@ def new_team() -> Any:
 @role_required(Role.ADMIN)
 def team(code: str) -> Any:
     """Edit a team (not its code); its members (active first) and supervisors."""
-    found = db.session.scalar(select(Team).where(Team.code == code))
+    found = db.session.scalar(_locked(select(Team).where(Team.code == code)))
     if found is None:
         abort(404)
     form = _team_form(found)
@@ -145,7 +151,7 @@ def districts() -> Any:
 @role_required(Role.ADMIN)
 def district(code: str) -> Any:
     """Rename a district in both languages; the teams serving it."""
-    found = db.session.scalar(select(District).where(District.code == code))
+    found = db.session.scalar(_locked(select(District).where(District.code == code)))
     if found is None:
         abort(404)
     form = DistrictForm(formdata=request.form if request.method == "POST" else None)
