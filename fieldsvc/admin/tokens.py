@@ -59,7 +59,7 @@ def _revoke(owner: User, token_id: int) -> None:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        api_token = revoke_token(_me(), owner, token_id)
+        api_token = revoke_token(token_id, owner, actor=_me())
     except DomainError as error:
         abort(error.status)
     db.session.commit()

@@ -228,10 +228,11 @@ def user_for_token(token: str) -> User | None:
     return user
 
 
-def revoke_token(actor: User | None, owner: User, token_id: int) -> ApiToken:
-    """Revoke one of `owner`'s tokens (audited "token.revoke"): from the next request on, the API
-    answers it with 401 (`user_for_token` reads the row on every request). A token of someone else
-    is not found; revoking a revoked token again changes nothing and keeps the first time."""
+def revoke_token(token_id: int, owner: User, actor: User | None = None) -> ApiToken:
+    """Revoke one of `owner`'s tokens (audited "token.revoke", by `actor`; None: the command line or
+    a job): from the next request on, the API answers it with 401 (`user_for_token` reads the row on
+    every request). A token of someone else is not found; revoking a revoked token again changes
+    nothing and keeps the first time."""
     api_token = db.session.get(ApiToken, token_id)
     if api_token is None or api_token.user_id != owner.id:
         raise NotFound(str(_l("No such token.")))

@@ -115,8 +115,8 @@ def test_the_services_refuse_a_deactivated_user_and_revoke_once(app_ctx: Flask) 
     api_token, _token = issue_token(None, user, "  spaced  ")
     assert api_token.name == "spaced"
     with pytest.raises(NotFound):
-        revoke_token(None, f.make_user(), api_token.id)
-    first = revoke_token(None, user, api_token.id).revoked_at
-    assert revoke_token(None, user, api_token.id).revoked_at == first
+        revoke_token(api_token.id, f.make_user())
+    first = revoke_token(api_token.id, user).revoked_at
+    assert revoke_token(api_token.id, user).revoked_at == first
     db.session.flush()
     assert len(list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "token.revoke")))) == 1
