@@ -75,18 +75,18 @@ def create_user_command(username: str, role: str, team_code: str | None, name: s
               help="District code it serves (repeat; the first is its home district).")
 @with_appcontext
 def create_team_command(code: str, name_zh: str, name_en: str, districts: tuple[str, ...]) -> None:
-    """Add a team and the districts it serves (run `fieldsvc seed-reference` first)."""
-    from .workforce.models import District, Team
+    """Add a team and the districts it serves (run `fieldsvc seed-reference` first); audited
+    "team.create" like the admin page, by the same service."""
+    from .errors import DomainError
+    from .workforce.services import TeamData, create_team
 
-    if db.session.scalar(select(Team.id).where(Team.code == code)) is not None:
-        raise click.ClickException(f"the team code {code} is taken")
-    found = {d.code: d for d in db.session.scalars(select(District).where(District.code.in_(districts)))}
-    unknown = [c for c in districts if c not in found]
-    if unknown:
-        raise click.ClickException(f"unknown district codes: {', '.join(unknown)} (see `fieldsvc seed-reference`)")
-    team = Team(code=code, name_zh=name_zh, name_en=name_en, districts=[found[c] for c in districts],
-                home_district_id=found[districts[0]].id)
-    db.session.add(team)
+    data = TeamData(name_zh=name_zh, name_en=name_en, home_district=districts[0], districts=list(districts))
+    try:
+        create_team(None, code, data)
+    except DomainError as error:
+        problems = [f"{name}: {'; '.join(str(m) for m in messages)}"
+                    for name, messages in (error.details.get("errors") or {}).items()]
+        raise click.ClickException(" ".join([str(error.message), *problems])) from error
     db.session.commit()
     click.echo(f"created team {code} serving {', '.join(districts)}")
 
@@ -98,12 +98,16 @@ def create_team_command(code: str, name_zh: str, name_en: str, districts: tuple[
 def create_token_command(username: str, name: str | None) -> None:
     """Print a new API token for USERNAME as the last line (only its digest is stored)."""
     from .auth.models import User
-    from .auth.services import create_token
+    from .auth.services import issue_token
+    from .errors import DomainError
 
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.is_active:
         raise click.ClickException(f"no active user {username}")
-    token = create_token(user, name)
+    try:
+        _api_token, token = issue_token(None, user, name)  # audited, with no actor: the command line
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
     db.session.commit()
     click.echo(f"API token for {username} (shown once; store it now):")
     click.echo(token)

@@ -51,6 +51,8 @@ def register_blueprints(app: Flask) -> None:
     from .admin.people import bp as people_bp
     from .admin.audit import bp as audit_bp
     from .admin.rules import bp as rules_bp
+    from .admin.organisation import bp as organisation_bp
+    from .admin.tokens import bp as tokens_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
     from .auth.password_views import bp as password_bp
@@ -76,6 +78,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(people_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(organisation_bp)
+    app.register_blueprint(tokens_bp)
     app.register_blueprint(ratings_bp)
     app.register_blueprint(followups_bp)
     app.register_blueprint(reminders_bp)

@@ -25,6 +25,9 @@ def demo(app: Flask) -> dict[str, str]:
         from fieldsvc.certifications.models import TrainingSession
 
         people["session"] = str(db.session.scalar(select(TrainingSession.id).limit(1)))
+        from fieldsvc.workforce.models import Team
+
+        people["team"] = db.session.scalar(select(Team.code).order_by(Team.code).limit(1))
     return people
 
 
@@ -34,7 +37,7 @@ UNFORMATTED = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdifgeExXr]")
 
 PAGES = {
     "installer": ["/today", "/upcoming", "/done", "/orders/{order}", "/me/certifications", "/training",
-                  "/training/sessions/{session}", "/notifications", "/placards", "/placards/print"],
+                  "/training/sessions/{session}", "/notifications", "/placards", "/placards/print", "/account/tokens"],
     "supervisor": ["/board", "/board?queue=overdue", "/board?queue=today", "/board/workload", "/orders/new",
                    "/orders/{open_order}", "/certifications", "/certifications?horizon=30", "/training",
                    "/training/sessions/{session}", "/certifications/installers/{installer}", "/notifications", "/placards"],
@@ -43,7 +46,8 @@ PAGES = {
               "/admin/rules/not_installer_fault_reasons", "/admin/rules/satisfaction_target",
               "/admin/rules/deadlines/install", "/admin/audit/", "/board", "/orders/{open_order}", "/certifications",
               "/training", "/training/sessions/{session}", "/certifications/installers/{installer}", "/notifications",
-              "/placards"],
+              "/placards", "/admin/teams", "/admin/teams/new", "/admin/teams/{team}", "/admin/districts",
+              "/admin/districts/hongshan", "/account/tokens", "/admin/people/{installer}/tokens"],
 }
 
 

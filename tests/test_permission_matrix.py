@@ -59,6 +59,7 @@ from fieldsvc.ratings.placards import issue_placards
 from fieldsvc.ratings.praise import photo_upload, record_praise
 from fieldsvc.ratings.services import invitation_for, invite, submit_rating
 from fieldsvc.rules.services import rule_rows, rule_version
+from fieldsvc.workforce.services import district_state, state_tag, team_state
 from fieldsvc.workorders import lifecycle, photos
 from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
 from tests import factories as f
@@ -158,7 +159,7 @@ DIRECTORY = ("installer_a_name",)
 PARAMS = {"number": "order_a", "photo_id": "photo_id", "token": "survey_token", "session_id": "past_session",
           "record_id": "record_id", "username": "inst_a", "certification_id": "certificate_id", "fmt": "export_format",
           "filename": "static_file", "code": "job_type", "praise_id": "praise_id", "followup_id": "followup_id",
-          "key": "rule_key"}
+          "key": "rule_key", "token_id": "token_id"}
 
 
 # --- the bodies --------------------------------------------------------------------------------
@@ -253,6 +254,12 @@ def person_form(username: str | None = None):
     return body
 
 
+def team_form(**fields: Any):
+    """Team A's form (its code is the URL's), or a new team's with `code`."""
+    return lambda w, actor: {"name_zh": "矩阵班", "name_en": "Matrix crew", "home_district": "hongshan",
+                             "districts": ["hongshan"], "is_active": "y", "seen": w.team_seen, **fields}
+
+
 def same(**fields: Any):
     """The same form for every caller."""
     return lambda w, actor: dict(fields)
@@ -330,6 +337,35 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
         "POST": Case(pages(403, 403, 403, 403, 302, writes=True), params={"code": "certification_type"},
                      form=certification_type_form("ftth")),
     },
+    # Teams and districts: admins only; the edit forms carry the tag of what they saw (a stale one: 409).
+    "/admin/teams": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/teams/new": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=team_form(code="TM01")),
+    },
+    "/admin/teams/<code>": {
+        "GET": Case(pages(403, 403, 403, 403, 200), params={"code": "team_code"}),
+        "POST": Case(pages(403, 403, 403, 403, 302, writes=True), params={"code": "team_code"}, form=team_form()),
+    },
+    "/admin/districts": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/districts/<code>": {
+        "GET": Case(pages(403, 403, 403, 403, 200), params={"code": "district_code"}),
+        "POST": Case(pages(403, 403, 403, 403, 302, writes=True), params={"code": "district_code"},
+                     form=lambda w, actor: {"name_zh": "洪山区", "name_en": "Hongshan (matrix)", "seen": w.district_seen}),
+    },
+    # API tokens: everyone their own (the token named is installer A's: anyone else's is not found);
+    # an admin anyone's. A created token is shown on the 200 answer, once.
+    "/account/tokens": {
+        "GET": Case(pages(200, 200, 200, 200, 200)),
+        "POST": Case(pages(*[Expect(200, writes=True)] * 5), form=same(name="matrix")),
+    },
+    "/account/tokens/<int:token_id>/revoke": {"POST": Case(pages(WRITES, 404, 404, 404, 404), form=same())},
+    "/admin/people/<username>/tokens": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": Case(pages(403, 403, 403, 403, Expect(200, writes=True)), form=same(name="matrix")),
+    },
+    "/admin/people/<username>/tokens/<int:token_id>/revoke": {
+        "POST": Case(pages(403, 403, 403, 403, WRITES), form=same())},
     "/admin/certification-types/new": {
         "GET": Case(pages(403, 403, 403, 403, 200)),
         "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=certification_type_form("fibre_matrix")),
@@ -583,6 +619,10 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             rule_key="survey_link_days", rule_version=rule_version(rule_rows("survey_link_days")),
         )
         deact_id = people["deact"].id
+        world.team_code, world.district_code = team_a.code, "hongshan"
+        world.team_seen = state_tag(team_state(team_a))
+        world.district_seen = state_tag(district_state(f.district("hongshan")))
+        world.token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == inst_a.id))
 
     actors = {"anon": Actor("anon", None, *_browser(app, None))}
     for name in PEOPLE:

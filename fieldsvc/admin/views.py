@@ -1,19 +1,21 @@
-"""Admin pages: the branch at a glance, and the job types' deadline and evidence rules."""
+"""Admin pages: the branch at a glance (the overview), and the job types' deadline and evidence rules."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy.orm import aliased
 
 from ..audit import services as audit
 from ..auth.models import Role, User
 from ..auth.permissions import role_required
-from ..certifications.models import CertificationCategory, CertificationType, JobTypeRequirement
-from ..db import local_today, zone
+from ..certifications.models import Certification, CertificationCategory, CertificationType, JobTypeRequirement
+from ..db import local_today, utcnow, zone
 from ..errors import DomainError, InvalidInput
 from ..extensions import current_locale, db
 from ..forms import choices, show_error
@@ -37,29 +39,63 @@ CERTIFICATION_TYPE_FIELDS = ("code", "name_zh", "name_en", "category", "validity
 @bp.route("/")
 @role_required(Role.ADMIN)
 def home() -> Any:
-    """Counts of people by role, teams, districts, open orders; the latest job runs."""
+    """The branch overview: people by role, active installers per team, open and overdue orders,
+    certificates expiring within 30 days, links to each area; the latest job runs."""
     users_by_role = dict(
         db.session.execute(select(User.role, func.count()).where(User.is_active.is_(True)).group_by(User.role)).all()
     )
+    now, today = utcnow(), local_today(zone())
+    open_orders, overdue = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((WorkOrder.due_by < now, 1), else_=0)), 0))
+        .select_from(WorkOrder).where(WorkOrder.status.in_(OPEN_STATUSES))
+    ).one()
     counts = {
         "installers": users_by_role.get(Role.INSTALLER, 0),
         "supervisors": users_by_role.get(Role.SUPERVISOR, 0),
         "admins": users_by_role.get(Role.ADMIN, 0),
         "teams": db.session.scalar(select(func.count()).select_from(Team)),
         "districts": db.session.scalar(select(func.count()).select_from(District)),
-        "open_orders": db.session.scalar(
-            select(func.count()).select_from(WorkOrder).where(WorkOrder.status.in_(OPEN_STATUSES))
-        ),
+        "open_orders": open_orders,
+        "overdue_orders": overdue,
+        "expiring_certificates": expiring_certificates(today, EXPIRY_HORIZON_DAYS),
     }
     runs = db.session.scalars(select(JobRun).order_by(JobRun.started_at.desc()).limit(10)).all()
-    return render_template("admin/home.html", counts=counts, runs=runs)
+    return render_template("admin/home.html", counts=counts, runs=runs, per_team=installers_per_team(),
+                           horizon=EXPIRY_HORIZON_DAYS)
+
+
+EXPIRY_HORIZON_DAYS = 30  # one of the certification dashboard's horizons, so the tile links to it filtered
+
+
+def installers_per_team() -> list[tuple[Team, int]]:
+    """Each active team with its count of active installers, in one grouped query (teams with
+    none included, so an empty crew shows as 0)."""
+    counted = (select(Team, func.count(User.id))
+               .outerjoin(User, and_(User.team_id == Team.id, User.is_active.is_(True), User.role == Role.INSTALLER))
+               .where(Team.is_active.is_(True)).group_by(Team.id).order_by(Team.code))
+    return [(team, count) for team, count in db.session.execute(counted).all()]
+
+
+def expiring_certificates(today: date, days: int) -> int:
+    """How many certificates of active users expire within `days` from `today` (not yet expired,
+    not revoked) and have not been renewed: a renewal is a new row, so a certificate counts only
+    when its holder has no later-expiring unrevoked one of the same type."""
+    later = aliased(Certification)
+    renewed = (select(later.id).where(later.user_id == Certification.user_id,
+                                      later.certification_type_id == Certification.certification_type_id,
+                                      later.revoked_at.is_(None), later.expires_on > Certification.expires_on)
+               .exists())
+    return db.session.scalar(
+        select(func.count()).select_from(Certification).join(User, User.id == Certification.user_id)
+        .where(User.is_active.is_(True), Certification.revoked_at.is_(None),
+               Certification.expires_on >= today, Certification.expires_on <= today + timedelta(days=days), ~renewed)
+    ) or 0
 
 
 @bp.route("/scheduler")
 @role_required(Role.ADMIN)
 def scheduler_health() -> Any:
     """Scheduler health: each job's last run, its duration, failures, and a warning when it is late."""
-    from ..db import utcnow
     from ..scheduler.health import job_health
 
     now = utcnow()

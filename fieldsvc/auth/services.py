@@ -12,8 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, select
 
+from ..audit import services as audit
 from ..db import column_length, utcnow
-from ..errors import Conflict, NotFound, RuleViolation
+from ..errors import Conflict, InvalidInput, NotFound, RuleViolation
 from ..extensions import db
 from ..security import token_digest
 from ..workforce.models import Team
@@ -26,6 +27,7 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 MAX_USERNAME = column_length(User.username)
+MAX_TOKEN_NAME = column_length(ApiToken.name)
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # the sign-in form takes no more
 # A browser session's user id as `User.get_id` writes it: id and session version, ASCII digits
@@ -163,11 +165,46 @@ def place_in_team(user: User, team: Team) -> None:
 
 
 def create_token(user: User, name: str | None = None) -> str:
-    """Issue a new API token for `user`; returns the token, of which only a digest is stored."""
+    """Issue a new API token for `user`; returns the token, of which only a digest is stored
+    (unaudited: `issue_token` is the audited way for admins, users and the command line)."""
+    return _new_token(user, name)[1]
+
+
+def _new_token(user: User, name: str | None) -> tuple[ApiToken, str]:
     token = "fsv_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, token_hash=token_digest(token), prefix=token[:10], name=name))
+    api_token = ApiToken(user=user, token_hash=token_digest(token), prefix=token[:10], name=name)
+    db.session.add(api_token)
     db.session.flush()
-    return token
+    return api_token, token
+
+
+def issue_token(actor: User | None, user: User, name: str | None) -> tuple[ApiToken, str]:
+    """Issue a named API token for active `user` (by themself, an admin, or the command line when
+    `actor` is None): the row and the token, which is shown once and stored only as a digest.
+    Audited "token.create" with its name and prefix, never the token."""
+    name = (name or "").strip() or None
+    if name is not None and len(name) > MAX_TOKEN_NAME:
+        raise InvalidInput(str(_l("At most %(max)d characters.", max=MAX_TOKEN_NAME)),
+                           errors={"name": [_l("At most %(max)d characters.", max=MAX_TOKEN_NAME)]})
+    if not user.is_active:
+        raise RuleViolation(str(_l("A deactivated user cannot be given an API token.")))
+    api_token, token = _new_token(user, name)
+    audit.record(actor, "token.create", "api_token", str(api_token.id), None, _token_fields(api_token))
+    return api_token, token
+
+
+def _token_fields(api_token: ApiToken) -> dict[str, object]:
+    """What the audit log keeps of a token: whose, its name and prefix (the digest and the token
+    itself never: the prefix alone cannot be used)."""
+    return {"user": api_token.user.username, "name": api_token.name, "prefix": api_token.prefix,
+            "revoked_at": api_token.revoked_at}
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    """All of `user`'s API tokens, live first, then newest first (revoked ones stay listed, marked)."""
+    return list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
 @cache
@@ -191,12 +228,20 @@ def user_for_token(token: str) -> User | None:
     return user
 
 
-def revoke_token(token_id: int, owner: User) -> None:
-    """Revoke one of `owner`'s tokens."""
+def revoke_token(token_id: int, owner: User, actor: User | None = None) -> ApiToken:
+    """Revoke one of `owner`'s tokens (audited "token.revoke", by `actor`; None: the command line or
+    a job): from the next request on, the API answers it with 401 (`user_for_token` reads the row on
+    every request). A token of someone else is not found; revoking a revoked token again changes
+    nothing and keeps the first time."""
     api_token = db.session.get(ApiToken, token_id)
     if api_token is None or api_token.user_id != owner.id:
-        raise NotFound("no such token")
-    api_token.revoked_at = utcnow()
+        raise NotFound(str(_l("No such token.")))
+    if api_token.revoked_at is None:
+        before = _token_fields(api_token)
+        api_token.revoked_at = utcnow()
+        db.session.flush()
+        audit.record(actor, "token.revoke", "api_token", str(api_token.id), before, _token_fields(api_token))
+    return api_token
 
 
 class PersonName:
