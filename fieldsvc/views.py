@@ -48,6 +48,7 @@ def _probe() -> Engine:
 
 def register_blueprints(app: Flask) -> None:
     """Attach every area's blueprint."""
+    from .admin.onboarding import bp as onboarding_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
     from .auth.views import bp as auth_bp
@@ -68,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(workorders_bp)
     app.register_blueprint(board_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(onboarding_bp)
     app.register_blueprint(ratings_bp)
     app.register_blueprint(followups_bp)
     app.register_blueprint(reminders_bp)
