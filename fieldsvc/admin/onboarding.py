@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,6 +27,7 @@ from ..onboarding.services import Preview, RowStatus, apply, preview, seal_passw
 
 bp = Blueprint("onboarding", __name__, url_prefix="/admin/onboarding")
 
+LISTED = 200
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # a 5,000-row workbook is well under 1 MB; room for formatting
 COLUMN_LABELS = {
     "file": _l("File"),
@@ -64,7 +65,13 @@ def _render_preview(upload: storage.StoredUpload, result: Preview, form: Confirm
                     status: int = 200) -> Any:
     form = form or ConfirmForm(formdata=None)
     form.digest.data = result.digest
+    # Every error is listed; of the new and changed rows the first LISTED unless asked for all (a
+    # thousand cards are a heavy page on a phone, and the counts say how many there are).
+    listed = [row for row in result.ordered() if row.status is not RowStatus.UNCHANGED]
+    errors = sum(1 for row in listed if row.status is RowStatus.ERROR)
+    shown = listed if request.args.get("all") else listed[:errors + LISTED]
     return render_template("admin/onboarding/preview.html", upload=upload, result=result, form=form,
+                           listed=shown, hidden=len(listed) - len(shown),
                            upload_form=UploadForm(formdata=None), columns=COLUMN_LABELS, statuses=STATUS_LABELS,
                            employer_labels=EMPLOYER_LABELS, RowStatus=RowStatus), status
 

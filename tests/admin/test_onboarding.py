@@ -84,7 +84,7 @@ def test_a_file_is_previewed_then_imported_with_audit_entries(client: FlaskClien
     assert sent.status_code == 303
     path = sent.headers["Location"]
     page = client.get(path).get_data(as_text=True)
-    assert "0 rows in error" in page and "3 new" in page and "张伟" in page and "ftth 2025-06-01" in page
+    assert "In error: 0" in page and "New: 3" in page and "张伟" in page and "ftth 2025-06-01" in page
     with app.app_context():
         assert counts()[0] == 2  # previewing wrote nothing
     done = confirm(client, path)
@@ -109,7 +109,7 @@ def test_a_bad_row_writes_nothing_and_names_row_and_column(client: FlaskClient, 
     bad = [*GOOD, row("w50003", team="NOPE"), row("w50004", cert="ftth", issued="2025-13-40")]
     path = upload(client, csv_bytes(bad)).headers["Location"]
     page = client.get(path).get_data(as_text=True)
-    assert "2 rows in error" in page and "Import 5 rows" not in page
+    assert "In error: 2" in page and "Import 5 rows" not in page
     assert re.search(r"Line 5</strong> · w50003.*?Team code: No active team has the code NOPE", page, re.S)
     assert re.search(r"Line 6</strong> · w50004.*?Issued on: Not a date", page, re.S)
     assert page.index("Line 5") < page.index("Line 2")  # errors first
@@ -146,7 +146,7 @@ def test_the_same_file_twice_changes_nothing(client: FlaskClient, world: None, a
         hashed = db.session.scalar(select(User.password_hash).where(User.username == "w50005"))
     path = upload(client, data).headers["Location"]
     page = client.get(path).get_data(as_text=True)
-    assert "4 unchanged" in page and "0 new" in page and "0 changed" in page
+    assert "Unchanged: 4" in page and "New: 0" in page and "Changed: 0" in page
     assert confirm(client, path).status_code == 303
     with app.app_context():
         assert counts() == before  # no user, certificate or audit entry more
@@ -162,7 +162,7 @@ def test_changes_show_before_and_after_and_a_moved_database_is_a_conflict(client
     sign_in(client, "admin")
     path = upload(client, csv_bytes([row("w50001", "张伟", team="HS02", phone="13900000001")])).headers["Location"]
     page = client.get(path).get_data(as_text=True)
-    assert "1 changed" in page and "13900000009 → <strong>13900000001</strong>" in page
+    assert "Changed: 1" in page and "13900000009 → <strong>13900000001</strong>" in page
     assert "HS01 → <strong>HS02</strong>" in page
     digest = re.search(r'name="digest" type="hidden" value="([0-9a-f]{64})"', page).group(1)
     with app.app_context():  # meanwhile, someone else moves the installer
