@@ -100,11 +100,14 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
                            errors={"file": [_l("The file could not be read as an Excel workbook.")]}) from error
     try:
         sheet = workbook.worksheets[0]
-        rows = []
+        rows, filled = [], 0
         for row in sheet.iter_rows(values_only=True):
-            rows.append([_cell_text(value) for value in row])
-            if len(rows) > MAX_ROWS + 1:
-                break
+            cells = [_cell_text(value) for value in row]
+            if any(cells):
+                filled += 1
+                if filled > MAX_ROWS + 1:  # the header and one row too many: enough to refuse it
+                    break
+            rows.append(cells)
         return rows
     finally:
         workbook.close()

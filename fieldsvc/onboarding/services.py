@@ -328,11 +328,12 @@ def _judge_certificate(out: RowPreview, row: dict[str, str], types: dict[str, Ce
 
 def seal_passwords(rows: list[dict[str, str]], result: Preview) -> list[dict[str, str]]:
     """`rows` as they may be kept until the confirm: each checked initial password of a new
-    installer replaced by its hash, every other one dropped; no clear password is stored."""
+    installer replaced by its hash, every other one dropped (a row in error is sent again
+    corrected, so its password is not worth hashing); no clear password is stored."""
     sealed = []
     for row, verdict in zip(rows, result.rows, strict=True):
         kept = {k: v for k, v in row.items() if k != "initial_password"}
-        if verdict.password_hash == "" and row.get("initial_password"):
+        if verdict.password_hash == "" and row.get("initial_password") and verdict.status is not RowStatus.ERROR:
             verdict.password_hash = kept["initial_password_hash"] = hash_password(row["initial_password"])
         sealed.append(kept)
     return sealed

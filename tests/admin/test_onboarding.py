@@ -279,6 +279,12 @@ def test_templates_download_and_read_back(client: FlaskClient, world: None) -> N
     assert client.get("/admin/onboarding/template.pdf").status_code == 404
 
 
+def test_an_unreadable_file_is_a_form_error(client: FlaskClient, world: None) -> None:
+    sign_in(client, "admin")
+    refused = upload(client, b"username,name\nw1,x\n")
+    assert refused.status_code == 400 and "The header lacks the columns: team code." in refused.get_data(as_text=True)
+
+
 def test_only_admins(client: FlaskClient, world: None) -> None:
     sign_in(client, "s1")
     assert client.get("/admin/onboarding/").status_code == 403
