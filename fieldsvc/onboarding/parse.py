@@ -3,8 +3,6 @@ UTF-8 (with or without a byte-order mark) or else GBK, with the header in Englis
 What comes out is plain text per known column, so the preview judges every file alike."""
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,6 +10,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 
 from ..errors import InvalidInput
+from ..exports import CSV_ERROR, csv_table, xlsx_table
 
 # The columns in the order of the template, with the header names each may go by (compared after
 # `_header_key`: case, spaces, underscores and brackets do not matter).
@@ -91,26 +90,12 @@ def _cell_text(value: object) -> str:
 
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # a damaged or foreign zip: openpyxl raises a handful of kinds
+        table = xlsx_table(data, MAX_ROWS + 1)  # the header and one row too many: enough to refuse it
+    except ValueError as error:
         raise InvalidInput(_l("The file could not be read as an Excel workbook."),
                            errors={"file": [_l("The file could not be read as an Excel workbook.")]}) from error
-    try:
-        sheet = workbook.worksheets[0]
-        rows, filled = [], 0
-        for row in sheet.iter_rows(values_only=True):
-            cells = [_cell_text(value) for value in row]
-            if any(cells):
-                filled += 1
-                if filled > MAX_ROWS + 1:  # the header and one row too many: enough to refuse it
-                    break
-            rows.append(cells)
-        return rows
-    finally:
-        workbook.close()
+    return [[_cell_text(value) for value in row] for row in table]
 
 
 def parse(data: bytes) -> ParsedFile:
@@ -125,8 +110,8 @@ def parse(data: bytes) -> ParsedFile:
     else:
         text = decode_csv(data)
         try:
-            table = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
-        except csv.Error as error:
+            table = csv_table(text)
+        except CSV_ERROR as error:
             raise InvalidInput(_l("The file could not be read as CSV."),
                                errors={"file": [_l("The file could not be read as CSV.")]}) from error
     while table and not any(table[0]):
