@@ -328,6 +328,43 @@ def ratings_expire_command() -> None:
     click.echo(f"rating links marked expired: {marked}")
 
 
+@click.command("import-installers")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--apply", "do_apply", is_flag=True, help="Write the file (default: only print its preview).")
+@with_appcontext
+def import_installers_command(path: str, do_apply: bool) -> None:
+    """Preview an installers' spreadsheet (.xlsx or .csv); with --apply, import it in one transaction."""
+    from pathlib import Path
+
+    from .errors import DomainError
+    from .onboarding.parse import parse
+    from .onboarding.services import RowStatus, apply, preview
+
+    try:
+        parsed = parse(Path(path).read_bytes())
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
+    result = preview(parsed.rows, parsed.lines)
+    for row in result.ordered():
+        if row.status is RowStatus.UNCHANGED:
+            continue
+        cells = [f"{column}: {message}" for column, message in row.errors.items()]
+        cells += [f"{column}: {before or '-'} -> {after}" for column, (before, after) in row.changes.items()
+                  if column not in row.errors]
+        click.echo(f"line {row.line} {row.username or '-'} {row.status.value}: " + "; ".join(cells))
+    summary = ", ".join(f"{result.count(s)} {s.value}" for s in RowStatus)
+    if result.has_errors:
+        db.session.rollback()
+        raise click.ClickException(f"{summary}; nothing imported: correct the rows in error")
+    if not do_apply:
+        db.session.rollback()
+        click.echo(f"{summary}; preview only (add --apply to import)")
+        return
+    apply(result, parsed.rows, None)
+    db.session.commit()
+    click.echo(f"{summary}; imported")
+
+
 COMMANDS = (
     run_command,
     create_user_command,
@@ -340,6 +377,7 @@ COMMANDS = (
     metrics_group,
     certifications_group,
     ratings_group,
+    import_installers_command,
     routes_command,
     shell_command,
 )

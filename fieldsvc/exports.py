@@ -1,5 +1,6 @@
 """Spreadsheet downloads: every CSV and Excel export is written here, so that no cell a user typed
-can run as a formula in the spreadsheet that opens it (CSV / formula injection, OWASP)."""
+can run as a formula in the spreadsheet that opens it (CSV / formula injection, OWASP). Uploaded
+spreadsheets are read here too (the end of the module)."""
 from __future__ import annotations
 
 import csv
@@ -64,3 +65,38 @@ def xlsx_response(filename: str, sheet_title: str, header: Sequence[Any], rows: 
     return Response(out.getvalue(), mimetype=XLSX_MIMETYPE,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
+
+
+# --- reading uploaded spreadsheets -------------------------------------------------------------
+# Uploads are read here too, so that the spreadsheet libraries are used in this module alone
+# (tests/test_exports.py holds every other module to that). Reading evaluates nothing: a formula
+# cell gives the value Excel cached for it, never the formula.
+
+def csv_table(text: str) -> list[list[str]]:
+    """The rows of a CSV text as lists of stripped cells (raises csv.Error on a malformed file)."""
+    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
+
+
+CSV_ERROR = csv.Error
+
+
+def xlsx_table(data: bytes, max_filled_rows: int) -> list[list[Any]]:
+    """The rows of a workbook's first sheet as lists of cell values (as stored: numbers, dates,
+    text), read until `max_filled_rows` non-blank rows; raises ValueError on a damaged file."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # a damaged or foreign zip: openpyxl raises a handful of kinds
+        raise ValueError("not a readable workbook") from error
+    try:
+        rows, filled = [], 0
+        for row in workbook.worksheets[0].iter_rows(values_only=True):
+            if any(value not in (None, "") for value in row):
+                filled += 1
+                if filled > max_filled_rows:
+                    break
+            rows.append(list(row))
+        return rows
+    finally:
+        workbook.close()

@@ -53,6 +53,7 @@ def register_blueprints(app: Flask) -> None:
     from .admin.rules import bp as rules_bp
     from .admin.organisation import bp as organisation_bp
     from .admin.tokens import bp as tokens_bp
+    from .admin.onboarding import bp as onboarding_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
     from .auth.password_views import bp as password_bp
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(organisation_bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(onboarding_bp)
     app.register_blueprint(ratings_bp)
     app.register_blueprint(followups_bp)
     app.register_blueprint(reminders_bp)

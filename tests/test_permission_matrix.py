@@ -53,6 +53,8 @@ from fieldsvc.certifications.models import (
 from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
 from fieldsvc.notifications.models import Notification
+from fieldsvc.onboarding import storage
+from fieldsvc.onboarding.services import preview
 from fieldsvc.ratings.lookup import find_visits
 from fieldsvc.ratings.models import FollowUp, PraiseChannel
 from fieldsvc.ratings.placards import issue_placards
@@ -217,6 +219,10 @@ def certification_type_form(code: str):
     return body
 
 
+def onboarding_file(w: Any, actor: Actor) -> dict[str, Any]:
+    return {"file": (io.BytesIO("工号,姓名,班组编码\nwa101,新装维,TA01\n".encode()), "installers.csv")}
+
+
 def session_form(w: Any, actor: Actor) -> dict[str, Any]:
     return {"course": str(w.course_id), "day": (w.today + timedelta(days=10)).isoformat(), "starts": "09:00",
             "ends": "17:00", "place": "洪山培训中心", "trainer": "李老师", "capacity": "20"}
@@ -332,6 +338,18 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     "/admin/rules/deadlines/<code>": {"GET": Case(pages(403, 403, 403, 403, 200))},
     "/admin/audit/": {"GET": Case(pages(403, 403, 403, 403, 200))},
     "/admin/audit/export.csv": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    # Bulk onboarding (#14 item 2): admins only. An upload is previewed (kept in the instance folder,
+    # no table written); the confirm imports the admin's own seeded upload (one new installer).
+    "/admin/onboarding/": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": Case(pages(403, 403, 403, 403, Expect(303, writes=False)), form=onboarding_file),
+    },
+    "/admin/onboarding/preview/<upload_id>": {"GET": Case(pages(403, 403, 403, 403, 200),
+                                                          params={"upload_id": "onboarding_upload"})},
+    "/admin/onboarding/preview/<upload_id>/confirm": {"POST": Case(
+        pages(403, 403, 403, 403, Expect(303, writes=True)), params={"upload_id": "onboarding_upload"},
+        form=lambda w, actor: {"digest": w.onboarding_digest})},
+    "/admin/onboarding/template.<fmt>": {"GET": Case(pages(403, 403, 403, 403, 200))},
     "/admin/certification-types/<code>": {
         "GET": Case(pages(403, 403, 403, 403, 200), params={"code": "certification_type"}),
         "POST": Case(pages(403, 403, 403, 403, 302, writes=True), params={"code": "certification_type"},
@@ -607,6 +625,10 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
         tokens = {token: create_token(people[owner]) for token, owner in TOKEN_OWNER.items()}
         tokens["deact"] = create_token(people["deact"])
         db.session.commit()
+        onboarding_rows = [{"username": "wa100", "name": "新装维", "team": "TA01"}]
+        onboarding_upload = storage.save(onboarding_rows, [2], filename="installers.csv", sha256="0" * 64,
+                                         actor_id=people["admin"].id)
+        onboarding_digest = preview(onboarding_rows, [2]).digest
         world = SimpleNamespace(
             order_a=order_a.number, order_a_version=order_a.version, queue_order=queued.number,
             queue_order_version=queued.version, done_order=done.number, survey_token=survey_token, photo_id=photo.id,
@@ -617,6 +639,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             placard_code=placard.code, placard_digits=placard_digits, placard_pick=found.pick,
             followup_id=followup.id, followup_version=followup.version, reset_token=reset_token,
             rule_key="survey_link_days", rule_version=rule_version(rule_rows("survey_link_days")),
+            onboarding_upload=onboarding_upload, onboarding_digest=onboarding_digest,
         )
         deact_id = people["deact"].id
         world.team_code, world.district_code = team_a.code, "hongshan"

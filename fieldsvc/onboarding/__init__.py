@@ -1,0 +1,1 @@
+"""Bulk onboarding of installers from a spreadsheet: parse (parse.py), preview and apply (services.py)."""
