@@ -48,12 +48,12 @@ def _probe() -> Engine:
 
 def register_blueprints(app: Flask) -> None:
     """Attach every area's blueprint."""
-    from .admin.people import bp as people_bp
     from .admin.audit import bp as audit_bp
-    from .admin.rules import bp as rules_bp
-    from .admin.organisation import bp as organisation_bp
-    from .admin.tokens import bp as tokens_bp
     from .admin.onboarding import bp as onboarding_bp
+    from .admin.organisation import bp as organisation_bp
+    from .admin.people import bp as people_bp
+    from .admin.rules import bp as rules_bp
+    from .admin.tokens import bp as tokens_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
     from .auth.password_views import bp as password_bp

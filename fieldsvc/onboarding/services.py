@@ -39,6 +39,8 @@ MAX_INITIAL_PASSWORDS = 50
 # What a password hash of an account without a password starts with: Argon2 refuses it as a hash,
 # so no password matches it (auth.services.verify_password answers False).
 UNUSABLE_PREFIX = "!"
+# A new installer's initial password that passed the policy, not hashed yet (the preview is cheap).
+CHECKED = ""
 USER_FIELDS = ("username", "name", "phone", "team_id", "employer_type", "role")
 CERT_FIELDS = ("user_id", "certification_type_id", "level", "number", "issued_on", "expires_on", "next_review_on")
 MAX_NAME = column_length(User.name)
@@ -191,7 +193,7 @@ def preview(rows: list[dict[str, str]], lines: list[int] | None = None, *, today
                 except DomainError as error:
                     out.errors["initial_password"] = error.message
                 else:
-                    out.password_hash = ""  # checked; hashed by `seal_passwords` or `apply`
+                    out.password_hash = CHECKED  # hashed by `seal_passwords` or `apply`
         elif row.get("initial_password") and out.user is not None and not out.errors:
             out.notes["initial_password"] = _l("Ignored: the installer exists and keeps their password.")
         if out.errors:
@@ -242,7 +244,8 @@ def _judge_user(out: RowPreview, row: dict[str, str], users: dict[str, User], te
             out.errors["employer_type"] = _l("Staff or contractor (自有 or 外包).")
     if out.errors:
         return
-    assert team is not None
+    if team is None:  # an unknown team code is an error of the row, recorded above
+        return
     if user is None:
         out.new_user = {"username": username, "name": name, "phone": phone or None, "team": team,
                         "employer_type": employer or EmployerType.STAFF}
@@ -333,7 +336,7 @@ def seal_passwords(rows: list[dict[str, str]], result: Preview) -> list[dict[str
     sealed = []
     for row, verdict in zip(rows, result.rows, strict=True):
         kept = {k: v for k, v in row.items() if k != "initial_password"}
-        if verdict.password_hash == "" and row.get("initial_password") and verdict.status is not RowStatus.ERROR:
+        if verdict.password_hash == CHECKED and row.get("initial_password") and verdict.status is not RowStatus.ERROR:
             verdict.password_hash = kept["initial_password_hash"] = hash_password(row["initial_password"])
         sealed.append(kept)
     return sealed
