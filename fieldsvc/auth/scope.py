@@ -57,8 +57,11 @@ def takes_orders_in(user: User, district_id: int) -> bool:
 
 
 def teams_serving(district_id: Any) -> Select[tuple[int]]:
-    """A SELECT of the ids of the teams that serve a district (a value or a column)."""
-    return select(team_districts.c.team_id).where(team_districts.c.district_id == district_id)
+    """A SELECT of the ids of the active teams that serve a district (a value or a column): a
+    deactivated team takes no new work there (it has no active members left either)."""
+    return (select(team_districts.c.team_id)
+            .join(Team, Team.id == team_districts.c.team_id)
+            .where(team_districts.c.district_id == district_id, Team.is_active.is_(True)))
 
 
 def managed_installers(user: User, *, active_only: bool = True) -> Select[tuple[User]]:

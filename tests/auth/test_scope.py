@@ -115,6 +115,9 @@ def test_teams_serving_a_district_and_supervisors_of_each_team(branch) -> None:
     supervisors = {team_id: {u.username for u in users} for team_id, users in supervisors_by_team().items()}
     teams = branch["teams"]
     assert supervisors == {teams["A"].id: {"sa", "sab"}, teams["B"].id: {"sb", "sab"}}
+    teams["B"].is_active = False  # a deactivated team takes no new work in the districts it served
+    db.session.flush()
+    assert _codes(teams_serving(hongshan.id)) == {"A"}
 
 
 def test_orders_visible_follow_the_same_rule(branch) -> None:
