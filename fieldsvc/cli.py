@@ -52,6 +52,7 @@ def _serve(host: str, port: int, debug: bool = False) -> None:
 @with_appcontext
 def create_user_command(username: str, role: str, team_code: str | None, name: str | None, password: str | None) -> None:
     """Add a user."""
+    from .audit.services import fields, record
     from .auth.models import Role
     from .auth.services import create_user
     from .errors import DomainError
@@ -60,6 +61,9 @@ def create_user_command(username: str, role: str, team_code: str | None, name: s
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = create_user(username, Role(role), password, name=name, team_code=team_code)
+        db.session.flush()
+        record(None, "user.create", "user", user.username, None,
+               fields(user, ("username", "name", "role", "team_id")))
     except DomainError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from error

@@ -7,6 +7,7 @@ import sys
 from flask import Flask
 from sqlalchemy import func, select
 
+from fieldsvc.audit.models import AuditEntry
 from fieldsvc.auth.models import ApiToken, Role, User
 from fieldsvc.auth.services import verify_password
 from fieldsvc.extensions import db
@@ -30,6 +31,8 @@ def test_create_user_with_team_and_password(app: Flask) -> None:
         assert "a-long-password" not in user.password_hash
         boss = db.session.scalar(select(User).where(User.username == "s9"))
         assert [t.code for t in boss.supervised_teams] == ["HS01"] and boss.team is None
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_key == "w30001"))
+        assert entry.action == "user.create" and entry.actor_id is None and entry.after["role"] == "installer"
 
 
 def test_create_user_prompts_for_the_password(app: Flask) -> None:
