@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, delete, func, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, delete, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit.services import record
@@ -193,6 +193,19 @@ def attach_current(order: WorkOrder) -> None:
                                    .order_by(StandardVersion.number.desc()).limit(1))
     if version_id is not None:
         db.session.add(OrderStandard(work_order_id=order.id, version_id=version_id))
+
+
+def attach_to_open_orders() -> int:
+    """Give every open order without a checklist its job type's current version, in one statement
+    (the demo, whose orders are bulk-written, and a branch adopting the standard); the count."""
+    latest = (select(StandardVersion.job_type_id, func.max(StandardVersion.id).label("version_id"))
+              .group_by(StandardVersion.job_type_id).subquery())
+    pick = (select(WorkOrder.id, latest.c.version_id).join(latest, latest.c.job_type_id == WorkOrder.job_type_id)
+            .where(WorkOrder.status.in_(OPEN_STATUSES),
+                   ~select(OrderStandard.work_order_id).where(OrderStandard.work_order_id == WorkOrder.id).exists()))
+    result = db.session.execute(insert(OrderStandard).from_select(["work_order_id", "version_id"], pick))
+    db.session.flush()
+    return result.rowcount or 0
 
 
 # --- ticks -----------------------------------------------------------------------------------
