@@ -42,8 +42,15 @@ def _range(first: date, last: date, tz: ZoneInfo) -> tuple[object, object]:
 
 
 def _grouped(scope: str, key: Any) -> tuple[Any, ...]:
-    # PostgreSQL refuses GROUP BY a constant: the branch is one group, so no GROUP BY at all.
+    # PostgreSQL refuses to group by a constant: the branch is one group, so no key, no GROUP BY.
     return () if scope == "branch" else (key,)
+
+
+def _figures(scope: str, rows: Any) -> dict[int | None, Figure]:
+    if scope == "branch":
+        ((n, d),) = rows
+        return {None: Figure(int(n or 0), int(d))}
+    return {k: Figure(int(n or 0), int(d)) for k, n, d in rows}
 
 
 def checklist_compliance(scope: str, first: date, last: date, tz: ZoneInfo) -> dict[int | None, Figure]:
@@ -62,9 +69,10 @@ def checklist_compliance(scope: str, first: date, last: date, tz: ZoneInfo) -> d
         .where(Visit.left_at >= start, Visit.left_at < end)
         .group_by(Visit.id, *_grouped(scope, key))
     ).subquery()
-    rows = db.session.execute(select(per_visit.c.k, func.sum(case((per_visit.c.missing == 0, 1), else_=0)),
-                                     func.count()).group_by(*_grouped(scope, per_visit.c.k)))
-    return {k: Figure(int(n or 0), int(d)) for k, n, d in rows}
+    keys = _grouped(scope, per_visit.c.k)
+    rows = db.session.execute(select(*keys, func.sum(case((per_visit.c.missing == 0, 1), else_=0)),
+                                     func.count()).group_by(*keys))
+    return _figures(scope, rows)
 
 
 def booking_timeliness(scope: str, first: date, last: date, tz: ZoneInfo) -> dict[int | None, Figure]:
@@ -77,9 +85,10 @@ def booking_timeliness(scope: str, first: date, last: date, tz: ZoneInfo) -> dic
                   .having(func.min(WorkOrderEvent.created_at) < end)).subquery()
     key = {"installer": WorkOrder.assignee_id, "team": WorkOrder.team_id, "branch": literal(None)}[scope]
     on_time = case((StepTick.dispatch_lag_seconds <= limit, 1), else_=0)
+    keys = _grouped(scope, key)
     rows = db.session.execute(
-        select(key, func.sum(on_time), func.count(WorkOrder.id))
+        select(*keys, func.sum(on_time), func.count(WorkOrder.id))
         .join(dispatched, dispatched.c.order_id == WorkOrder.id)
         .outerjoin(StepTick, and_(StepTick.work_order_id == WorkOrder.id, StepTick.code == BOOKED_CALL))
-        .group_by(*_grouped(scope, key)))
-    return {k: Figure(int(n or 0), int(d)) for k, n, d in rows}
+        .group_by(*keys))
+    return _figures(scope, rows)
