@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, delete, func, insert, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, delete, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit.services import record
@@ -215,6 +215,15 @@ def order_steps(order: WorkOrder) -> list[StandardStep]:
     return list(db.session.scalars(
         select(StandardStep).join(OrderStandard, OrderStandard.version_id == StandardStep.version_id)
         .where(OrderStandard.work_order_id == order.id).order_by(StandardStep.sort_order)))
+
+
+def steps_with_ticks(order: WorkOrder) -> list[tuple[StandardStep, StepTick | None]]:
+    """The order's checklist steps in order, each with its tick (None: not done), in one query
+    (the job page's budget of statements is tight)."""
+    return [(step, done) for step, done in db.session.execute(
+        select(StandardStep, StepTick).join(OrderStandard, OrderStandard.version_id == StandardStep.version_id)
+        .outerjoin(StepTick, and_(StepTick.work_order_id == order.id, StepTick.code == StandardStep.code))
+        .where(OrderStandard.work_order_id == order.id).order_by(StandardStep.sort_order))]
 
 
 def ticks(order: WorkOrder) -> dict[str, StepTick]:

@@ -194,16 +194,17 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
 
 def _checklist(order: Any) -> dict[str, Any]:
     """The order's service-standard steps grouped by phase, its ticks, whether the reader may tick,
-    and the booking call's timeliness against the rule."""
-    steps = standards.order_steps(order)
-    done = standards.ticks(order)
+    and the booking call's timeliness against the rule (shown where the standard has that step)."""
+    rows = standards.steps_with_ticks(order)
+    steps = [step for step, _tick in rows]
+    done = {step.code: tick for step, tick in rows if tick is not None}
     call = done.get(standards.BOOKED_CALL)
-    within = int(setting("booking_within_minutes", (call.ticked_at if call else utcnow()).astimezone(zone()).date()))
+    within = int(setting("booking_within_minutes", call.ticked_at.astimezone(zone()).date())) if call else None
     return {
         "phases": [(standards.PHASE_LABELS[phase], [s for s in steps if s.phase is phase]) for phase in standards.Phase
                    if any(s.phase is phase for s in steps)],
         "ticks": done, "booked_call": standards.BOOKED_CALL, "call": call, "within_minutes": within,
-        "call_on_time": standards.on_time(call.dispatch_lag_seconds, within) if call else None,
+        "call_on_time": standards.on_time(call.dispatch_lag_seconds, within) if call and within else None,
         "may_tick": (current_user.role is Role.INSTALLER and order.assignee_id == current_user.id
                      and order.status in OPEN_STATUSES),
     }
