@@ -42,3 +42,4 @@ from .workorders.models import (  # noqa: F401
     WorkOrderEvent,
     WorkOrderPhoto,
 )
+from .workorders.standards import OrderStandard, Phase, StandardStep, StandardVersion, StepTick  # noqa: F401

@@ -79,6 +79,41 @@ UNRESOLVED_REASONS = [
     ("other", "其他", "Other"),
 ]
 
+# The service standard (规范制度, DOMAIN.md): code, phase, required?, 中文, English. The demo seeds
+# it (`ensure_standards`); `ensure_reference_data` does not, so a branch (and the test suite)
+# starts without a checklist until an admin or the demo puts one in force.
+_STANDARD_COMMON_START = [
+    ("booked_call", "before_arrival", True, "派单后及时电话联系用户预约", "Call the customer to book soon after dispatch"),
+    ("arrived_in_window", "on_site", False, "在预约时段内上门", "Arrive within the booked window"),
+    ("badge_shown", "on_site", True, "出示工牌、自我介绍", "Show the badge and introduce yourself"),
+    ("shoe_covers", "on_site", True, "进门穿戴鞋套", "Put on shoe covers at the door"),
+]
+_STANDARD_SPEED_TEST = ("speed_test", "at_completion", True, "与用户一起测速并确认", "Test the speed together with the customer")
+_STANDARD_IPTV_TEST = ("iptv_test", "at_completion", True, "与用户一起试看频道", "Play a channel together with the customer")
+_STANDARD_COMMON_END = [
+    ("cleaned_up", "at_completion", True, "清理施工现场", "Clean up the work area"),
+    ("explained", "at_completion", True, "向用户讲解使用及注意事项", "Explain the service and what to watch for"),
+    ("rating_card", "at_completion", True, "留下服务评价卡并邀请扫码评价", "Leave the rating card and invite a rating"),
+]
+STANDARD_STEPS: dict[str, list[tuple[str, str, bool, str, str]]] = {
+    code: [*_STANDARD_COMMON_START,
+           *([_STANDARD_IPTV_TEST] if code == "iptv" else [] if code == "removal" else [_STANDARD_SPEED_TEST]),
+           *_STANDARD_COMMON_END]
+    for code, *_rest in JOB_TYPES
+}
+
+
+def ensure_standards() -> None:
+    """Put the default service standard in force for each job type that has none yet (the demo)."""
+    from .workorders.standards import Phase, StepInput, current_version, put_version
+
+    for job_type in db.session.scalars(select(JobType).where(JobType.code.in_(STANDARD_STEPS))):
+        if current_version(job_type.id) is None:
+            put_version(job_type, [StepInput(code, zh, en, Phase(phase), required)
+                                   for code, phase, required, zh, en in STANDARD_STEPS[job_type.code]],
+                        None, seen=0, note="default")
+
+
 def ensure_reference_data() -> None:
     """Add whatever reference rows are missing (by code); existing rows are left as admins set them."""
     _ensure(District, "code", [

@@ -53,6 +53,7 @@ def register_blueprints(app: Flask) -> None:
     from .admin.organisation import bp as organisation_bp
     from .admin.people import bp as people_bp
     from .admin.rules import bp as rules_bp
+    from .admin.standards import bp as standards_bp
     from .admin.tokens import bp as tokens_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
@@ -78,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(rules_bp)
+    app.register_blueprint(standards_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(organisation_bp)
     app.register_blueprint(tokens_bp)

@@ -529,6 +529,13 @@ def test_demo_sign_ins_name_an_installer_with_jobs_today(app_ctx, clock):
 
     installer = db.session.scalar(select(User).where(User.username == sign_ins[-1][1]))
     assert verify_password(installer.password_hash, DEMO_PASSWORD)
+    # A fresh demo has the service standard in force, and the open jobs shown follow it.
+    from fieldsvc.workorders import standards
+    from fieldsvc.workorders.models import OPEN_STATUSES, WorkOrder
+
+    open_job = db.session.scalars(select(WorkOrder).where(WorkOrder.assignee_id == installer.id,
+                                                          WorkOrder.status.in_(OPEN_STATUSES))).first()
+    assert open_job is not None and standards.order_steps(open_job)[0].code == "booked_call"
 
 
 INSTANTS = {  # local times in the default zone (Asia/Shanghai)

@@ -62,7 +62,7 @@ from fieldsvc.ratings.praise import photo_upload, record_praise
 from fieldsvc.ratings.services import invitation_for, invite, submit_rating
 from fieldsvc.rules.services import rule_rows, rule_version
 from fieldsvc.workforce.services import district_state, state_tag, team_state
-from fieldsvc.workorders import lifecycle, photos
+from fieldsvc.workorders import lifecycle, photos, standards
 from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
 from tests import factories as f
 from tests.conftest import CSRF_RE, sign_in
@@ -211,6 +211,14 @@ def rule_form(w: Any, actor: Actor) -> dict[str, Any]:
     return {"value": "10", "effective_from": w.today.isoformat(), "version": w.rule_version, "note": "matrix"}
 
 
+def standard_form(w: Any, actor: Actor) -> dict[str, Any]:
+    return {"steps": "shoe_covers | on_site | required | 穿鞋套 | Shoe covers", "seen": w.standard_seen}
+
+
+def step_form(w: Any, actor: Actor) -> dict[str, Any]:
+    return {"done": "1"}
+
+
 def certification_type_form(code: str):
     def body(w: Any, actor: Actor) -> dict[str, str]:
         return {"code": code, "name_zh": "光纤入户", "name_en": "FTTH installation", "category": "skill",
@@ -336,6 +344,14 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
         "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=rule_form),
     },
     "/admin/rules/deadlines/<code>": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/standards/": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/standards/<code>": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=standard_form),
+    },
+    # Ticking a step of the service standard: the assigned installer only (B: not theirs, absent).
+    "/orders/<number>/steps/<code>": {"POST": Case(pages(302, 404, 403, 403, 403, writes=True),
+                                                   params={"code": "step_code"}, form=step_form)},
     "/admin/audit/": {"GET": Case(pages(403, 403, 403, 403, 200))},
     "/admin/audit/export.csv": {"GET": Case(pages(403, 403, 403, 403, 200))},
     # Bulk onboarding (#14 item 2): admins only. An upload is previewed (kept in the instance folder,
@@ -585,6 +601,10 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
                                     notes=m["order_a_notes"], external_ref=m["order_a_ref"])
         db.session.add(WorkOrderEvent(work_order=order_a, actor=people["sup_a"], created_at=utcnow(), action="assign",
                                       from_status="new", to_status="assigned", note=m["order_a_event_note"]))
+        # Order A follows a service standard (its job type's first version), so its steps can be ticked.
+        standard = standards.put_version(order_a.job_type, [standards.StepInput(
+            "shoe_covers", "穿鞋套", "Shoe covers", standards.Phase.ON_SITE)], people["admin"], seen=0)
+        db.session.add(standards.OrderStandard(work_order_id=order_a.id, version_id=standard.id))
         queued = f.make_work_order(customer=f.make_customer("hongshan", name=m["queue_customer_name"],
                                                             address=m["queue_customer_address"]))
         f.make_work_order(OrderStatus.ASSIGNED, assignee=people["inst_b"], customer=f.make_customer(
@@ -640,6 +660,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             followup_id=followup.id, followup_version=followup.version, reset_token=reset_token,
             rule_key="survey_link_days", rule_version=rule_version(rule_rows("survey_link_days")),
             onboarding_upload=onboarding_upload, onboarding_digest=onboarding_digest,
+            step_code="shoe_covers", standard_seen=str(standard.number),
         )
         deact_id = people["deact"].id
         world.team_code, world.district_code = team_a.code, "hongshan"

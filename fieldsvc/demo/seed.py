@@ -14,8 +14,9 @@ from sqlalchemy import Table, insert, select
 from ..certifications.models import CertificationType
 from ..db import UTC, utcnow, zone
 from ..extensions import db
-from ..reference import ensure_reference_data
+from ..reference import ensure_reference_data, ensure_standards
 from ..workforce.models import District
+from ..workorders.standards import attach_to_open_orders
 from .bulk import Ids
 from .orders import Orders
 from .organisation import DemoInstaller, DemoTeam, build_organisation, demo_password_hash, write_people
@@ -81,6 +82,10 @@ class Seeder:
         self.echo(f"  {len(self.teams)} teams, {len(self.installers)} installers, "
                   f"{self.counts['certifications']} certificates, {self.counts['training_records']} training records")
         Orders(self).run()
+        # The service standard in force from now: today's open jobs get their checklist.
+        ensure_standards()
+        self.counts["order_standards"] = attach_to_open_orders()
+        db.session.commit()
         return self.counts
 
     def day_date(self, n: int) -> date:

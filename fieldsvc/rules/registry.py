@@ -88,6 +88,8 @@ def _invalid(message: Any) -> InvalidInput:
 _DAYS, _HOURS, _ORDERS = _l("days"), _l("hours"), _l("orders")
 _SPECS = (
     RuleSpec("installer_daily_capacity", "dispatch", Kind.COUNT, _l("Jobs an installer takes a day"), (1, 50), _ORDERS),
+    RuleSpec("booking_within_minutes", "dispatch", Kind.COUNT, _l("Call the customer to book within (of dispatch)"),
+             (1, 1440), _l("minutes")),
     RuleSpec("onsite_resolution_target", "targets", Kind.PERCENT, _l("On-site resolution rate target")),
     RuleSpec("satisfaction_target", "targets", Kind.PERCENT, _l("Satisfaction rate target")),
     RuleSpec("repeat_repair_window_days", "windows", Kind.COUNT, _l("Repeat repair window"), (1, 365), _DAYS),

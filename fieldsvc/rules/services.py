@@ -38,6 +38,9 @@ DEFAULT_RULES: dict[str, Any] = {
     "rating_reminder_after_hours": 24,
     "rating_reminder_hours": [9, 21],
     "installer_daily_capacity": 8,
+    # The service standard: the customer is called to book within this many minutes of the
+    # dispatch (预约及时率; a call exactly on the limit is on time).
+    "booking_within_minutes": 30,
     # A follow-up (回访) of a dissatisfied rating not contacted within this many hours is overdue.
     "followup_contact_hours": 24,
     # The follow-up figures of a period stay provisional this many days after it (contacts and

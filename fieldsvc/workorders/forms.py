@@ -41,6 +41,13 @@ from .slots import slot_labels
 MATERIAL_ROWS = 3
 
 
+class StepForm(FlaskForm):
+    """Tick (done=1) or untick (done=0) one step of the service standard: idempotent, so it
+    carries no version (a resent tap changes nothing)."""
+
+    done = HiddenField(default="1")
+
+
 class ActionForm(FlaskForm):
     """An action with no extra input (accept, depart, arrive), and the base of the others."""
 

@@ -48,6 +48,7 @@ from .models import (
 )
 from .photos import Upload, attach, new_uploads
 from .queries import orders_visible_to
+from .standards import record_booking_call, refuse_missing
 
 S = OrderStatus
 
@@ -292,6 +293,7 @@ def transition(
         data = {"appointment_start": start.isoformat(), "appointment_end": end.isoformat()}
         if order.appointment_start:
             data["previous_start"] = order.appointment_start.isoformat()
+        record_booking_call(order, actor, now)  # before the order changes: its queries must not flush it
         order.appointment_start, order.appointment_end = start, end
     elif action == "arrive":
         order.visit_count += 1
@@ -359,8 +361,9 @@ def _reason_code(reason: str | None) -> str:
 def _complete(order: WorkOrder, visit: Visit, actor: User, evidence: dict[str, Any] | None,
               photos: Sequence[Upload], now: datetime) -> dict[str, Any]:
     """Check and store the evidence, counting the order's photos with those sent now; refuse (422,
-    with `missing`) what the job type requires but lacks. The photos sent are attached only when
-    nothing is refused."""
+    with `missing`) what the job type requires but lacks, and the required steps of the order's
+    service standard not ticked. The photos sent are attached only when nothing is refused."""
+    refuse_missing(order)
     band = setting("rx_power_band_dbm", now.date())
     clean = clean_evidence(evidence, (float(band[0]), float(band[1])))
     kept = db.session.execute(

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..workforce.models import Customer, District, JobType
 from .lifecycle import beyond_horizon, clean_note
 from .models import Priority, WorkOrder, WorkOrderEvent
+from .standards import attach_current
 
 
 def compute_due_by(job_type: JobType, created_at: datetime, appointment_end: datetime | None, tz: ZoneInfo) -> datetime:
@@ -142,6 +143,7 @@ def create_work_order(actor: User, data: NewOrder, tz: ZoneInfo, now: datetime |
     db.session.execute(update(WorkOrder).where(WorkOrder.id == order.id).values(number=number),
                        execution_options={"synchronize_session": False})
     set_committed_value(order, "number", number)
+    attach_current(order)
     db.session.add(WorkOrderEvent(work_order=order, actor=actor, created_at=now, action="create",
                                   to_status=order.status.value, note=notes,
                                   data={"external_ref": data.external_ref} if data.external_ref else None))

@@ -30,7 +30,7 @@ from ..errors import Conflict, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
 from ..forms import body_limit, choices, show_error
 from ..rules.services import setting
-from . import lifecycle, photos
+from . import lifecycle, photos, standards
 from .dispatch import describe_each, describe_unmet
 from .evidence import (
     EVIDENCE_FIELDS,
@@ -38,10 +38,10 @@ from .evidence import (
     MATERIAL_ITEM_LENGTH,
     MAX_MATERIAL_QUANTITY,
 )
-from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm
+from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, StepForm
 from .idempotency import once
 from .labels import action_label, priority_label, status_label
-from .models import OrderStatus, UnresolvedReason, WorkOrder, WorkOrderPhoto
+from .models import OPEN_STATUSES, OrderStatus, UnresolvedReason, WorkOrder, WorkOrderPhoto
 from .overdue import register_notice_kinds
 from .photos import Upload, signature_bytes, upload_folder
 from .queries import (
@@ -188,7 +188,42 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
         due_in=order.due_by - now,
         reason_names={r.code: r.name(current_locale()) for r in db.session.scalars(select(UnresolvedReason))},
         panels=[panel(order, current_user) for panel in current_app.extensions.get(JOB_PANELS, ())],
+        checklist=_checklist(order), step_form=StepForm(formdata=None),
     ), status
+
+
+def _checklist(order: Any) -> dict[str, Any]:
+    """The order's service-standard steps grouped by phase, its ticks, whether the reader may tick,
+    and the booking call's timeliness against the rule (shown where the standard has that step)."""
+    rows = standards.steps_with_ticks(order)
+    steps = [step for step, _tick in rows]
+    done = {step.code: tick for step, tick in rows if tick is not None}
+    call = done.get(standards.BOOKED_CALL)
+    within = int(setting("booking_within_minutes", call.ticked_at.astimezone(zone()).date())) if call else None
+    return {
+        "phases": [(standards.PHASE_LABELS[phase], [s for s in steps if s.phase is phase]) for phase in standards.Phase
+                   if any(s.phase is phase for s in steps)],
+        "ticks": done, "booked_call": standards.BOOKED_CALL, "call": call, "within_minutes": within,
+        "call_on_time": standards.on_time(call.dispatch_lag_seconds, within) if call and within else None,
+        "may_tick": (current_user.role is Role.INSTALLER and order.assignee_id == current_user.id
+                     and order.status in OPEN_STATUSES),
+    }
+
+
+@bp.route("/orders/<number>/steps/<code>", methods=["POST"])
+@role_required(Role.INSTALLER)
+def tick_step(number: str, code: str) -> Any:
+    """Tick or untick one step of the order's service standard (own open orders only)."""
+    order = lifecycle.load_for_action(current_user, number)
+    form = StepForm()
+    if not form.validate() or form.done.data not in ("0", "1"):
+        abort(400)
+    try:
+        standards.tick(order, current_user, code, done=form.done.data == "1")
+    except (InvalidInput, Conflict) as error:
+        return _job_page(number, status=error.status, error=error.message)
+    db.session.commit()
+    return redirect(url_for("workorders.detail", number=number, _anchor="checklist"))
 
 
 @bp.route("/orders/<number>")
