@@ -2,6 +2,7 @@
 their trail, replies reaching the job page and its polled fragment, conflicts, the reply target."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from fieldsvc.rules.services import set_setting
 from fieldsvc.support import services
 from fieldsvc.support.models import SupportRequest, SupportStatus
 from fieldsvc.workorders.models import WorkOrder, WorkOrderEvent
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import CSRF_RE, csrf_token, sign_in
 
 from .conftest import World
 
@@ -37,11 +38,22 @@ def _ask(client: FlaskClient, number: str, **fields: str):
     return client.post(f"/orders/{number}/support", data=data)
 
 
+def _version(page: str, form_id: str) -> str:
+    """The version a page's form carries (what the browser sends back)."""
+    found = re.search(rf'<input[^>]*id="{form_id}"[^>]*value="(\d+)"', page)
+    assert found, form_id
+    return found.group(1)
+
+
 def _desk_post(client: FlaskClient, request_id: int, step: str, **fields: str):
-    with client.application.app_context():
-        version = db.session.get(SupportRequest, request_id).version
-    token = csrf_token(client, f"/support/requests/{request_id}")
-    return client.post(f"/support/requests/{request_id}/{step}", data={"csrf_token": token, "version": version, **fields})
+    """A desk step sent from the request's page as shown (its CSRF token and version)."""
+    page = client.get(f"/support/requests/{request_id}").get_data(as_text=True)
+    if page.count(f"/support/requests/{request_id}/{step}") == 0:
+        return client.post(f"/support/requests/{request_id}/{step}", data={"csrf_token": csrf_token(client, "/notifications"),
+                                                                            "version": "1", **fields})
+    token = CSRF_RE.search(page)
+    data = {"csrf_token": token.group(1) or token.group(2), "version": _version(page, f"{step}-version"), **fields}
+    return client.post(f"/support/requests/{request_id}/{step}", data=data)
 
 
 def _raised(app: Flask, number: str) -> int:
@@ -113,9 +125,8 @@ def test_the_desk_sees_only_its_teams_and_a_reply_reaches_the_job_page(app: Flas
     assert "换到3号分光器口再测" in page and "Solved, thanks" in page
     assert installer.get(f"/orders/{world.other}/support/live").status_code == 404
 
-    with app.app_context():
-        version = db.session.get(SupportRequest, request_id).version
     token = csrf_token(installer, "/notifications")
+    version = _version(page, f"thanks-version-{request_id}")
     done = installer.post(f"/support/requests/{request_id}/thanks", data={"csrf_token": token, "version": version})
     assert done.status_code == 302
     with app.app_context():
