@@ -2,12 +2,14 @@
 their trail, replies reaching the job page and its polled fragment, conflicts, the reply target."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime, time, timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import select
 
 from fieldsvc.auth.models import User
@@ -35,7 +37,7 @@ def _order(number: str) -> WorkOrder:
 def _ask(client: FlaskClient, number: str, **fields: str):
     token = csrf_token(client, "/notifications")
     data = {"csrf_token": token, "category": "optical_signal", "note": "光功率-29，怀疑分光器口", **fields}
-    return client.post(f"/orders/{number}/support", data=data)
+    return client.post(f"/orders/{number}/support", data=data, content_type="multipart/form-data")
 
 
 def _version(page: str, form_id: str) -> str:
@@ -184,3 +186,21 @@ def test_the_reply_target_at_its_boundary_and_as_a_dated_rule(app: Flask, world:
         assert services.reply_due(raised + timedelta(days=1)) == raised + timedelta(days=1, minutes=5)
         assert row.reply_due_at == raised + timedelta(minutes=15)
         db.session.rollback()
+
+
+def test_a_photo_goes_with_the_request_and_the_desk_sees_it(app: Flask, client: FlaskClient, world: World) -> None:
+    image = io.BytesIO()
+    Image.new("RGB", (200, 150), "blue").save(image, "JPEG")
+    image.seek(0)
+    sign_in(client, "w1")
+    response = _ask(client, world.en_route, photo=(image, "port.jpg"))
+    assert response.status_code == 302
+    with app.app_context():
+        row = db.session.scalar(select(SupportRequest))
+        assert row.photo is not None and row.photo.work_order_id == row.work_order_id
+        photo_id, request_id = row.photo_id, row.id
+    with client.get(f"/photos/{photo_id}") as shown:  # (a file answer: closed after)
+        assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/notifications")})
+    sign_in(client, "s1")
+    assert f"/photos/{photo_id}" in client.get(f"/support/requests/{request_id}").get_data(as_text=True)
