@@ -21,7 +21,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -305,6 +305,14 @@ def desk_queue(user: User) -> list[SupportRequest]:
     """The unresolved requests `user`'s desk sees, the longest waiting first."""
     query = with_details(visible_requests(user).where(SupportRequest.status.in_(UNRESOLVED)))
     return list(db.session.scalars(query.order_by(SupportRequest.raised_at, SupportRequest.id).limit(QUEUE_SIZE)))
+
+
+def desk_counts(user: User, now: datetime) -> tuple[int, int]:
+    """How many requests `user`'s desk has waiting, and how many of those are overdue (one query)."""
+    waiting = visible_requests(user).where(SupportRequest.status.in_(UNRESOLVED))
+    total, overdue = db.session.execute(waiting.with_only_columns(
+        func.count(), func.coalesce(func.sum(case((overdue_condition(now), 1), else_=0)), 0))).one()
+    return int(total), int(overdue)
 
 
 def recently_closed(user: User, now: datetime, hours: int = 12) -> list[SupportRequest]:

@@ -18,6 +18,7 @@ from ..errors import Conflict, DomainError
 from ..extensions import db
 from ..forms import body_limit, show_error
 from ..workorders import lifecycle, photos
+from ..workorders.board_views import register_board_panel
 from ..workorders.queries import order_page
 from ..workorders.views import register_job_panel
 from . import services
@@ -244,7 +245,17 @@ def resolve(request_id: int) -> Any:
                 _("Request resolved."), "resolve")
 
 
+def board_panel(user: User) -> Markup:
+    """The board's line on the support desk: how many wait and how many are overdue (none: nothing)."""
+    waiting, overdue = services.desk_counts(user, utcnow())
+    if not waiting:
+        return Markup("")
+    # An autoescaped template's output, already safe: marked so the board does not escape it twice.
+    return Markup(render_template("support/_board.html", waiting=waiting, overdue=overdue))  # nosec B704
+
+
 @bp.record_once
 def _plug_in(state: Any) -> None:
     services.register_notice_kinds(state.app)
     register_job_panel(state.app, job_panel)
+    register_board_panel(state.app, board_panel)

@@ -204,3 +204,18 @@ def test_a_photo_goes_with_the_request_and_the_desk_sees_it(app: Flask, client: 
     client.post("/logout", data={"csrf_token": csrf_token(client, "/notifications")})
     sign_in(client, "s1")
     assert f"/photos/{photo_id}" in client.get(f"/support/requests/{request_id}").get_data(as_text=True)
+
+
+def test_the_board_says_how_many_wait_and_how_many_are_overdue(app: Flask, client: FlaskClient, world: World,
+                                                               clock) -> None:
+    sign_in(client, "s1")
+    assert "Open the support desk" not in client.get("/board").get_data(as_text=True)
+    with app.app_context():
+        services.raise_request(_order(world.en_route), _user("w1"), services.NewRequest("other", "求助"), utcnow())
+        db.session.commit()
+    board = client.get("/board").get_data(as_text=True)
+    assert "Open the support desk" in board and "overdue" not in board.split('id="support-queue-heading"')[1][:200]
+    clock.shift(timedelta(minutes=16))
+    board = client.get("/board").get_data(as_text=True)
+    assert "1 overdue" in board.split('id="support-queue-heading"')[1][:300]
+    assert "is-overdue" in client.get("/support").get_data(as_text=True)
