@@ -19,7 +19,8 @@ from ..extensions import db
 from ..forms import body_limit, show_error
 from ..workorders import lifecycle, photos
 from ..workorders.board_views import register_board_panel
-from ..workorders.queries import order_page
+from ..workorders.models import WorkOrder
+from ..workorders.queries import visible_orders
 from ..workorders.views import register_job_panel
 from . import services
 from .forms import AskForm, ReplyForm, ResolveForm, StepForm
@@ -82,7 +83,8 @@ def job_panel(order: Any, user: User) -> Markup:
 @role_required(Role.INSTALLER, *DISPATCHERS)
 def order_live(number: str) -> Any:
     """The job panel's polled fragment (HTML): the order's requests and replies as they are now."""
-    order = order_page(current_user, number)
+    # Polled every few seconds by every phone waiting for help: the order alone, not the job page's query.
+    order = db.session.scalar(visible_orders(current_user).where(WorkOrder.number == number))
     if order is None:
         abort(404)
     return _fragment(_live(order, current_user))
@@ -135,10 +137,9 @@ def thanks(request_id: int) -> Any:
     try:
         services.thank(row, current_user, form.version.data, utcnow())
         db.session.commit()
-    except DomainError as error:
+    except DomainError:
         db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(url_for("workorders.detail", number=row.work_order.number, _anchor="support")), 303
+        raise  # the error page, with its status (a stale or closed request: 409) and a way back
     flash(_("Thank you: the desk sees it was solved."), "success")
     return redirect(url_for("workorders.detail", number=row.work_order.number, _anchor="support"))
 

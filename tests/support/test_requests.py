@@ -219,3 +219,15 @@ def test_the_board_says_how_many_wait_and_how_many_are_overdue(app: Flask, clien
     board = client.get("/board").get_data(as_text=True)
     assert "1 overdue" in board.split('id="support-queue-heading"')[1][:300]
     assert "is-overdue" in client.get("/support").get_data(as_text=True)
+
+
+def test_thanks_before_any_answer_is_refused_with_409(app: Flask, client: FlaskClient, world: World) -> None:
+    with app.app_context():
+        row = services.raise_request(_order(world.en_route), _user("w1"), services.NewRequest("other", "求助"), utcnow())
+        db.session.commit()
+        request_id, version = row.id, row.version
+    sign_in(client, "w1")
+    token = csrf_token(client, "/notifications")
+    refused = client.post(f"/support/requests/{request_id}/thanks", data={"csrf_token": token, "version": version})
+    assert refused.status_code == 409 and "no answer to thank for" in refused.get_data(as_text=True)
+    assert client.post(f"/support/requests/{request_id}/thanks", data={"version": version}).status_code == 400  # no CSRF
