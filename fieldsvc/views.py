@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from .ratings.praise_views import bp as praise_bp
     from .ratings.reminder_views import bp as reminders_bp
     from .ratings.views import bp as ratings_bp
+    from .support.views import bp as support_bp
     from .workorders.board_views import bp as board_bp
     from .workorders.views import bp as workorders_bp
 
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(ratings_bp)
     app.register_blueprint(followups_bp)
+    app.register_blueprint(support_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(rating_pages_bp)
     app.register_blueprint(praise_bp)

@@ -61,6 +61,7 @@ from fieldsvc.ratings.placards import issue_placards
 from fieldsvc.ratings.praise import photo_upload, record_praise
 from fieldsvc.ratings.services import invitation_for, invite, submit_rating
 from fieldsvc.rules.services import rule_rows, rule_version
+from fieldsvc.support.services import NewRequest, raise_request, resolve
 from fieldsvc.workforce.services import district_state, state_tag, team_state
 from fieldsvc.workorders import lifecycle, photos, standards
 from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
@@ -152,6 +153,7 @@ MARKERS = {
     "followup_customer_name": Marker("QzFollowCust", ORDER_A),
     "rating_comment": Marker("QzRatingComment", ORDER_A),
     "praise_a_note": Marker("QzPraiseA", ORDER_A),
+    "support_note": Marker("QzSupportNote", ORDER_A),
 }
 # The one marker that is not secret everywhere: an installer's name is shown on the API's
 # installer list (to every token) and on the customer's rating page ("engineer …").
@@ -161,7 +163,7 @@ DIRECTORY = ("installer_a_name",)
 PARAMS = {"number": "order_a", "photo_id": "photo_id", "token": "survey_token", "session_id": "past_session",
           "record_id": "record_id", "username": "inst_a", "certification_id": "certificate_id", "fmt": "export_format",
           "filename": "static_file", "code": "job_type", "praise_id": "praise_id", "followup_id": "followup_id",
-          "key": "rule_key", "token_id": "token_id"}
+          "key": "rule_key", "token_id": "token_id", "request_id": "support_open"}
 
 
 # --- the bodies --------------------------------------------------------------------------------
@@ -254,6 +256,11 @@ def metric_orders(w: Any, **scope: str) -> dict[str, str]:
 def followup_form(**fields: str):
     """A step of the follow-up of installer A's 1-star rating, from the version seeded."""
     return lambda w, actor: {"version": w.followup_version, **fields}
+def support_form(which: str, **fields: str):
+    """A step of a seeded support request (`which`: the open one, or the one resolved), from its version."""
+    return lambda w, actor: {"version": getattr(w, f"{which}_version"), **fields}
+
+
 def praise_form(w: Any, actor: Actor) -> dict[str, str]:
     # For installer A: supervisor B's form does not offer them (a field error, nothing recorded).
     return {"installer": w.inst_a, "received_on": w.today.isoformat(), "channel": "letter", "note": "感谢信"}
@@ -461,6 +468,22 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
         pages(403, 403, Expect(303, writes=True), 404, Expect(303, writes=True)), params={"number": "done_order"},
         form=same(reminders="off"))},
     "/r/<token>/reminders": {"POST": Case(everyone(Expect(303, writes=True)), form=same(reminders="off"))},
+    # On-site support (现场支撑): the installer asks on their own order on the way (supervisors and
+    # admins 403: they are the desk); the desk is supervisors of the order's team and admins.
+    "/orders/<number>/support": {"POST": Case(pages(WRITES, 404, 403, 404, 403), params={"number": "raise_order"},
+                                              form=same(category="optical_signal", note="光功率-29"))},
+    "/orders/<number>/support/live": {"GET": Case(pages(200, 404, 200, 404, 200), params={"number": "asked_order"})},
+    "/support/requests/<int:request_id>/thanks": {"POST": Case(
+        pages(WRITES, 404, 403, 403, 403), params={"request_id": "support_resolved"}, form=support_form("support_resolved"))},
+    "/support": {"GET": Case(pages(403, 403, 200, 200, 200))},
+    "/support/queue": {"GET": Case(pages(403, 403, 200, 200, 200))},
+    "/support/requests/<int:request_id>": {"GET": Case(pages(403, 403, 200, 404, 200))},
+    "/support/requests/<int:request_id>/take": {"POST": Case(pages(403, 403, WRITES, 404, WRITES),
+                                                             form=support_form("support_open"))},
+    "/support/requests/<int:request_id>/reply": {"POST": Case(pages(403, 403, WRITES, 404, WRITES),
+                                                              form=support_form("support_open", body="换3号口"))},
+    "/support/requests/<int:request_id>/resolve": {"POST": Case(
+        pages(403, 403, WRITES, 404, WRITES), form=support_form("support_open", resolution="expert_sent", note=""))},
     "/me/ratings": {"GET": Case(pages(200, 200, 403, 403, 403))},
     "/ratings/installers/<username>": {"GET": Case(pages(403, 403, 200, 404, 200))},
     "/ratings/team": {"GET": [
@@ -552,6 +575,11 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     "/api/v1/work-orders/<number>": {"GET": Case(api(200, 404, 200, 404, 200))},
     "/api/v1/follow-ups": {"GET": Case(api(200, 200, 200, 200, 200))},
     "/api/v1/follow-ups/<int:followup_id>": {"GET": Case(api(200, 404, 200, 404, 200))},
+    "/api/v1/support-requests": {"GET": Case(api(200, 200, 200, 200, 200))},
+    "/api/v1/support-requests/<int:request_id>": {"GET": Case(api(200, 404, 200, 404, 200))},
+    "/api/v1/work-orders/<number>/support-requests": {"POST": Case(
+        api(Expect(201, writes=True), 404, 403, 404, 403), params={"number": "raise_order"},
+        json=same(category="resource_port", note="没有空闲端口"))},
     "/api/v1/work-orders/<number>/events": {"GET": Case(api(200, 404, 200, 404, 200))},
     "/api/v1/work-orders/<number>/assignment": {
         "POST": Case(api(403, 404, 200, 404, 200, writes=True), json=order_a_json(installer=None))},
@@ -627,6 +655,13 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
         response = submit_rating(invitation_for(invite(bad, utcnow() - timedelta(hours=2))), 1,
                                  comment=f"太慢{m['rating_comment']}")
         followup = db.session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
+        # Installer A on the way to two more jobs: one to ask for help on, one asked on already (a
+        # request resolved by the desk, and one waiting, whose note is a marker).
+        raise_order = f.make_work_order(OrderStatus.EN_ROUTE, assignee=inst_a, customer=f.make_customer("hongshan"))
+        asked = f.make_work_order(OrderStatus.EN_ROUTE, assignee=inst_a, customer=f.make_customer("hongshan"))
+        settled = raise_request(asked, inst_a, NewRequest("other", "已解决"), utcnow())
+        resolve(settled, people["sup_a"], "solved_remotely", "好了", settled.version, utcnow())
+        waiting = raise_request(asked, inst_a, NewRequest("optical_signal", f"光功率低{m['support_note']}"), utcnow())
         db.session.execute(update(Notification).values(read_at=utcnow()))
         f.make_notification(inst_a, message=f"Note {m['notice_a']}.")
         praise = record_praise(inst_a, people["sup_a"], f.today(), PraiseChannel.BANNER, f"锦旗{m['praise_a_note']}",
@@ -661,6 +696,8 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             rule_key="survey_link_days", rule_version=rule_version(rule_rows("survey_link_days")),
             onboarding_upload=onboarding_upload, onboarding_digest=onboarding_digest,
             step_code="shoe_covers", standard_seen=str(standard.number),
+            raise_order=raise_order.number, asked_order=asked.number, support_open=waiting.id,
+            support_open_version=waiting.version, support_resolved=settled.id, support_resolved_version=settled.version,
         )
         deact_id = people["deact"].id
         world.team_code, world.district_code = team_a.code, "hongshan"

@@ -117,15 +117,15 @@ def api_blueprint(name: str, import_name: str, description: str) -> ApiBlueprint
 
 def register_api(app: Flask) -> None:
     """Build this app's Api (one per app) and register the endpoints under /api/v1."""
-    from . import certifications, followups, installers, metrics, work_orders
+    from . import certifications, followups, installers, metrics, support, work_orders
 
     api = ProblemApi(
         app,
         spec_kwargs={
-            "info": {"description": "Work orders, installers, certifications, quality figures and follow-ups of fieldsvc."},
+            "info": {"description": "Work orders, installers, certifications, quality figures, follow-ups and on-site support requests of fieldsvc."},
             "security": [{"bearerAuth": []}],
         },
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (installers.blp, certifications.blp, work_orders.blp, metrics.blp, followups.blp):
+    for blueprint in (installers.blp, certifications.blp, work_orders.blp, metrics.blp, followups.blp, support.blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1")

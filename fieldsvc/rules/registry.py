@@ -38,6 +38,7 @@ GROUPS = (
     Group("evidence", _l("Completion evidence")),
     Group("followups", _l("Follow-ups")),
     Group("ratings", _l("Rating links and reminders")),
+    Group("support", _l("On-site support")),
 )
 
 
@@ -106,6 +107,8 @@ _SPECS = (
              (1, 720), _HOURS),
     RuleSpec("followup_window_days", "followups", Kind.COUNT, _l("Follow-up figures stay provisional for"),
              (1, 90), _DAYS),
+    RuleSpec("support_reply_minutes", "support", Kind.COUNT, _l("The support desk replies within"), (1, 240),
+             _l("minutes")),
     RuleSpec("survey_link_days", "ratings", Kind.COUNT, _l("A rating link is valid for"), (1, 90), _DAYS),
     RuleSpec("rating_reminder_after_hours", "ratings", Kind.COUNT, _l("Remind an unrated customer after"),
              (1, 168), _HOURS),

@@ -46,6 +46,9 @@ DEFAULT_RULES: dict[str, Any] = {
     # The follow-up figures of a period stay provisional this many days after it (contacts and
     # closings still to come change them).
     "followup_window_days": 7,
+    # A support request (现场支撑) with no reply from the desk this many minutes after it was raised
+    # is overdue (flagged on the desk; the time-to-first-reply figures measure against it).
+    "support_reply_minutes": 15,
 }
 
 

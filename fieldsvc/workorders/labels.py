@@ -31,6 +31,12 @@ ACTION_LABELS = {
     "followup_open": _l("Follow-up opened"),
     "followup_contact": _l("Customer contacted"),
     "followup_close": _l("Follow-up closed"),
+    # on-site support (现场支撑) from the job (fieldsvc.support.services)
+    "support_raise": _l("Asked for help"),
+    "support_take": _l("Support request taken"),
+    "support_reply": _l("Support desk replied"),
+    "support_resolve": _l("Support request resolved"),
+    "support_thank": _l("Marked solved, thanks"),
 }
 
 PRIORITY_LABELS = {

@@ -25,6 +25,8 @@ from fieldsvc.auth.services import create_token
 from fieldsvc.extensions import db
 from fieldsvc.ratings.models import FollowUp
 from fieldsvc.ratings.services import invitation_for, invite, submit_rating
+from fieldsvc.support.models import SupportRequest
+from fieldsvc.support.services import NewRequest, raise_request
 from fieldsvc.workorders.models import OrderStatus, WorkOrder
 from tests import factories as f
 from tests.conftest import suite_now
@@ -55,8 +57,10 @@ def _seed() -> dict[str, str]:
     hongshan = f.make_customer("hongshan")
     f.make_work_order(OrderStatus.NEW, number=ORDER_NUMBERS[0], customer=hongshan)
     f.make_work_order(OrderStatus.ASSIGNED, assignee=installer_a, number=ORDER_NUMBERS[1], customer=hongshan)
-    f.make_work_order(OrderStatus.ON_SITE, assignee=installer_a, number=ORDER_NUMBERS[2],
-                      customer=f.make_customer("wuchang"))
+    on_site = f.make_work_order(OrderStatus.ON_SITE, assignee=installer_a, number=ORDER_NUMBERS[2],
+                                customer=f.make_customer("wuchang"))
+    # Its installer asked for help: a support request for the support endpoints to answer with.
+    raise_request(on_site, installer_a, NewRequest("optical_signal", "光功率低"), suite_now())
     f.make_work_order(OrderStatus.NEW, number=ORDER_NUMBERS[3], customer=f.make_customer("jiangan"))
     # A completed order rated 1 star: its follow-up, for the follow-up endpoints to answer with.
     done = f.make_work_order(OrderStatus.COMPLETED, assignee=installer_a, customer=hongshan,
@@ -146,12 +150,16 @@ def _reachable(case: Any, app: Flask, caller: Caller) -> None:
             with app.app_context():
                 seeded = db.session.scalar(select(FollowUp.id))
             case.path_parameters["followup_id"] = caller.pick((seeded,), case.path_parameters["followup_id"])
+        if isinstance(case.path_parameters.get("request_id"), int):
+            with app.app_context():
+                seeded = db.session.scalar(select(SupportRequest.id))
+            case.path_parameters["request_id"] = caller.pick((seeded,), case.path_parameters["request_id"])
     cursor = (case.query or {}).get("cursor")
     if isinstance(cursor, str) and valid(ParameterLocation.QUERY):
         if case.path == "/api/v1/work-orders":
             after = suite_now() - timedelta(seconds=zlib.crc32(cursor.encode("utf-8", "surrogatepass")))
             case.query["cursor"] = encode_cursor([after.isoformat(), len(cursor)])
-        elif case.path == "/api/v1/follow-ups":  # the id after which the page starts
+        elif case.path in ("/api/v1/follow-ups", "/api/v1/support-requests"):  # the id after which the page starts
             case.query["cursor"] = encode_cursor([zlib.crc32(cursor.encode("utf-8", "surrogatepass")) % 2**31])
         else:
             case.query["cursor"] = encode_cursor([cursor])
