@@ -100,8 +100,9 @@ _markdown = MarkdownIt("commonmark", {"html": False}).enable(["table", "striketh
 
 
 def _same_site(url: str) -> bool:
-    """A path on this site ("/static/…"), not another host ("//host", "http://…", "\\\\host")."""
-    return url.startswith("/") and not url.startswith(("//", "/\\"))
+    """A path on this site ("/static/…"), not another host ("//host", "http://…", "/\\host", and
+    markdown-it's "/%5Chost" of the same, refused too although browsers read it as a path)."""
+    return url.startswith("/") and not url.lower().startswith(("//", "/\\", "/%5c"))
 
 
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
