@@ -17,6 +17,7 @@ from ..extensions import db
 from ..reference import ensure_reference_data
 from ..workforce.models import District
 from .bulk import Ids
+from .notes import write_notes
 from .orders import Orders
 from .organisation import DemoInstaller, DemoTeam, build_organisation, demo_password_hash, write_people
 from .reference import DISTRICT_INFO
@@ -77,6 +78,7 @@ class Seeder:
         training, certificate_rows = certificates_and_training(self)
         write_people(self)
         write_training(self, training, certificate_rows)
+        write_notes(self)
         db.session.commit()
         self.echo(f"  {len(self.teams)} teams, {len(self.installers)} installers, "
                   f"{self.counts['certifications']} certificates, {self.counts['training_records']} training records")

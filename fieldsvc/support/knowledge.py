@@ -145,6 +145,12 @@ def render(note: ProcedureNote, locale: str) -> Markup:
 
 # --- reading -----------------------------------------------------------------------------------
 
+def _by_title(note: ProcedureNote) -> tuple[str, int]:
+    """Notes by their Chinese title, in code-point order: the same on SQLite and on PostgreSQL,
+    whatever the database's collation (sorted in Python, a page holds a handful)."""
+    return note.title_zh, note.id
+
+
 def notes_for(job_type_code: str | None = None, category: str | None = None) -> list[ProcedureNote]:
     """The active notes linked to the job type or to the support category (either, when both are
     given), by title; [] when neither is given. One statement, links loaded with it."""
@@ -156,18 +162,16 @@ def notes_for(job_type_code: str | None = None, category: str | None = None) -> 
     if not conditions:
         return []
     query = (select(ProcedureNote).where(ProcedureNote.is_active.is_(True), or_(*conditions))
-             .options(selectinload(ProcedureNote.job_types), selectinload(ProcedureNote.category_links))
-             .order_by(ProcedureNote.title_zh, ProcedureNote.id))
-    return list(db.session.scalars(query))
+             .options(selectinload(ProcedureNote.job_types), selectinload(ProcedureNote.category_links)))
+    return sorted(db.session.scalars(query), key=_by_title)
 
 
 def all_notes() -> list[ProcedureNote]:
     """Every note, active first, by title, with its links and last editor (the admin list)."""
     query = (select(ProcedureNote)
              .options(selectinload(ProcedureNote.job_types), selectinload(ProcedureNote.category_links),
-                      selectinload(ProcedureNote.updated_by))
-             .order_by(ProcedureNote.is_active.desc(), ProcedureNote.title_zh, ProcedureNote.id))
-    return list(db.session.scalars(query))
+                      selectinload(ProcedureNote.updated_by)))
+    return sorted(db.session.scalars(query), key=lambda n: (not n.is_active, *_by_title(n)))
 
 
 def load_note(note_id: int, *, lock: bool = False) -> ProcedureNote | None:

@@ -225,3 +225,21 @@ def test_an_edit_from_a_stale_page_is_refused_with_409(client: FlaskClient, peop
     with app.app_context():
         assert db.session.get(ProcedureNote, note_id).title_zh == "第一次"
     assert client.post("/admin/notes/new", data=form(stale, title_zh="")).status_code == 400
+
+
+def test_the_demo_notes_cover_the_optical_signal_the_port_and_the_install(app_ctx: Flask) -> None:
+    from types import SimpleNamespace
+
+    from fieldsvc.db import utcnow
+    from fieldsvc.demo.notes import write_notes
+
+    f.reference()
+    seeder = SimpleNamespace(now=utcnow(), admin_id=None, counts={})
+    write_notes(seeder)  # type: ignore[arg-type]
+    assert seeder.counts["procedure_notes"] == 3
+    assert [n.title_en for n in notes_for(job_type_code="install")] == [
+        "Weak optical signal: what to check", "No free port in the splitter box", "New install: the standard visit"]
+    (optical,) = notes_for(category="optical_signal")
+    assert "<strong>-8 至 -27 dBm</strong>" in str(render(optical, "zh_Hans_CN"))
+    assert "<strong>-8 and -27 dBm</strong>" in str(render(optical, "en"))
+    assert notes_for(category="resource_port")[0].title_zh == "分纤箱无空闲端口"
