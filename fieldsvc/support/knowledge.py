@@ -8,7 +8,7 @@ Rendering is two layers, so that neither alone has to be perfect: markdown-it-py
 images only from this site, and rel="noopener noreferrer" on every link."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -135,7 +135,7 @@ def render_markdown(source: str) -> Markup:
                 child.type, child.tag, child.attrs = "text", "", {}
                 child.content = "".join(c.content for c in child.children or ())
                 child.children = None
-    return Markup(sanitise(_markdown.renderer.render(tokens, _markdown.options, {})))  # nosec B704: sanitised above
+    return Markup(sanitise(_markdown.renderer.render(tokens, _markdown.options, {})))  # nosec B704
 
 
 def render(note: ProcedureNote, locale: str) -> Markup:
@@ -275,8 +275,3 @@ def linked_labels(note: ProcedureNote, locale: str) -> list[str]:
     """What the note is linked to, named for the reader: job types, then support categories."""
     return [*(t.name(locale) for t in note.job_types), *(str(SUPPORT_CATEGORIES[c]) for c in note.categories
                                                            if c in SUPPORT_CATEGORIES)]
-
-
-def job_type_codes(types: Iterable[JobType]) -> list[str]:
-    """The codes of `types` (the form's checked boxes)."""
-    return [t.code for t in types]
