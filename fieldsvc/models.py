@@ -27,6 +27,7 @@ from .ratings.models import (  # noqa: F401
 )
 from .rules.models import MetricSetting  # noqa: F401
 from .snapshots.models import MetricSnapshot, PeriodType, ScopeType  # noqa: F401
+from .support.knowledge import ProcedureNote, ProcedureNoteCategory, procedure_note_job_types  # noqa: F401
 from .support.models import SupportReply, SupportRequest, SupportResolution, SupportStatus  # noqa: F401
 from .throttle import RateLimitCounter  # noqa: F401
 from .workforce.models import Customer, District, JobType, Team, team_districts, team_supervisors  # noqa: F401

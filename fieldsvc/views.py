@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from .ratings.praise_views import bp as praise_bp
     from .ratings.reminder_views import bp as reminders_bp
     from .ratings.views import bp as ratings_bp
+    from .support.knowledge_views import bp as knowledge_bp
     from .support.views import bp as support_bp
     from .workorders.board_views import bp as board_bp
     from .workorders.views import bp as workorders_bp
@@ -95,4 +96,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(certifications_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(metrics_bp)
+    app.register_blueprint(knowledge_bp)
     register_api(app)

@@ -49,7 +49,8 @@ TODAY = date(2026, 3, 16)  # a Monday
 AT = time(14, 10)  # the demo's instant on TODAY for the tests that seed at a fixed one
 DEMO_TABLES = ("teams", "team_districts", "team_supervisors", "users", "training_courses", "training_sessions",
                "training_records", "certifications", "customers", "work_orders", "visits", "work_order_events",
-               "survey_invitations", "survey_responses")
+               "survey_invitations", "survey_responses", "procedure_notes", "procedure_note_job_types",
+               "procedure_note_categories")
 
 
 def _local(day: date, at: time) -> datetime:

@@ -61,6 +61,7 @@ from fieldsvc.ratings.placards import issue_placards
 from fieldsvc.ratings.praise import photo_upload, record_praise
 from fieldsvc.ratings.services import invitation_for, invite, submit_rating
 from fieldsvc.rules.services import rule_rows, rule_version
+from fieldsvc.support.knowledge import NoteData, create_note
 from fieldsvc.support.services import NewRequest, raise_request, resolve
 from fieldsvc.workforce.services import district_state, state_tag, team_state
 from fieldsvc.workorders import lifecycle, photos, standards
@@ -163,7 +164,7 @@ DIRECTORY = ("installer_a_name",)
 PARAMS = {"number": "order_a", "photo_id": "photo_id", "token": "survey_token", "session_id": "past_session",
           "record_id": "record_id", "username": "inst_a", "certification_id": "certificate_id", "fmt": "export_format",
           "filename": "static_file", "code": "job_type", "praise_id": "praise_id", "followup_id": "followup_id",
-          "key": "rule_key", "token_id": "token_id", "request_id": "support_open"}
+          "key": "rule_key", "token_id": "token_id", "request_id": "support_open", "note_id": "note_id"}
 
 
 # --- the bodies --------------------------------------------------------------------------------
@@ -279,6 +280,17 @@ def team_form(**fields: Any):
     """Team A's form (its code is the URL's), or a new team's with `code`."""
     return lambda w, actor: {"name_zh": "矩阵班", "name_en": "Matrix crew", "home_district": "hongshan",
                              "districts": ["hongshan"], "is_active": "y", "seen": w.team_seen, **fields}
+
+
+def note_form(preview: bool = False):
+    """The standard-procedure note form (a new note, or the seeded one edited from its version);
+    with `preview` the preview button, which saves nothing."""
+    def body(w: Any, actor: Actor) -> dict[str, Any]:
+        form = {"title_zh": "光功率偏低排查", "title_en": "Weak optical signal", "body_zh": "先**清洁**连接器。",
+                "body_en": "", "job_types": ["repair"], "categories": ["optical_signal"], "is_active": "y",
+                "version": w.note_version}
+        return {**form, "preview": "1"} if preview else form
+    return body
 
 
 def same(**fields: Any):
@@ -411,6 +423,19 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
         "GET": Case(pages(403, 403, 403, 403, 200)),
         "POST": Case(pages(403, 403, 403, 403, 302, writes=True), form=certification_type_form("fibre_matrix")),
     },
+    # Standard-procedure notes (#15 item 5): written by admins (a preview saves nothing), read by anyone signed in.
+    "/admin/notes": {"GET": Case(pages(403, 403, 403, 403, 200))},
+    "/admin/notes/new": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": [Case(pages(403, 403, 403, 403, WRITES), form=note_form()),
+                 Case(pages(403, 403, 403, 403, Expect(200, writes=False)), form=note_form(preview=True), note="preview")],
+    },
+    "/admin/notes/<int:note_id>": {
+        "GET": Case(pages(403, 403, 403, 403, 200)),
+        "POST": [Case(pages(403, 403, 403, 403, WRITES), form=note_form()),
+                 Case(pages(403, 403, 403, 403, Expect(200, writes=False)), form=note_form(preview=True), note="preview")],
+    },
+    "/notes/<int:note_id>": {"GET": Case(pages(200, 200, 200, 200, 200))},
     # People (admin only): installer B's page, edited, deactivated, given a reset link. Installer B is
     # active already, so reactivating them changes nothing (a message says so).
     "/admin/people": {"GET": Case(pages(403, 403, 403, 403, 200))},
@@ -677,6 +702,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
         record = TrainingRecord(session=past, user=inst_a, enrolled_at=now - timedelta(days=5))
         db.session.add_all([course, future, past, record])
         reset_token = create_reset_link(people["admin"], people["inst_b"])
+        procedure = create_note(people["admin"], NoteData(title_zh="修障要点", body_zh="先测光功率。", job_types=["repair"]))
         tokens = {token: create_token(people[owner]) for token, owner in TOKEN_OWNER.items()}
         tokens["deact"] = create_token(people["deact"])
         db.session.commit()
@@ -698,6 +724,7 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
             step_code="shoe_covers", standard_seen=str(standard.number),
             raise_order=raise_order.number, asked_order=asked.number, support_open=waiting.id,
             support_open_version=waiting.version, support_resolved=settled.id, support_resolved_version=settled.version,
+            note_id=procedure.id, note_version=procedure.version,
         )
         deact_id = people["deact"].id
         world.team_code, world.district_code = team_a.code, "hongshan"

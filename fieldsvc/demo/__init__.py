@@ -57,6 +57,7 @@ The package, by what each part does:
 - `reference.py`: what the demo draws from (districts, names, the job mix and its rates, courses);
 - `organisation.py`: teams, supervisors and installers;
 - `training.py`: certificates, training sessions and records;
+- `notes.py`: a few standard-procedure notes (zh + en) for the job page;
 - `orders.py`: customers, orders, visits, the event trail, rating links and ratings;
 - `bulk.py`: writing the big tables (COPY on PostgreSQL);
 - `seed.py`: `seed_demo`, the order of the work; `sign_ins.py`: `demo_sign_ins`.

@@ -18,6 +18,7 @@ from ..reference import ensure_reference_data, ensure_standards
 from ..workforce.models import District
 from ..workorders.standards import attach_to_open_orders
 from .bulk import Ids
+from .notes import write_notes
 from .orders import Orders
 from .organisation import DemoInstaller, DemoTeam, build_organisation, demo_password_hash, write_people
 from .reference import DISTRICT_INFO
@@ -78,6 +79,7 @@ class Seeder:
         training, certificate_rows = certificates_and_training(self)
         write_people(self)
         write_training(self, training, certificate_rows)
+        write_notes(self)
         db.session.commit()
         self.echo(f"  {len(self.teams)} teams, {len(self.installers)} installers, "
                   f"{self.counts['certifications']} certificates, {self.counts['training_records']} training records")
