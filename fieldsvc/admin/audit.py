@@ -28,7 +28,8 @@ NO_ONE = -1  # an actor id no user has: a username that does not exist matches n
 # The object types the back office writes, named; a type another area adds shows by its code.
 OBJECT_TYPE_LABELS = {
     "rule": _l("Rule"), "job_type": _l("Job type"), "certification_type": _l("Certification type"),
-    "user": _l("User"), "team": _l("Team"), "district": _l("District"),
+    "user": _l("User"), "team": _l("Team"), "district": _l("District"), "api_token": _l("API token"),
+    "certification": _l("Certificate"), "note": _l("Procedure note"),
 }
 EXPORT_HEADER = (_l("When"), _l("Who"), _l("Action"), _l("Object type"), _l("Object"), _l("Field"), _l("Before"),
                  _l("After"))
