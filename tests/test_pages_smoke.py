@@ -20,8 +20,13 @@ def demo(app: Flask) -> dict[str, str]:
         people = {role: username for role, username, _name in demo_sign_ins()}
         people["order"] = db.session.scalar(select(WorkOrder.number).where(
             WorkOrder.assignee.has(username=people["installer"])).limit(1))
-        people["open_order"] = db.session.scalar(select(WorkOrder.number).where(
-            WorkOrder.status == "new").limit(1)) or people["order"]
+        # An unassigned order the demo supervisor may open (the orders seeded depend on the instant).
+        from fieldsvc.auth.models import User
+        from fieldsvc.workorders.queries import visible_orders
+
+        supervisor = db.session.scalar(select(User).where(User.username == people["supervisor"]))
+        people["open_order"] = db.session.scalar(visible_orders(supervisor).with_only_columns(WorkOrder.number)
+                                                 .where(WorkOrder.status == "new").limit(1)) or people["order"]
         from fieldsvc.certifications.models import TrainingSession
 
         people["session"] = str(db.session.scalar(select(TrainingSession.id).limit(1)))
