@@ -9,11 +9,10 @@ import marshmallow as ma
 from flask import abort
 
 from ..db import INTEGER_RANGE, utcnow, zone
-from ..extensions import db
 from ..ratings.followups import STATES, FollowUpFilters, filtered, is_overdue, load_followup, with_details
 from ..ratings.models import FollowUp, FollowUpCause, FollowUpOutcome, FollowUpStatus
 from . import api_blueprint, current_api_user
-from .schemas import ACCEPTED_YEARS, LocalDateTime, PageQuerySchema, accepted_day, decode_cursor, encode_cursor
+from .schemas import ACCEPTED_YEARS, LocalDateTime, PageQuerySchema, accepted_day, newest_first_page
 
 blp = api_blueprint("follow-ups", __name__, "Follow-ups (回访) of dissatisfied ratings")
 
@@ -80,18 +79,7 @@ def list_followups(args: dict[str, Any]) -> dict[str, Any]:
                               outcome=args["outcome"] or "", opened_from=args["opened_from"],
                               opened_to=args["opened_to"])
     query = with_details(filtered(current_api_user(), filters, utcnow(), zone()))
-    if args["cursor"]:
-        try:
-            (after,) = decode_cursor(args["cursor"])
-        except ValueError:
-            abort(400, description="The cursor is malformed: pass next_cursor as it came.")
-        if not isinstance(after, int):
-            abort(400, description="The cursor is malformed: pass next_cursor as it came.")
-        query = query.where(FollowUp.id < after)
-    limit = args["limit"]
-    rows = list(db.session.scalars(query.order_by(FollowUp.id.desc()).limit(limit + 1)).unique())
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-    return {"items": rows[:limit], "next_cursor": next_cursor}
+    return newest_first_page(query, FollowUp.id, args["cursor"], args["limit"])
 
 
 @blp.route("/follow-ups/<int:followup_id>")

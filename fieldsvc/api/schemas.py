@@ -7,10 +7,11 @@ from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app
+from flask import abort, current_app
 from flask_babel import gettext as _
 
 from ..db import FIRST_DAY, INTEGER_RANGE, LAST_DAY, column_length, within_days, zone
+from ..extensions import db
 from ..metrics.definitions import BY_JOB_TYPE, CODE_PATTERN
 from ..snapshots.models import PeriodType, ScopeType
 from ..workforce.models import Customer
@@ -60,6 +61,22 @@ def decode_cursor(cursor: str) -> list[Any]:
     if not isinstance(values, list) or not all(_cursor_value(value) for value in values):
         raise ValueError("malformed cursor")
     return values
+
+
+def newest_first_page(query: Any, id_column: Any, cursor: str | None, limit: int) -> dict[str, Any]:
+    """One page of `query` by `id_column` descending, after the row `cursor` names (a cursor this
+    made, else 400), as the list endpoints answer it: the items and the next page's cursor."""
+    if cursor:
+        try:
+            (after,) = decode_cursor(cursor)
+        except ValueError:
+            abort(400, description="The cursor is malformed: pass next_cursor as it came.")
+        if not isinstance(after, int):
+            abort(400, description="The cursor is malformed: pass next_cursor as it came.")
+        query = query.where(id_column < after)
+    rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)).unique())
+    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    return {"items": rows[:limit], "next_cursor": next_cursor}
 
 
 def _cursor_value(value: Any) -> bool:

@@ -24,7 +24,7 @@ from ..support.services import (
 )
 from ..workorders import lifecycle
 from . import api_blueprint, current_api_user
-from .schemas import AwareDateTime, LocalDateTime, PageQuerySchema, decode_cursor, encode_cursor
+from .schemas import AwareDateTime, LocalDateTime, PageQuerySchema, newest_first_page
 
 blp = api_blueprint("support-requests", __name__, "On-site support requests (现场支撑) raised from jobs")
 
@@ -94,18 +94,7 @@ def list_requests(args: dict[str, Any]) -> dict[str, Any]:
     """The support requests the caller may see, newest first, cursor-paginated."""
     query = with_details(filtered(current_api_user(), status=args["status"], order_number=args["order"],
                                   updated_since=args["updated_since"]))
-    if args["cursor"]:
-        try:
-            (after,) = decode_cursor(args["cursor"])
-        except ValueError:
-            abort(400, description="The cursor is malformed: pass next_cursor as it came.")
-        if not isinstance(after, int):
-            abort(400, description="The cursor is malformed: pass next_cursor as it came.")
-        query = query.where(SupportRequest.id < after)
-    limit = args["limit"]
-    rows = list(db.session.scalars(query.order_by(SupportRequest.id.desc()).limit(limit + 1)).unique())
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-    return {"items": rows[:limit], "next_cursor": next_cursor}
+    return newest_first_page(query, SupportRequest.id, args["cursor"], args["limit"])
 
 
 @blp.route("/support-requests/<int:request_id>")
