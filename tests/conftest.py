@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -19,9 +20,11 @@ from werkzeug.serving import make_server
 
 import fieldsvc.models  # noqa: F401  (every table on Base.metadata)
 from fieldsvc import create_app
+from fieldsvc.auth import services as auth_services
 from fieldsvc.db import Base
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import APPEND_ONLY_DDL
+from tests import factories
 
 # The instant every test starts at, unless FIELDSVC_TEST_NOW (ISO 8601 with an offset) moves it:
 # a Monday morning in Wuhan. `.ci/run` runs the suite again at the awkward instants too.
@@ -46,6 +49,26 @@ def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates]:
         return
     with time_machine.travel(suite_now(), tick=True) as traveller:
         yield traveller
+
+
+# Argon2id at the production cost (64 MiB, 3 passes) takes 0.13 s a hash or a check, and the suite
+# signs in some thousand times: a cheap profile for every test but those marked `full_cost_passwords`
+# (tests/auth checks the production profile itself).
+QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+QUICK_PASSWORD_HASH = QUICK_HASHER.hash("correct-horse-9")  # tests/factories.py's PASSWORD
+_QUICK_DUMMY_HASH = QUICK_HASHER.hash("not a real password")
+
+
+@pytest.fixture(autouse=True)
+def quick_passwords(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The cheap Argon2 profile for this test (unless marked `full_cost_passwords`); returns the
+    hash of the factories' password under it."""
+    if request.node.get_closest_marker("full_cost_passwords"):
+        return auth_services.hash_password("correct-horse-9")
+    monkeypatch.setattr(auth_services, "_hasher", QUICK_HASHER)
+    monkeypatch.setattr(auth_services, "_DUMMY_HASH", _QUICK_DUMMY_HASH)
+    monkeypatch.setattr(factories, "_password_hash", QUICK_PASSWORD_HASH)
+    return QUICK_PASSWORD_HASH
 
 
 @pytest.fixture(scope="session")

@@ -35,12 +35,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from PIL import Image
 from sqlalchemy import select, update
 
-from fieldsvc.auth import services as auth_services
 from fieldsvc.auth.models import ApiToken, Role
 from fieldsvc.auth.people import create_reset_link
 from fieldsvc.auth.services import create_token, deactivate_user
@@ -777,15 +775,6 @@ def test_every_route_and_method_has_an_entry(app: Flask) -> None:
         assert set(case.expect) == set(ACTORS), (rule, method, case.note)
         assert set(case.reveals) <= set(MARKERS), (rule, method, case.note)
 
-
-@pytest.fixture
-def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A cheap Argon2 profile for this module's sign-ins (the matrix signs in 13 times; at the
-    production cost each takes up to half a second on a busy CI box). The matrix tests who may
-    do what once signed in, not the hashing, which tests/auth covers at full cost."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(auth_services, "_hasher", hasher)
-    return hasher.hash(f.PASSWORD)
 
 
 def test_permission_matrix(app: Flask, quick_passwords: str) -> None:

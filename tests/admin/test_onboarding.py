@@ -9,13 +9,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
 from fieldsvc.audit.models import AuditEntry
-from fieldsvc.auth import services as auth_services
 from fieldsvc.auth.models import EmployerType, Role, User
 from fieldsvc.certifications.models import Certification
 from fieldsvc.extensions import db
@@ -46,17 +44,14 @@ GOOD = [row("w50001", "张伟", phone="13900000001", cert="ftth", number="FT-1",
 
 
 @pytest.fixture
-def world(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two teams, an admin and a supervisor. Passwords hash with a cheap Argon2 profile here (as in
-    the permission matrix): these tests are about the import, tests/auth covers the hashing."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(auth_services, "_hasher", hasher)
+def world(app: Flask) -> None:
+    """Two teams, an admin and a supervisor."""
     with app.app_context():
         f.reference()
         f.make_team("HS01")
         f.make_team("HS02")
-        f.make_user(Role.ADMIN, username="admin", password_hash=hasher.hash(f.PASSWORD))
-        f.make_user(Role.SUPERVISOR, username="s1", password_hash=hasher.hash(f.PASSWORD))
+        f.make_user(Role.ADMIN, username="admin")
+        f.make_user(Role.SUPERVISOR, username="s1")
         db.session.commit()
 
 

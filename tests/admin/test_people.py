@@ -10,14 +10,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
 from fieldsvc.audit.models import AuditEntry
 from fieldsvc.auth import people
-from fieldsvc.auth import services as auth_services
 from fieldsvc.auth.models import ApiToken, EmployerType, Role, User
 from fieldsvc.auth.services import create_token
 from fieldsvc.db import utcnow
@@ -32,15 +30,6 @@ from tests.conftest import csrf_token, sign_in
 
 SEEN_RE = re.compile(r'name="seen" type="hidden" value="([^"]*)"|name="seen" value="([^"]*)"')
 
-
-@pytest.fixture(autouse=True)
-def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cheap Argon2 profile for this module's many sign-ins and new passwords (as the permission
-    matrix does): these tests are about who may do what, tests/auth/test_password_policy.py about
-    the hashing at full cost."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(auth_services, "_hasher", hasher)
-    monkeypatch.setattr(f, "_password_hash", hasher.hash(f.PASSWORD))
 
 
 @contextmanager

@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from fieldsvc.audit.models import AuditEntry
 from fieldsvc.auth import people
-from fieldsvc.auth import services as auth_services
 from fieldsvc.auth.models import Role
 from fieldsvc.auth.services import verify_password
 from fieldsvc.errors import RuleViolation
@@ -23,15 +21,6 @@ from tests.conftest import csrf_token, sign_in
 
 NEW_PASSWORD = "battery-staple-42"
 
-
-@pytest.fixture(autouse=True)
-def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cheap Argon2 profile for this module's many sign-ins and new passwords (as the permission
-    matrix does): these tests are about who may do what, tests/auth/test_password_policy.py about
-    the hashing at full cost."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(auth_services, "_hasher", hasher)
-    monkeypatch.setattr(f, "_password_hash", hasher.hash(f.PASSWORD))
 
 
 def browser(app: Flask) -> FlaskClient:

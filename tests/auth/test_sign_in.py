@@ -152,9 +152,10 @@ def test_session_protection_is_basic_so_a_network_change_keeps_the_session(
     assert client.get("/today").status_code == 200
 
 
-def test_passwords_are_hashed_with_argon2id(app_ctx: Flask) -> None:
+@pytest.mark.full_cost_passwords
+def test_passwords_are_hashed_with_argon2id_at_the_production_cost(app_ctx: Flask) -> None:
     hashed = hash_password("s3cret-pass")
-    assert hashed.startswith("$argon2id$")
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # RFC 9106's low-memory profile
     assert "s3cret-pass" not in hashed
     assert verify_password(hashed, "s3cret-pass")
     assert not verify_password(hashed, "wrong")

@@ -4,15 +4,12 @@ installer each (A with a placard), their supervisors, an admin, and a helper tha
 order the way the job page does."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 
-from fieldsvc.auth import services as auth_services
 from fieldsvc.auth.models import Role, User
 from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
@@ -25,15 +22,6 @@ from tests import factories as f
 
 TZ = zone("Asia/Shanghai")
 
-
-@pytest.fixture(autouse=True)
-def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A cheap Argon2 profile for these tests' sign-ins (as the permission matrix does): they test
-    pages, not hashing, which tests/auth covers at full cost."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(auth_services, "_hasher", hasher)
-    monkeypatch.setattr(f, "_password_hash", hasher.hash(f.PASSWORD))
-    yield
 
 
 def ten_am() -> datetime:

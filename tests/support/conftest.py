@@ -3,26 +3,15 @@ installer A has an order on the way and one only assigned. Cheap password hashin
 permission matrix does: these test pages, not hashing)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 
-from fieldsvc.auth import services as auth_services
 from fieldsvc.auth.models import Role
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import OrderStatus
 from tests import factories as f
-
-
-@pytest.fixture(autouse=True)
-def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(auth_services, "_hasher", hasher)
-    monkeypatch.setattr(f, "_password_hash", hasher.hash(f.PASSWORD))
-    yield
 
 
 @dataclass
