@@ -154,3 +154,18 @@ def make_notification(user: User, kind: str = "note", message: str | None = None
     db.session.add(notification)
     db.session.flush()
     return notification
+
+
+def figures_of(start: date, period_type: Any = None, now: datetime | None = None) -> dict[tuple[str, str, str], tuple]:
+    """Compute one period's snapshots with the metric engine (final: `now` defaults to two months
+    on) and read them back: (metric, scope type, scope id) → (numerator, denominator, value)."""
+    from fieldsvc.metrics.engine import compute_period
+    from fieldsvc.snapshots.models import MetricSnapshot, PeriodType
+
+    period_type = period_type or PeriodType.DAY
+    compute_period(period_type, start, now or utcnow() + timedelta(days=60), zone(Config.TIMEZONE))
+    rows = db.session.execute(select(
+        MetricSnapshot.metric, MetricSnapshot.scope_type, MetricSnapshot.scope_id, MetricSnapshot.numerator,
+        MetricSnapshot.denominator, MetricSnapshot.value,
+    ).where(MetricSnapshot.period_type == period_type, MetricSnapshot.period_start == start))
+    return {(metric, scope.value, key): (n, d, v) for metric, scope, key, n, d, v in rows}

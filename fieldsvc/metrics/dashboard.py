@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..auth.models import Role, User
 from ..auth.scope import managed_teams
+from ..db import zone
 from ..errors import NotFound
 from ..extensions import db
 from ..rules.services import settings_on
@@ -19,7 +20,8 @@ from ..snapshots.models import COMPANY_ID, MetricSnapshot, PeriodType, ScopeType
 from ..snapshots.periods import period_end, period_start
 from ..workforce.models import District, JobType, Team
 from .access import drillable, may_drill, may_read
-from .definitions import BY_CODE, BY_JOB_TYPE, JOB_TYPE_MARK, METRICS, Kind, Metric, split_code
+from .definitions import BY_CODE, BY_JOB_TYPE, GROUPS, JOB_TYPE_MARK, METRICS, Kind, Metric, split_code
+from .engine import reply_minutes
 from .services import Ranking, Series, figures, ranking, series
 
 # The tiles, the two with targets and the count the city ranks by first.
@@ -51,6 +53,15 @@ class Tile:
     @property
     def met(self) -> bool | None:
         return meets(self.metric, self.snapshot.value if self.snapshot else None, self.target)
+
+
+@dataclass
+class Section:
+    """A group of tiles under its heading (definitions.GROUPS)."""
+
+    code: str
+    label: object
+    tiles: list[Tile]
 
 
 @dataclass
@@ -89,6 +100,14 @@ class Dashboard:
     districts: list[District] = field(default_factory=list)
     title: str = ""
     period_last: date | None = None
+    # The desk's minutes to a first reply in the period: median and 90th percentile (not stored).
+    reply_minutes: tuple[float | None, float | None] = (None, None)
+
+    @property
+    def sections(self) -> list[Section]:
+        """The tiles by section, in GROUPS order (a section of no stored figure is left out)."""
+        found = [Section(code, label, [t for t in self.tiles if t.metric.group == code]) for code, label in GROUPS.items()]
+        return [section for section in found if any(t.snapshot for t in section.tiles)]
 
 
 def default_scope(user: User) -> tuple[ScopeType, str]:
@@ -126,6 +145,7 @@ def build(user: User, scope_type: ScopeType, scope_id: str, period_type: PeriodT
     if scope_type is ScopeType.TEAM:
         data.members = _members(user, scope_id, period_type, start)
     data.period_last = period_end(period_type, start)
+    data.reply_minutes = reply_minutes(scope_type, scope_id, period_type, start, zone())
     data.title = _title(scope_type, scope_id, data, locale)
     return data
 

@@ -15,6 +15,8 @@ class Base(enum.Enum):
     ORDERS = "orders"    # the orders completed in the period (by completed_at)
     RATINGS = "ratings"  # the ratings submitted in the period (by submitted_at)
     FOLLOWUPS = "followups"  # the follow-ups opened in the period (by opened_at: the bad rating's time)
+    VISITS = "visits"  # the visits under a service standard left in the period (by left_at)
+    SUPPORT = "support"  # the support requests raised in the period (by raised_at)
 
 
 class Kind(enum.Enum):
@@ -33,6 +35,8 @@ class Metric:
     numerator: str | None = None  # the flag (or value) column summed as the numerator
     # Days after the period's end until its figure is final (a rule key, or none: final at the end).
     final_after: str | None = None
+    settle_days: int = 0  # without `final_after`: days after the period's end until final
+    group: str = "quality"  # the dashboard's section (GROUPS)
     target: str | None = None  # the rule key of its target, when it has one
     lower_is_better: bool = False
     scale: float = 1.0  # the summed column is divided by this (seconds → hours)
@@ -60,6 +64,30 @@ METRICS: tuple[Metric, ...] = (
            lower_is_better=True, scale=3600.0, by_job_type=True),
     Metric("rx_power_pass_rate", _l("Optical readings in band"), Base.ORDERS, Kind.RATE,
            "rx_read", "rx_in_band"),
+    # The service standard (规范制度, issue #15): the booking call within the rule's minutes of the
+    # dispatch (预约及时率; an order completed without one counts as late), and the checklist.
+    Metric("booking_in_time_rate", _l("Customer called to book in time"), Base.ORDERS, Kind.RATE,
+           "one", "booked_in_time", group="standard"),
+    Metric("checklist_compliance_rate", _l("Checklist compliance"), Base.VISITS, Kind.RATE,
+           "one", "checklist_complete", group="standard"),
+    # On-site support (现场支撑, issue #15): how often installers ask, how the desk answers, and
+    # whether the help turns into an on-site resolution. Requests per 100 orders: the requests
+    # raised on the orders completed in the period (a mean per order, × 100).
+    Metric("support_requests_per_100_orders", _l("Support requests per 100 orders"), Base.ORDERS, Kind.MEAN,
+           "one", "support_requests", lower_is_better=True, scale=0.01, group="support"),
+    Metric("onsite_resolution_rate_with_support", _l("On-site resolution with a support request"),
+           Base.ORDERS, Kind.RATE, "visited_supported", "first_visit_resolved_supported", group="support"),
+    Metric("onsite_resolution_rate_without_support", _l("On-site resolution without a support request"),
+           Base.ORDERS, Kind.RATE, "visited_unsupported", "first_visit_resolved_unsupported", group="support"),
+    # Of the requests raised in the period (provisional for a day: a reply or a resolution may come
+    # after midnight).
+    Metric("support_requests", _l("Support requests"), Base.SUPPORT, Kind.COUNT, "one", group="support"),
+    Metric("support_replied_in_time_rate", _l("Support replied within target"), Base.SUPPORT, Kind.RATE,
+           "one", "replied_in_time", settle_days=1, group="support"),
+    Metric("support_mean_minutes_to_reply", _l("Mean minutes to the desk's first reply"), Base.SUPPORT,
+           Kind.MEAN, "replied", "reply_seconds", settle_days=1, lower_is_better=True, scale=60.0, group="support"),
+    Metric("support_solved_on_site_rate", _l("Support solved while on site"), Base.SUPPORT, Kind.RATE,
+           "one", "solved_on_site", settle_days=1, group="support"),
     Metric("satisfaction_rate", _l("Satisfaction"), Base.RATINGS, Kind.RATE, "one", "satisfied",
            target="satisfaction_target"),
     Metric("satisfaction_rate_strict", _l("Satisfaction (strict)"), Base.RATINGS, Kind.RATE, "one", "five_stars"),
@@ -82,6 +110,14 @@ METRICS: tuple[Metric, ...] = (
 )
 
 BY_CODE: dict[str, Metric] = {metric.code: metric for metric in METRICS}
+
+# The dashboard's sections, in order: the installation-quality pillar, the service standard
+# (规范制度) and on-site support (现场支撑).
+GROUPS: dict[str, object] = {
+    "quality": _l("Installation quality"),
+    "standard": _l("Service standard"),
+    "support": _l("On-site support"),
+}
 
 
 JOB_TYPE_MARK = "."

@@ -16,6 +16,7 @@ figure are the rows the figure counted."""
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -54,8 +55,10 @@ from ..ratings.models import SATISFIED_MIN_SCORE, FollowUp, FollowUpOutcome, Fol
 from ..rules.services import settings_on
 from ..snapshots.models import COMPANY_ID, MetricSnapshot, PeriodType, ScopeType
 from ..snapshots.periods import utc_range
+from ..support.models import SupportRequest, SupportResolution, SupportStatus
 from ..workforce.models import District, JobType, Team
 from ..workorders.models import OrderStatus, Visit, VisitOutcome, WorkOrder
+from ..workorders.standards import BOOKED_CALL, OrderStandard, Phase, StandardStep, StepTick
 from .definitions import JOB_TYPE_MARK, METRICS, Base, Kind, Metric, split_code
 from .sql import flag, seconds_between, within_days_after
 
@@ -117,11 +120,17 @@ def order_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
     booked = and_(visited, first.appointment_start.is_not(None), first.appointment_end.is_not(None))
     first_failed_excused = and_(first.outcome == VisitOutcome.NOT_RESOLVED, first.reason_code.in_(excused))
     rated = exists().where(SurveyResponse.work_order_id == WorkOrder.id)
+    booked_in_time = exists().where(StepTick.work_order_id == WorkOrder.id, StepTick.code == BOOKED_CALL,
+                                    StepTick.dispatch_lag_seconds <= rules["booking_within_minutes"] * 60)
+    requests = (select(func.count()).where(SupportRequest.work_order_id == WorkOrder.id)
+                .correlate(WorkOrder).scalar_subquery())
+    supported = exists().where(SupportRequest.work_order_id == WorkOrder.id)
+    first_resolved = and_(visited, first.outcome == VisitOutcome.RESOLVED)
     return (
         completed_orders(period).add_columns(
             literal(1).label("one"),
             flag(visited).label("visited"),
-            flag(and_(visited, first.outcome == VisitOutcome.RESOLVED)).label("first_visit_resolved"),
+            flag(first_resolved).label("first_visit_resolved"),
             flag(and_(visited, ~func.coalesce(first_failed_excused, False))).label("visited_net"),
             flag(booked).label("booked"),
             flag(and_(booked, first.arrived_at >= first.appointment_start,
@@ -137,6 +146,12 @@ def order_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
             seconds_between(WorkOrder.created_at, WorkOrder.completed_at).label("seconds"),
             flag(and_(JobType.is_install.is_(True), rx.is_not(None))).label("rx_read"),
             flag(and_(JobType.is_install.is_(True), rx >= low, rx <= high)).label("rx_in_band"),
+            flag(booked_in_time).label("booked_in_time"),
+            requests.label("support_requests"),
+            flag(and_(visited, supported)).label("visited_supported"),
+            flag(and_(first_resolved, supported)).label("first_visit_resolved_supported"),
+            flag(and_(visited, ~supported)).label("visited_unsupported"),
+            flag(and_(first_resolved, ~supported)).label("first_visit_resolved_unsupported"),
         )
         .outerjoin(first, and_(first.work_order_id == WorkOrder.id, first.seq == 1))
     )
@@ -196,9 +211,76 @@ def followup_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
     )
 
 
-FLAGS = {Base.ORDERS: order_flags, Base.RATINGS: rating_flags, Base.FOLLOWUPS: followup_flags}
-ROWS = {Base.ORDERS: completed_orders, Base.RATINGS: submitted_ratings,
-        Base.FOLLOWUPS: opened_followups}  # the same rows, without flags
+def closed_visits(period: Period) -> Select[Any]:
+    """One row per visit left in the period on an order under a service standard, attributed to
+    the visit's installer and the order's team and district."""
+    return (
+        select(
+            Visit.work_order_id.label("order_id"),
+            Visit.installer_id.label("installer_id"),
+            WorkOrder.team_id.label("team_id"),
+            WorkOrder.district_id.label("district_id"),
+        )
+        .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
+        .join(OrderStandard, OrderStandard.work_order_id == Visit.work_order_id)
+        .where(Visit.left_at >= period.begins, Visit.left_at < period.ends)
+    )
+
+
+def visit_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
+    """`closed_visits` with the checklist's flag: every required step of the order's standard
+    ticked by the time the installer left (the at-completion steps count for a resolved visit
+    only: a visit that could not finish had nothing to complete)."""
+    # (Correlated explicitly: the inner test reads the visit two levels up.)
+    ticked = (select(StepTick.id).where(StepTick.work_order_id == Visit.work_order_id,
+                                        StepTick.code == StandardStep.code, StepTick.ticked_at <= Visit.left_at)
+              .correlate_except(StepTick).exists())
+    missing = (select(StandardStep.id).where(
+        StandardStep.version_id == OrderStandard.version_id, StandardStep.is_required.is_(True),
+        or_(StandardStep.phase != Phase.AT_COMPLETION, Visit.outcome == VisitOutcome.RESOLVED), ~ticked)
+        .correlate_except(StandardStep).exists())
+    return closed_visits(period).add_columns(literal(1).label("one"), flag(~missing).label("checklist_complete"))
+
+
+def raised_requests(period: Period) -> Select[Any]:
+    """One row per support request raised in the period, attributed to the installer who asked,
+    the team fixed on the request when raised, and the order's district."""
+    return (
+        select(
+            SupportRequest.work_order_id.label("order_id"),
+            SupportRequest.installer_id.label("installer_id"),
+            SupportRequest.team_id.label("team_id"),
+            WorkOrder.district_id.label("district_id"),
+        )
+        .join(WorkOrder, WorkOrder.id == SupportRequest.work_order_id)
+        .where(SupportRequest.raised_at >= period.begins, SupportRequest.raised_at < period.ends)
+    )
+
+
+def support_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
+    """`raised_requests` with their flags: replied (the desk's first reply), replied by the target
+    fixed on the request when raised (`reply_due_at`: to one raised at 14:45 a reply at
+    14:59 is on time against 15 minutes, at 15:00:00 too, at 15:00:01 not; never replied is late), the seconds to that
+    reply, and solved while on site (closed as solved remotely, by the desk or by the installer's
+    "solved, thanks", while a visit of the order was open)."""
+    replied = SupportRequest.first_reply_at.is_not(None)
+    on_site = exists().where(Visit.work_order_id == SupportRequest.work_order_id,
+                             Visit.arrived_at <= SupportRequest.resolved_at,
+                             or_(Visit.left_at.is_(None), Visit.left_at >= SupportRequest.resolved_at))
+    return raised_requests(period).add_columns(
+        literal(1).label("one"),
+        flag(replied).label("replied"),
+        flag(and_(replied, SupportRequest.first_reply_at <= SupportRequest.reply_due_at)).label("replied_in_time"),
+        func.coalesce(seconds_between(SupportRequest.raised_at, SupportRequest.first_reply_at), 0).label("reply_seconds"),
+        flag(and_(SupportRequest.status.in_((SupportStatus.RESOLVED, SupportStatus.THANKED)),
+                  SupportRequest.resolution == SupportResolution.SOLVED_REMOTELY, on_site)).label("solved_on_site"),
+    )
+
+
+FLAGS = {Base.ORDERS: order_flags, Base.RATINGS: rating_flags, Base.FOLLOWUPS: followup_flags,
+         Base.VISITS: visit_flags, Base.SUPPORT: support_flags}
+ROWS = {Base.ORDERS: completed_orders, Base.RATINGS: submitted_ratings, Base.FOLLOWUPS: opened_followups,
+        Base.VISITS: closed_visits, Base.SUPPORT: raised_requests}  # the same rows, without flags
 
 # Each scope: the flag row's column naming it, and the table that turns the id into its code.
 SCOPE_CODES = {
@@ -251,13 +333,13 @@ def is_final(item: Metric, period: Period, rules: dict[str, Any], now: datetime)
     """Whether the metric's figure for the period can no longer change: the period is over and,
     for a metric that looks ahead (repeat repairs, early faults, ratings still to come), its
     window after the period has passed too."""
-    days = rules[item.final_after] if item.final_after else 0
+    days = rules[item.final_after] if item.final_after else item.settle_days
     return now >= period.ends + timedelta(days=days)
 
 
 def _final_key(item: Metric) -> str:
     """The bound parameter saying whether the metric's figures of the period are final."""
-    return f"final_{item.final_after or 'at_end'}"
+    return f"final_{item.final_after or f'after_{item.settle_days}_days'}"
 
 
 def _snapshot_rows(sums: CTE, metrics: Sequence[Metric], by_job_type: bool) -> list[Select[Any]]:
@@ -318,6 +400,7 @@ _BOUND_RULES: dict[str, Any] = {
     "rx_power_band_dbm": (bindparam("rx_low", type_=Float), bindparam("rx_high", type_=Float)),
     "repeat_repair_window_days": bindparam("repeat_repair_window_days", type_=Integer),
     "install_early_fault_window_days": bindparam("install_early_fault_window_days", type_=Integer),
+    "booking_within_minutes": bindparam("booking_within_minutes", type_=Integer),
 }
 
 
@@ -330,6 +413,7 @@ def _params(period: Period, rules: dict[str, Any], now: datetime) -> dict[str, A
         "rx_low": float(low), "rx_high": float(high),
         "repeat_repair_window_days": int(rules["repeat_repair_window_days"]),
         "install_early_fault_window_days": int(rules["install_early_fault_window_days"]),
+        "booking_within_minutes": int(rules["booking_within_minutes"]),
     }
     params.update({_final_key(item): is_final(item, period, rules, now) for item in METRICS})
     return params
@@ -464,7 +548,35 @@ def orders_behind(code: str, scope_type: ScopeType, scope_id: str, period_type: 
         query = query.where(flags.c.job_type == job_type)
     if column != "one":
         query = query.where(flags.c[column] != 0)
-    if scope_type is not ScopeType.COMPANY:
-        key, id_column, code_column = SCOPE_CODES[scope_type]
-        query = query.where(flags.c[key] == select(id_column).where(code_column == scope_id).scalar_subquery())
-    return query.order_by(WorkOrder.number)
+    return _in_scope(query, flags, scope_type, scope_id).order_by(WorkOrder.number)
+
+
+def _in_scope(query: Select[Any], flags: Any, scope_type: ScopeType, scope_id: str) -> Select[Any]:
+    """`query` over flag rows, kept to those of one scope (named by its code)."""
+    if scope_type is ScopeType.COMPANY:
+        return query
+    key, id_column, code_column = SCOPE_CODES[scope_type]
+    return query.where(flags.c[key] == select(id_column).where(code_column == scope_id).scalar_subquery())
+
+
+# --- the desk's reply times ------------------------------------------------------------------------
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The nearest-rank `p`th percentile (None of nothing)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p / 100 * len(ordered)), 1) - 1]
+
+
+def reply_minutes(scope_type: ScopeType, scope_id: str, period_type: PeriodType, start: date,
+                  tz: ZoneInfo) -> tuple[float | None, float | None]:
+    """The median and the 90th percentile of the minutes to the desk's first reply, over the support
+    requests of one scope and period that got one: the rows `support_mean_minutes_to_reply` counts.
+    (Percentiles do not add up across scopes, so they are read when shown, not stored: one query
+    over the period's requests, which are few; SQLite has no percentile function.)"""
+    period = Period.of(period_type, start, tz)
+    flags = support_flags(period, settings_on(start)).subquery("flags")
+    query = _in_scope(select(flags.c.reply_seconds).where(flags.c.replied == 1), flags, scope_type, scope_id)
+    minutes = [seconds / 60 for seconds in db.session.scalars(query)]
+    return percentile(minutes, 50), percentile(minutes, 90)

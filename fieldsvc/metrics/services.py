@@ -5,6 +5,7 @@ page view), each a single set-based statement whatever the number of installers;
 is `access`."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -76,12 +77,14 @@ def figures(user: User, scope_type: ScopeType, scope_id: str,
     return {(row.metric, row.period_type): row for row in rows}
 
 
-def own_figures(installer: User, periods: list[tuple[PeriodType, date]]) -> dict[tuple[str, str, PeriodType], MetricSnapshot]:
-    """An installer's own and their team's snapshots for the given periods (all they may read),
-    by (scope type, metric, period type), in one query."""
+def own_figures(installer: User, periods: list[tuple[PeriodType, date]],
+                codes: Sequence[str]) -> dict[tuple[str, str, PeriodType], MetricSnapshot]:
+    """An installer's own and their team's snapshots of the metrics `codes` for the given periods
+    (all they may read), by (scope type, metric, period type), in one query."""
     rows = db.session.scalars(
         select(MetricSnapshot).where(
             readable(installer), MetricSnapshot.scope_type.in_((ScopeType.INSTALLER, ScopeType.TEAM)),
+            MetricSnapshot.metric.in_(codes),
             tuple_(MetricSnapshot.period_type, MetricSnapshot.period_start).in_(periods),
         ))
     return {(row.scope_type.value, row.metric, row.period_type): row for row in rows}

@@ -27,7 +27,9 @@ from .services import PARTS, TREND_WINDOWS, current_periods, orders_for, own_fig
 
 bp = Blueprint("metrics", __name__)
 
-TODAY_METRICS = ("completed_orders", "onsite_resolution_rate", "satisfaction_rate", "dissatisfied_count")
+# The installer's own figures on Today: the pillar's, then the service standard's two (issue #15).
+TODAY_METRICS = ("completed_orders", "onsite_resolution_rate", "satisfaction_rate", "dissatisfied_count",
+                 "booking_in_time_rate", "checklist_compliance_rate")
 DRILL_LIMIT = 500  # orders listed on one page (the count says how many there are)
 
 
@@ -49,9 +51,8 @@ def figure_text(item: Metric, value: float | None) -> str:
 
 def why_empty(item: Metric) -> str:
     """The word beside "—": why there is no figure."""
-    if item.base is Base.FOLLOWUPS:
-        return _("no follow-ups")
-    return _("no ratings") if item.base is Base.RATINGS else _("no orders")
+    return {Base.FOLLOWUPS: _("no follow-ups"), Base.RATINGS: _("no ratings"), Base.VISITS: _("no visits"),
+            Base.SUPPORT: _("no support requests")}.get(item.base, _("no orders"))
 
 
 def period_name(period_type: PeriodType) -> str:
@@ -142,7 +143,7 @@ def orders() -> Any:
 def today_panel(installer: User) -> Markup:
     """The installer's own figures for today, this week and this month beside their team's."""
     periods = current_periods(local_today(zone()))
-    found = own_figures(installer, periods)  # one query: their own figures and their team's
+    found = own_figures(installer, periods, TODAY_METRICS)  # one query: theirs and their team's
     mine = {(code, kind): row for (scope, code, kind), row in found.items() if scope == ScopeType.INSTALLER.value}
     team = {(code, kind): row for (scope, code, kind), row in found.items() if scope == ScopeType.TEAM.value}
     # An autoescaped template's output, already safe: marked so that Today's page does not escape it twice.

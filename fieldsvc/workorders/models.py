@@ -180,6 +180,7 @@ class Visit(Base):
         UniqueConstraint("work_order_id", "seq"),
         CheckConstraint("seq >= 1", name="seq_positive"),
         Index("ix_visits_installer_arrived", "installer_id", "arrived_at"),
+        Index("ix_visits_left_at", "left_at"),  # the checklist figure: the visits left in a period
         CheckConstraint(
             "(outcome = 'not_resolved' AND reason_code IS NOT NULL) OR "
             "((outcome IS NULL OR outcome = 'resolved') AND reason_code IS NULL)",

@@ -1,4 +1,4 @@
-"""The support figures on a hand-built case: two requests of team A raised at 14:45 local, one
+"""The support figures of the metric engine on a hand-built case: two requests of team A raised at 14:45 local, one
 answered at 14:59 (on time against 15 minutes) and one at 15:01 (late), one solved while the
 installer was on site; team B's on-site resolution without any request."""
 from __future__ import annotations
@@ -12,7 +12,9 @@ from sqlalchemy import select
 from fieldsvc.auth.models import Role, User
 from fieldsvc.db import zone
 from fieldsvc.extensions import db
-from fieldsvc.support import figures, services
+from fieldsvc.metrics import engine
+from fieldsvc.snapshots.models import COMPANY_ID, PeriodType, ScopeType
+from fieldsvc.support import services
 from fieldsvc.workorders.models import OrderStatus, Visit, VisitOutcome
 from tests import factories as f
 
@@ -60,22 +62,51 @@ def test_figures_on_a_hand_built_case(app_ctx: Flask) -> None:
     _completed(b, at, 1)
     _completed(b, at, 3)
 
-    by_team = figures.support_figures("team", day, day, tz)
-    fa, fb = by_team[team_a.id], by_team[team_b.id]
-    assert (fa.requests, fa.completed_orders, fa.replied, fa.replied_on_time) == (2, 4, 2, 1)
-    assert fa.requests_per_100_orders == 50.0
-    assert sorted(fa.reply_minutes) == pytest.approx([14.0, 16.0])
-    assert (fa.median_reply_minutes, fa.p90_reply_minutes) == (14.0, 16.0)
-    assert (fa.solved_on_site, fa.solved_on_site_rate) == (1, 0.5)
-    assert fa.with_request == (1, 2) and fa.without_request == (1, 2)
-    assert (fb.requests, fb.requests_per_100_orders, fb.median_reply_minutes, fb.solved_on_site_rate) == (0, 0.0, None, None)
-    assert fb.with_request == (0, 0) and fb.onsite_resolution_with_request is None
-    assert fb.onsite_resolution_without_request == 0.5
+    db.session.flush()
 
-    (branch,) = figures.support_figures("branch", day, day, tz).values()
-    assert (branch.requests, branch.completed_orders, branch.with_request, branch.without_request) == (2, 6, (1, 2), (2, 4))
-    by_district = figures.support_figures("district", day, day, tz)
-    assert {k: (v.requests, v.completed_orders) for k, v in by_district.items()} == {f.district("hongshan").id: (2, 6)}
-    # Another day: nothing.
-    assert figures.support_figures("team", day + timedelta(days=1), day + timedelta(days=1), tz) == {}
+    got = f.figures_of(day)
+    assert got[("support_requests", "team", "FA01")] == (None, 2, 2.0)
+    assert got[("support_requests_per_100_orders", "team", "FA01")] == (200.0, 4, 50.0)
+    assert got[("support_replied_in_time_rate", "team", "FA01")] == (1.0, 2, 0.5)
+    assert got[("support_mean_minutes_to_reply", "team", "FA01")] == (30.0, 2, 15.0)
+    assert engine.reply_minutes(ScopeType.TEAM, "FA01", PeriodType.DAY, day, tz) == pytest.approx((14.0, 16.0))
+    assert got[("support_solved_on_site_rate", "team", "FA01")] == (1.0, 2, 0.5)
+    assert got[("onsite_resolution_rate_with_support", "team", "FA01")] == (1.0, 2, 0.5)
+    assert got[("onsite_resolution_rate_without_support", "team", "FA01")] == (1.0, 2, 0.5)
+    assert got[("support_requests", "installer", "fa1")] == (None, 2, 2.0)
+    # Team B asked for nothing: no support rows of its own, 0 requests per 100 orders.
+    assert ("support_requests", "team", "FB01") not in got
+    assert got[("support_requests_per_100_orders", "team", "FB01")] == (0.0, 2, 0.0)
+    assert got[("onsite_resolution_rate_with_support", "team", "FB01")] == (0.0, 0, None)
+    assert got[("onsite_resolution_rate_without_support", "team", "FB01")] == (1.0, 2, 0.5)
+    assert engine.reply_minutes(ScopeType.TEAM, "FB01", PeriodType.DAY, day, tz) == (None, None)
+    # The branch and the district (every customer in Hongshan).
+    assert got[("support_requests_per_100_orders", "company", COMPANY_ID)][1:] == (6, pytest.approx(100 / 3))
+    assert got[("onsite_resolution_rate_with_support", "company", COMPANY_ID)] == (1.0, 2, 0.5)
+    assert got[("onsite_resolution_rate_without_support", "company", COMPANY_ID)] == (2.0, 4, 0.5)
+    assert got[("support_requests", "district", "hongshan")] == (None, 2, 2.0)
+    # The drill-down lists the requests' orders.
+    behind = db.session.scalars(engine.orders_behind("support_replied_in_time_rate", ScopeType.TEAM, "FA01",
+                                                     PeriodType.DAY, day, tz, "numerator")).all()
+    assert behind == [first.number]
+    # Another day: nothing of the support.
+    assert not {key for key in f.figures_of(day + timedelta(days=1)) if key[0] == "support_requests"} - {
+        ("support_requests", "company", COMPANY_ID)}
     assert db.session.scalar(select(services.SupportRequest.id).where(services.overdue_condition(at + timedelta(hours=1)))) is None
+
+
+def test_a_reply_exactly_at_the_target_is_on_time(app_ctx: Flask) -> None:
+    tz = zone()
+    day = f.today()
+    at = datetime.combine(day, time(9, 0), tzinfo=tz)
+    team = f.make_team("FA01")
+    a, desk = f.make_user(Role.INSTALLER, "fa1", team), f.make_user(Role.SUPERVISOR, "fs1", team)
+    for minutes in (15, 15.02):  # at 09:15:00 (on time) and at 09:15:01 (late)
+        order = _completed(a, at + timedelta(hours=2), 1)
+        request = services.SupportRequest(work_order_id=order.id, installer_id=a.id, team_id=team.id,
+                                          raised_in="on_site", category="other", note="?", raised_at=at,
+                                          reply_due_at=services.reply_due(at), updated_at=at)
+        db.session.add(request)
+        db.session.flush()
+        services.reply(request, desk, "ok", request.version, at + timedelta(minutes=minutes))
+    assert f.figures_of(day)[("support_replied_in_time_rate", "installer", "fa1")] == (1.0, 2, 0.5)

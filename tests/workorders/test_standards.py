@@ -17,12 +17,14 @@ from fieldsvc.auth.services import create_token
 from fieldsvc.db import utcnow
 from fieldsvc.errors import Forbidden, RuleViolation
 from fieldsvc.extensions import db
+from fieldsvc.metrics.engine import orders_behind
 from fieldsvc.reference import STANDARD_STEPS, ensure_standards
+from fieldsvc.rules.services import set_setting
+from fieldsvc.snapshots.models import COMPANY_ID, PeriodType, ScopeType
 from fieldsvc.workforce.models import JobType
 from fieldsvc.workorders import lifecycle, standards
-from fieldsvc.workorders.models import OrderStatus, Visit, VisitOutcome, WorkOrder, WorkOrderEvent
+from fieldsvc.workorders.models import OrderStatus, Visit, VisitOutcome, WorkOrder
 from fieldsvc.workorders.services import NewOrder, create_work_order
-from fieldsvc.workorders.standard_figures import booking_timeliness, checklist_compliance
 from fieldsvc.workorders.standards import OrderStandard, Phase, StepInput, StepTick
 from tests import factories as f
 from tests.conftest import sign_in
@@ -129,23 +131,25 @@ def test_book_ticks_the_call_with_its_lag_after_dispatch(crew: Crew, lag: timede
 
 def test_booking_timeliness_counts_the_boundary_as_on_time(crew: Crew) -> None:
     now = utcnow().replace(microsecond=0)
+    done = now + timedelta(hours=2)
     for lag in (1799, 1800, 1801, None):  # the last one never booked
-        order = f.make_work_order(S.ASSIGNED, assignee=crew.installer)
-        db.session.add(WorkOrderEvent(work_order=order, actor=crew.supervisor, created_at=now, action="assign",
-                                      from_status="new", to_status="assigned"))
+        order = f.make_work_order(S.COMPLETED, assignee=crew.installer, completed_by_id=crew.installer.id,
+                                  completed_at=done)
         if lag is not None:
             db.session.add(StepTick(work_order_id=order.id, code="booked_call", ticked_at=now + timedelta(seconds=lag),
                                     dispatch_lag_seconds=lag))
-    other = f.make_work_order(S.ASSIGNED, assignee=crew.other)
-    db.session.add(WorkOrderEvent(work_order=other, actor=crew.supervisor, created_at=now, action="assign"))
+    f.make_work_order(S.COMPLETED, assignee=crew.other, completed_by_id=crew.other.id, completed_at=done,
+                      customer=f.make_customer("jiangan"))
+    f.make_work_order(S.ASSIGNED, assignee=crew.installer)  # not completed: not counted
     db.session.flush()
-    day = now.astimezone(TZ).date()
-    by_installer = booking_timeliness("installer", day, day, TZ)
-    assert (by_installer[crew.installer.id].numerator, by_installer[crew.installer.id].denominator) == (2, 4)
-    assert (by_installer[crew.other.id].numerator, by_installer[crew.other.id].denominator) == (0, 1)
-    assert booking_timeliness("branch", day, day, TZ)[None].value == pytest.approx(2 / 5)
-    assert booking_timeliness("team", day, day, TZ)[crew.installer.team_id].denominator == 4
-    assert booking_timeliness("branch", day - timedelta(days=2), day - timedelta(days=1), TZ)[None].denominator == 0
+    got = f.figures_of(done.astimezone(TZ).date())
+    assert got[("booking_in_time_rate", "installer", "w1")] == (2.0, 4, 0.5)
+    assert got[("booking_in_time_rate", "installer", "w3")] == (0.0, 1, 0.0)
+    assert got[("booking_in_time_rate", "company", COMPANY_ID)][:2] == (2.0, 5)
+    assert got[("booking_in_time_rate", "team", "HS01")][1] == 4
+    # The rule is dated: from the day it took effect a 31-minute call is in time.
+    set_setting("booking_within_minutes", 31, done.astimezone(TZ).date(), crew.admin.id)
+    assert f.figures_of(done.astimezone(TZ).date())[("booking_in_time_rate", "installer", "w1")] == (3.0, 4, 0.75)
 
 
 def test_checklist_compliance_on_a_hand_built_case(crew: Crew) -> None:
@@ -162,11 +166,12 @@ def test_checklist_compliance_on_a_hand_built_case(crew: Crew) -> None:
             db.session.add(StepTick(work_order_id=order.id, code=code, ticked_at=left - timedelta(minutes=10)))
         if late:  # ticked after the installer left: does not count for that visit
             db.session.add(StepTick(work_order_id=order.id, code=late, ticked_at=left + timedelta(minutes=1)))
+        return order
 
     visit(VisitOutcome.RESOLVED, ("booked_call", "shoe_covers", "cleaned_up"))  # compliant
     visit(VisitOutcome.RESOLVED, ("booked_call", "shoe_covers"), late="cleaned_up")  # not
     visit(VisitOutcome.NOT_RESOLVED, ("booked_call", "shoe_covers"))  # compliant: nothing to complete
-    visit(VisitOutcome.NOT_RESOLVED, ("booked_call",))  # not: no shoe covers
+    missed = visit(VisitOutcome.NOT_RESOLVED, ("booked_call",))  # not: no shoe covers
     visit(VisitOutcome.RESOLVED, ("booked_call", "shoe_covers", "cleaned_up"), installer=crew.other)
     # a visit of an order without a standard is not counted
     plain = f.make_work_order(S.ACCEPTED, assignee=crew.installer)
@@ -174,12 +179,14 @@ def test_checklist_compliance_on_a_hand_built_case(crew: Crew) -> None:
                          left_at=left, outcome=VisitOutcome.RESOLVED))
     db.session.flush()
     day = left.astimezone(TZ).date()
-    mine = checklist_compliance("installer", day, day, TZ)
-    assert (mine[crew.installer.id].numerator, mine[crew.installer.id].denominator) == (2, 4)
-    assert (mine[crew.other.id].numerator, mine[crew.other.id].denominator) == (1, 1)
-    branch = checklist_compliance("branch", day, day, TZ)[None]
-    assert (branch.numerator, branch.denominator) == (3, 5)
-    assert checklist_compliance("team", day, day, TZ)[crew.installer.team_id].denominator == 4
+    got = f.figures_of(day)
+    assert got[("checklist_compliance_rate", "installer", "w1")] == (2.0, 4, 0.5)
+    assert got[("checklist_compliance_rate", "installer", "w3")] == (1.0, 1, 1.0)
+    assert got[("checklist_compliance_rate", "company", COMPANY_ID)] == (3.0, 5, 0.6)
+    assert got[("checklist_compliance_rate", "team", "HS01")][1] == 4
+    behind = db.session.scalars(orders_behind("checklist_compliance_rate", ScopeType.INSTALLER, "w1",
+                                              PeriodType.DAY, day, TZ, "denominator")).all()
+    assert missed.number in behind and plain.number not in behind and len(behind) == 4
 
 
 def test_default_standard_covers_every_job_type_and_is_seeded_only_on_demand(app_ctx: Flask) -> None:
