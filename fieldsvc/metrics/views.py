@@ -81,8 +81,20 @@ def _view() -> Any:
         scope_type, scope_id = default_scope(current_user)
     period_type = _choice("period", PERIODS, PeriodType.MONTH)
     days = _choice("days", {str(d): d for d in TREND_WINDOWS}, 30)
-    return build(current_user, scope_type, scope_id or COMPANY_ID, period_type, days, local_today(zone()),
-                 current_locale())
+    today = local_today(zone())
+    data = build(current_user, scope_type, scope_id or COMPANY_ID, period_type, days, _on(today), current_locale())
+    data.today = today
+    return data
+
+
+def _on(today: date) -> date:
+    """The day whose period is shown (`on`, ISO; an earlier period than the current one): today
+    when absent, malformed or in the future."""
+    try:
+        on = date.fromisoformat(request.args.get("on", ""))
+    except ValueError:
+        return today
+    return min(on, today)
 
 
 @bp.route("/quality")
@@ -98,8 +110,11 @@ def dashboard() -> Any:
 
 def _args(data: Any) -> dict[str, str]:
     """The query that shows this view again (for links and exports)."""
-    return {"scope": data.scope_type.value, "id": data.scope_id, "period": data.period_type.value,
+    args = {"scope": data.scope_type.value, "id": data.scope_id, "period": data.period_type.value,
             "days": str(data.days)}
+    if not data.is_current:
+        args["on"] = data.period_start.isoformat()
+    return args
 
 
 @bp.route("/quality/export.<fmt>")
