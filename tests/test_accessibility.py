@@ -1,9 +1,11 @@
 """Accessibility of the main pages in a real browser (headless Chromium, the server and phone of
-tests/workorders/test_browser.py): axe-core (vendored in tests/browser_assets/axe-core, injected
-by the test, never served by the app) finds no serious or critical violation of WCAG 2 A/AA, also
-with every <details> open; every visible control is reached with the Tab key and shows a visible
-focus ring. Pages: sign-in, the customer's rating page, the installer's Today and job page, the
-board and the certification and quality dashboards (at 390 px, and those three also at 1280 px)."""
+tests/workorders/test_browser.py): sign-in, the customer's rating page, the installer's Today and
+job pages, the board and the certification and quality dashboards (at 390 px, the last three also
+at 1280 px), each as loaded, with its <details> open and with the top bar's menu open.
+axe-core (vendored in tests/browser_assets/axe-core, injected by the browser, never served by the
+app) finds no serious or critical violation of WCAG 2 A/AA, nor text under 7:1 (read outdoors);
+the Tab key reaches every visible control, never an unseen one, and each shows a focus ring.
+README "Accessibility"."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -58,43 +60,48 @@ STATES = [
 OPEN = "selector => document.querySelectorAll(selector).forEach(d => { d.open = true; })"
 CLOSE = "() => document.querySelectorAll('details[open]').forEach(d => { d.open = false; })"
 
+# A control's name in the messages: tag, id, name, link, value, text, and its place among its kind.
+DESCRIBE = """function describe(e) {
+  if (e.type === 'radio') return 'radio:' + e.name;
+  return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.name ? '[name=' + e.name + ']' : '')
+    + (e.getAttribute('href') ? '[href=' + e.getAttribute('href') + ']' : '')
+    + (e.value && e.tagName === 'BUTTON' ? '[value=' + e.value + ']' : '')
+    + ' "' + (e.innerText || e.value || e.getAttribute('aria-label') || '').trim().slice(0, 30) + '"'
+    + ' @' + [...document.querySelectorAll(e.tagName)].indexOf(e);
+}
+function onScreen(e) {
+  const rect = e.getBoundingClientRect();
+  return e.checkVisibility({visibilityProperty: true}) && rect.width > 1 && rect.height > 1;
+}
+"""
+
 # The controls a person can see and use: each must be reached by the Tab key. Radio buttons are
 # one stop a group (the arrows move within it), so a group counts once, by its name.
 CONTROLS = """() => {
   const seen = new Set();
   return [...document.querySelectorAll(
       'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])')]
-    .filter(e => !e.disabled && e.checkVisibility({visibilityProperty: true})
-                 && e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().height > 0)
-    .map(e => e.type === 'radio' ? 'radio:' + e.name : describe(e))
+    .filter(e => !e.disabled && onScreen(e)).map(describe)
     .filter(key => !seen.has(key) && seen.add(key));
-  function describe(e) {
-    return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.name ? '[name=' + e.name + ']' : '')
-      + (e.getAttribute('href') ? '[href=' + e.getAttribute('href') + ']' : '')
-      + (e.value && e.tagName === 'BUTTON' ? '[value=' + e.value + ']' : '')
-      + ' "' + (e.innerText || e.value || e.getAttribute('aria-label') || '').trim().slice(0, 30) + '"'
-      + ' @' + [...document.querySelectorAll(e.tagName)].indexOf(e);
-  }
+  """ + DESCRIBE + """
 }"""
 
-# Where the focus is after a Tab, and whether it shows: an outline of at least 2 px, not
-# transparent (Pico's own focus shadow is a half-transparent tint, faint in sunlight).
+# Where the focus is after a Tab, whether that is on screen, and whether it shows: an outline of
+# at least 2 px, not transparent (Pico's own focus shadow is a half-transparent tint, faint in
+# sunlight).
 FOCUSED = """() => {
   const e = document.activeElement;
   if (!e || e === document.body) return null;
   const style = getComputedStyle(e);
   const ring = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2
     && !/rgba\\(.*, 0\\)|transparent/.test(style.outlineColor);
-  const key = e.type === 'radio' ? 'radio:' + e.name : (function describe(e) {
-    return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.name ? '[name=' + e.name + ']' : '')
-      + (e.getAttribute('href') ? '[href=' + e.getAttribute('href') + ']' : '')
-      + (e.value && e.tagName === 'BUTTON' ? '[value=' + e.value + ']' : '')
-      + ' "' + (e.innerText || e.value || e.getAttribute('aria-label') || '').trim().slice(0, 30) + '"'
-      + ' @' + [...document.querySelectorAll(e.tagName)].indexOf(e);
-  })(e);
-  return {key, ring, visible: e.matches(':focus-visible') || e.matches(':focus-within')};
+  return {key: describe(e), ring, shown: onScreen(e),
+          visible: e.matches(':focus-visible') || e.matches(':focus-within')};
+  """ + DESCRIBE + """
 }"""
 
+
+REORDERED = "() => [...document.querySelectorAll('[tabindex]')].filter(e => e.tabIndex > 0).map(e => e.outerHTML.slice(0, 60))"
 
 # Tab from the very top, as after loading the page (an autofocused field would start it further down):
 # a focus point before everything else, out of the Tab order itself.
@@ -125,22 +132,28 @@ def axe_problems(page, where: str) -> list[str]:
 
 def keyboard_problems(page, where: str) -> list[str]:
     """Tab from the top of the page through to the end, in each state: each visible control must
-    be reached, and each must show a ring while it has the focus."""
+    be reached, the focus never lands on something unseen nor follows a positive tabindex, and
+    each control shows a ring while it has the focus."""
     problems: list[str] = []
     for state in states(page):
         label = f"{where}{state}"
         wanted = page.evaluate(CONTROLS)
         page.evaluate(START_AT_THE_TOP)
         reached: list[str] = []
-        for _ in range(len(wanted) + 10):
+        for _ in range(4 * len(wanted) + 10):  # a date field is four stops (day, month, year, calendar)
             page.keyboard.press("Tab")
             focused = page.evaluate(FOCUSED)
             if focused is None or (reached and focused["key"] == reached[0]):
                 break  # out of the page, or round to the first again
             if focused["key"] not in reached:
                 reached.append(focused["key"])
-            if not (focused["visible"] and focused["ring"]):
+            if not focused["shown"]:
+                problems.append(f"{label}: the focus lands on something unseen: {focused['key']}")
+            elif not (focused["visible"] and focused["ring"]):
                 problems.append(f"{label}: no visible focus ring on {focused['key']}")
+        reordered = page.evaluate(REORDERED)
+        if reordered:
+            problems.append(f"{label}: a positive tabindex reorders the page: {reordered}")
         missed = [key for key in wanted if key not in reached]
         if missed:
             problems.append(f"{label}: never reached by Tab: {missed}")
@@ -173,7 +186,7 @@ def seed(app: Flask) -> dict[str, str]:
         rated = complete(w1, score=5).number
         complete(w2, resolved=False, score=2)
         rated_later = f.make_work_order(OrderStatus.COMPLETED, assignee=w1, completed_by_id=w1.id,
-                                        completed_at=utcnow() - timedelta(minutes=5))
+                                        created_at=utcnow() - timedelta(hours=2), completed_at=utcnow() - timedelta(minutes=5))
         token = invite(rated_later, utcnow())
         db.session.commit()
         compute_now()
@@ -233,6 +246,8 @@ FLAWED = """<!doctype html><html lang="en"><head><title>Flawed</title>
 <p class="pale">Pico's own link blue, 5.2:1: fine for AA, not for the outdoors.</p>
 <input id="nameless" type="text">
 <a href="/elsewhere" tabindex="-1">Out of the Tab order</a>
+<a href="/unseen" class="visually-hidden">Unseen</a>
+<span tabindex="2">First, out of turn</span>
 <button class="ringless">No ring</button>
 <p><button class="tiny" aria-label="one"></button><button class="tiny" aria-label="two"></button></p>
 <details><summary>More</summary><select></select></details>
@@ -254,4 +269,6 @@ def test_the_checks_find_what_they_look_for(server: str, phone) -> None:  # noqa
     found = "\n".join(keyboard_problems(page, "flawed"))
     assert "never reached by Tab: ['a[href=/elsewhere]" in found, found
     assert 'no visible focus ring on button "No ring"' in found, found
+    assert "the focus lands on something unseen: a[href=/unseen]" in found, found
+    assert "a positive tabindex reorders the page: ['<span tabindex=\"2\">First, out of turn</span>']" in found, found
     assert "(details open): no visible focus ring on button" in found and "select" not in found, found  # reached
