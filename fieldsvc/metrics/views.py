@@ -20,9 +20,10 @@ from ..snapshots.models import COMPANY_ID, PeriodType, ScopeType
 from ..snapshots.periods import is_period_start, period_end
 from ..workforce.models import JobType
 from ..workorders.views import register_today_panel
+from .cells import HELPERS
 from .charts import chart
 from .dashboard import EXPORT_HEADER, MEMBER_COLUMNS, build, default_scope, export_rows, figure_label
-from .definitions import BY_CODE, BY_JOB_TYPE, Base, Kind, Metric, is_code, split_code
+from .definitions import BY_CODE, BY_JOB_TYPE, is_code, split_code
 from .services import PARTS, TREND_WINDOWS, current_periods, orders_for, own_figures
 
 bp = Blueprint("metrics", __name__)
@@ -33,33 +34,7 @@ TODAY_METRICS = ("completed_orders", "onsite_resolution_rate", "satisfaction_rat
 DRILL_LIMIT = 500  # orders listed on one page (the count says how many there are)
 
 
-def percent(value: float) -> str:
-    return f"{value * 100:.1f}%"
-
-
-def figure_text(item: Metric, value: float | None) -> str:
-    """A figure as shown: a rate in percent with one decimal, a count whole, a mean with one
-    decimal; "—" when there was nothing to count."""
-    if value is None:
-        return "—"
-    if item.kind is Kind.RATE:
-        return percent(value)
-    if item.kind is Kind.COUNT:
-        return f"{value:.0f}"
-    return f"{value:.1f}"
-
-
-def why_empty(item: Metric) -> str:
-    """The word beside "—": why there is no figure."""
-    return {Base.FOLLOWUPS: _("no follow-ups"), Base.RATINGS: _("no ratings"), Base.VISITS: _("no visits"),
-            Base.SUPPORT: _("no support requests")}.get(item.base, _("no orders"))
-
-
-def period_name(period_type: PeriodType) -> str:
-    return {PeriodType.DAY: _("Today"), PeriodType.WEEK: _("This week"), PeriodType.MONTH: _("This month")}[period_type]
-
-
-for _helper in (figure_text, why_empty, percent, period_name):
+for _helper in HELPERS:
     bp.add_app_template_global(_helper, "metric_" + _helper.__name__)
 
 
