@@ -107,6 +107,7 @@ def ask(number: str) -> Any:
     if not form.validate_on_submit():
         return _ask_page(order, form, 400)
     try:
+        services.check_may_raise(order, current_user)  # before the photo is read
         sent = form.photo.data
         upload = None
         if isinstance(sent, FileStorage) and sent.filename:
