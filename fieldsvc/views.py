@@ -1,9 +1,10 @@
 """The site's root, liveness, and the registration of every blueprint."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, redirect, send_from_directory, url_for
+from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
@@ -41,10 +42,8 @@ def healthz() -> Any:
 def service_worker() -> Any:
     """The installer's offline service worker (static/js/sw.js), served from the root so that it
     may control every page; revalidated on each check, so a new version is found at once."""
-    response = send_from_directory(current_app.static_folder or "static", "js/sw.js",
-                                   mimetype="text/javascript", max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    script = Path(current_app.static_folder or "static", "js", "sw.js").read_bytes()
+    return Response(script, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 @bp.route("/manifest.webmanifest")

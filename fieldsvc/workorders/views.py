@@ -106,12 +106,13 @@ OFFLINE_HEADER = "X-Fieldsvc-Offline"
 OUTBOX_HEADER = "X-Fieldsvc-Outbox"
 
 
-def _offline_copy(answer: Any) -> Any:
+def _offline_copy(answer: Any, home: bool = False) -> Any:
     """`answer` (a page) marked as one the installer's phone may keep for offline use: an
-    installer's own page answered 200 (a supervisor's pages are not kept)."""
+    installer's own page answered 200 (a supervisor's pages are not kept). The `home` page is
+    kept as the site's root too (what the home-screen icon opens)."""
     response = make_response(answer)
     if response.status_code == 200 and current_user.role is Role.INSTALLER:
-        response.headers[OFFLINE_HEADER] = "1"
+        response.headers[OFFLINE_HEADER] = "home" if home else "1"
     return response
 
 
@@ -146,7 +147,7 @@ def today() -> Any:
         tab="today",
         panels=[panel(current_user) for panel in current_app.extensions.get(TODAY_PANELS, ())],
         fetched_at=now,
-    ))
+    ), home=True)
 
 
 @bp.route("/upcoming")
@@ -228,7 +229,7 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
         reason_names={r.code: r.name(current_locale()) for r in db.session.scalars(select(UnresolvedReason))},
         panels=[panel(order, current_user) for panel in current_app.extensions.get(JOB_PANELS, ())],
         checklist=_checklist(order), step_form=StepForm(formdata=None),
-        later_actions=later, offline_steps=_offline_steps(later + actions), fetched_at=now,
+        later_actions=later, offline_steps=_offline_steps(order, later + actions), fetched_at=now,
         page_actions=sorted(actions + later, key=_lifecycle_order),
     ), status
 
@@ -248,15 +249,16 @@ def _lifecycle_order(action: str) -> int:
     return lifecycle.ACTIONS.index(action) if action in lifecycle.ACTIONS else len(lifecycle.ACTIONS)
 
 
-def _offline_steps(actions: list[str]) -> dict[str, Any]:
-    """For the page's script: the statuses each of the installer's steps starts from and leads to,
-    and the statuses' names, to show where the queued steps take the job."""
+def _offline_steps(order: Any, actions: list[str]) -> dict[str, Any]:
+    """For the page's script: the order and its status, the statuses each of the installer's steps
+    starts from and leads to, and the statuses' names, to show where the queued steps take the job."""
     if current_user.role is not Role.INSTALLER:  # the outbox is the installer's (their phone, offline)
-        return {"steps": {}, "labels": {}}
+        return {"steps": {}}
     steps = {a: {"from": sorted(s.value for s in lifecycle.TRANSITIONS[a][0]),
                  "to": target.value if (target := lifecycle.TRANSITIONS[a][1]) else None}
              for a in actions if a in lifecycle.TRANSITIONS}
-    return {"steps": steps, "labels": {s.value: status_label(s) for s in OrderStatus}}
+    return {"number": order.number, "status": order.status.value, "steps": steps,
+            "labels": {s.value: status_label(s) for s in OrderStatus}}
 
 
 def _checklist(order: Any) -> dict[str, Any]:

@@ -49,10 +49,9 @@
     if (!job) { return; }
     var queued = mine.filter(function (item) { return item.number === job.number; });
     var status = expectedStatus(queued);
-    document.querySelectorAll(".actions [data-action]").forEach(function (part) {
-      if (part.parentElement.closest("[data-action]")) { return; }  // a form inside its <details>
-      var step = job.steps[part.dataset.action];
-      part.hidden = !step || step.from.indexOf(status) < 0;
+    document.querySelectorAll(".actions form[data-action]").forEach(function (form) {
+      var step = job.steps[form.dataset.action];
+      (form.closest("details") || form).hidden = !step || step.from.indexOf(status) < 0;
     });
     var badge = document.querySelector("[data-order-status]");
     if (badge && job.labels[status]) {
@@ -109,7 +108,9 @@
     discard.className = "secondary";
     discard.textContent = t.discard;
     discard.addEventListener("click", function () {
-      if (window.confirm(t.discardConfirm)) { outbox.discard(item.id).then(render); }
+      if (window.confirm(t.discardConfirm)) {
+        outbox.discard(item.id).then(render).then(function () { send(false); });
+      }
     });
     buttons.appendChild(open);
     buttons.appendChild(discard);
@@ -209,7 +210,8 @@
     var button = submitter || form.querySelector("button[type=submit], button:not([type])");
     var label = (button ? button.textContent : "").replace(/\s+/g, " ").trim();
     await outbox.add({
-      user: data.user, number: job.number, url: form.action, kind: tick ? "tick" : "act",
+      // (the attribute: form.action is the form's input named "action")
+      user: data.user, number: job.number, url: new URL(form.getAttribute("action"), location.href).href, kind: tick ? "tick" : "act",
       action: tick ? null : form.dataset.action, label: tick ? t.tick + " · " + label : label,
       fields: fields, files: files, bytes: bytes, state: "waiting", queuedAt: Date.now(),
       done: tick ? form.querySelector('input[name="done"]').value === "1" : null,
@@ -232,8 +234,9 @@
     event.preventDefault();
     queue(form, event.submitter).then(function (queued) {
       return render().then(function () { if (queued) { send(true); } });
-    }, function () {
+    }, function (error) {
       window.alert(t.notKept);
+      throw error;
     });
   });
 
