@@ -73,9 +73,11 @@ for _helper in (status_label, action_label, priority_label, map_url, describe_un
 
 
 @bp.app_template_global()
-def outbox_limits() -> dict[str, int]:
-    """What the installer's phone keeps of photos waiting to be sent, and the size it resizes them to."""
-    return {"max_queued_bytes": photos.MAX_QUEUED_MEGABYTES * 1024 * 1024, "photo_side": photos.MAX_SIDE}
+def outbox_limits() -> dict[str, Any]:
+    """What the installer's phone keeps of photos waiting to be sent, the size it resizes them to,
+    and the names of the steps it may keep."""
+    return {"max_queued_bytes": photos.MAX_QUEUED_MEGABYTES * 1024 * 1024, "photo_side": photos.MAX_SIDE,
+            "step_labels": {a: action_label(a) for a in lifecycle.ACTIONS if a not in lifecycle.SUPERVISOR_ONLY}}
 
 
 # Panels other areas add to Today (the installer's own figures, from fieldsvc.metrics, which sits

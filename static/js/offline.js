@@ -17,6 +17,7 @@
   var note = document.getElementById("offline-note");
   var mine = [];  // this user's queued steps, as last read
   var signIn = false;
+  var retry = null;
 
   function fill(text, values) {
     return text.replace(/%\((\w+)\)[sd]/g, function (all, key) { return key in values ? values[key] : all; });
@@ -141,6 +142,9 @@
       return item.state !== "waiting";
     }).map(problem));
     box.hidden = !lines.length && !problems.children.length && !signIn;
+    if (waiting && navigator.onLine && !retry) {  // a weak signal fires no "online": try again later
+      retry = setTimeout(function () { retry = null; send(false); }, 30000);
+    }
     if (note) { note.hidden = navigator.onLine && document.documentElement.dataset.copy !== "saved"; }
     showJob();
   }
@@ -198,25 +202,18 @@
         bytes += pair[1].length;
       }
     }
-    var items = await outbox.all();
-    var kept = items.reduce(function (sum, item) { return sum + (item.bytes || 0); }, 0);
-    if (files.length && kept + bytes > data.maxQueuedBytes) {
+    var button = submitter || form.querySelector("button[type=submit], button:not([type])");
+    var label = (button ? button.textContent : "").replace(/\s+/g, " ").trim();
+    var kept = await outbox.enqueue({
+      // (the attribute: form.action is the form's input named "action")
+      user: data.user, url: new URL(form.getAttribute("action"), location.href).href,
+      label: form.hasAttribute("data-tick") ? t.tick + " · " + label : label,
+      fields: fields, files: files, bytes: bytes
+    }, data.maxQueuedBytes);
+    if (!kept) {
       window.alert(t.tooBig);
       return false;
     }
-    var tick = form.hasAttribute("data-tick");
-    var versionField = (fields.find(function (pair) { return /-version$/.test(pair[0]); }) || [null])[0];
-    var earlier = mine.filter(function (item) { return item.number === job.number && item.kind === "act"; }).pop();
-    var button = submitter || form.querySelector("button[type=submit], button:not([type])");
-    var label = (button ? button.textContent : "").replace(/\s+/g, " ").trim();
-    await outbox.add({
-      // (the attribute: form.action is the form's input named "action")
-      user: data.user, number: job.number, url: new URL(form.getAttribute("action"), location.href).href, kind: tick ? "tick" : "act",
-      action: tick ? null : form.dataset.action, label: tick ? t.tick + " · " + label : label,
-      fields: fields, files: files, bytes: bytes, state: "waiting", queuedAt: Date.now(),
-      done: tick ? form.querySelector('input[name="done"]').value === "1" : null,
-      versionField: versionField, version: null, after: !tick && earlier ? earlier.id : null
-    });
     var key = form.querySelector('input[name$="idempotency_key"]');
     if (key) { key.value = newKey(); }  // the next use of this form is another step
     var details = form.closest("details");
@@ -266,7 +263,8 @@
     var owner = await outbox.meta("owner");
     if (owner && owner !== data.user && window.caches) { await caches.delete("fieldsvc-pages"); }
     await outbox.setMeta("owner", data.user);
-    await outbox.setMeta("strings", t);
+    await outbox.setMeta("strings", t);  // for the worker: what it says, and keeps, by itself
+    await outbox.setMeta("limits", { maxQueuedBytes: data.maxQueuedBytes });
     await render();
     if (navigator.serviceWorker && outbox.src) {
       var core = new URL(outbox.src);

@@ -75,6 +75,31 @@
         }
       }
     },
+    // Keep a step taken without a connection: its form's fields and files, where it goes (the
+    // URL says which order and whether a transition or a tick), and the transition it follows on
+    // the same order (sent with the version that one produces). False when its photos would take
+    // the queued bytes beyond `maxBytes`.
+    enqueue: async function (step, maxBytes) {
+      var path = new URL(step.url).pathname.match(/^\/orders\/([^/]+)\/(act|steps\/[^/]+)$/);
+      if (!path) { throw new Error("not a step: " + step.url); }
+      var items = await outbox.all();
+      var kept = items.reduce(function (sum, item) { return sum + (item.bytes || 0); }, 0);
+      if (step.files.length && kept + step.bytes > maxBytes) { return false; }
+      var number = decodeURIComponent(path[1]), act = path[2] === "act";
+      function field(test) { return step.fields.find(function (pair) { return test(pair[0]); }) || [null, null]; }
+      var earlier = items.filter(function (item) {
+        return item.user === step.user && item.number === number && item.kind === "act";
+      }).pop();
+      await outbox.add({
+        user: step.user, number: number, url: step.url, kind: act ? "act" : "tick",
+        action: act ? field(function (name) { return name === "action"; })[1] : null, label: step.label,
+        fields: step.fields, files: step.files, bytes: step.bytes, state: "waiting", queuedAt: Date.now(),
+        done: act ? null : field(function (name) { return name === "done"; })[1] === "1",
+        versionField: field(function (name) { return /-version$/.test(name); })[0], version: null,
+        after: act && earlier ? earlier.id : null
+      });
+      return true;
+    },
     replay: function () {
       var locks = root.navigator && root.navigator.locks;
       return locks ? locks.request("fieldsvc-outbox", replay) : replay();

@@ -48,11 +48,7 @@ async function page(request) {
       return new Response(html, { status: 200, headers: kept.headers });
     }
     var strings = self.FieldsvcOutbox ? await self.FieldsvcOutbox.meta("strings").catch(function () { return null; }) : null;
-    var text = (strings && strings.noCopy) || "Offline";
-    var escaped = text.replace(/[&<>"]/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
-    return new Response('<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">' +
-                        "<p>" + escaped + '</p><p><a href="/">⌂</a></p>',
-                        { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+    return notice((strings && strings.noCopy) || "", 503);
   }
 }
 
@@ -87,6 +83,47 @@ async function keep(urls) {
   }
 }
 
+// A step posted while the phone believes it is online but the network fails (a weak signal):
+// kept in the outbox, as the page keeps it offline, and the job page opened (its saved copy says
+// what waits). Only the user whose pages these are (the last one signed in) keeps steps here.
+var STEP = /^\/orders\/([^/]+)\/(act|steps\/[^/]+)$/;
+
+async function post(request) {
+  var copy = request.clone();
+  try {
+    return await fetch(request);
+  } catch (error) {
+    var outbox = self.FieldsvcOutbox;
+    var owner = outbox && await outbox.meta("owner");
+    if (!owner) { throw error; }
+    var strings = (await outbox.meta("strings")) || {};
+    var limits = (await outbox.meta("limits")) || {};
+    var fields = [], files = [], bytes = 0;
+    for (var pair of (await copy.formData()).entries()) {
+      if (typeof pair[1] === "string") {
+        fields.push([pair[0], pair[1]]);
+        bytes += pair[1].length;
+      } else if (pair[1].size) {
+        files.push({ name: pair[0], blob: pair[1], filename: pair[1].name });
+        bytes += pair[1].size;
+      }
+    }
+    var action = (fields.find(function (p) { return p[0] === "action"; }) || [])[1];
+    var label = action ? (strings.actions || {})[action] || action : strings.tick;
+    var kept = await outbox.enqueue({ user: owner, url: request.url, label: label, fields: fields, files: files,
+                                      bytes: bytes }, limits.maxQueuedBytes || 0);
+    if (!kept) { return notice(strings.tooBig || "", 507); }
+    return Response.redirect(new URL("/orders/" + new URL(request.url).pathname.match(STEP)[1], request.url).href, 303);
+  }
+}
+
+function notice(text, status) {
+  var escaped = text.replace(/[&<>"]/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
+  return new Response('<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">' +
+                      "<p>" + escaped + '</p><p><a href="/">⌂</a></p>',
+                      { status: status, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
 self.addEventListener("install", function () { self.skipWaiting(); });
 
 self.addEventListener("activate", function (event) {
@@ -101,8 +138,13 @@ self.addEventListener("message", function (event) {
 });
 
 self.addEventListener("fetch", function (event) {
-  var request = event.request;
-  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) { return; }
+  var request = event.request, url = new URL(request.url);
+  if (url.origin !== self.location.origin) { return; }
+  if (request.method === "POST" && request.mode === "navigate" && STEP.test(url.pathname)) {
+    event.respondWith(post(request));
+    return;
+  }
+  if (request.method !== "GET") { return; }
   if (request.mode === "navigate") {
     event.respondWith(page(request));
   } else if (ASSETS.indexOf(request.destination) >= 0) {

@@ -174,3 +174,31 @@ def test_three_jobs_taken_offline_reach_the_server_once_and_in_order(app: Flask,
     page.click("#outbox li:has-text('Accept the job') button:has-text('Discard')")
     page.wait_for_function("() => document.querySelectorAll('#outbox .outbox-problems > li').length === 2")
     assert not problems, problems
+
+
+def test_a_step_sent_on_a_weak_signal_is_kept_and_sent_later(app: Flask, server: str, phone) -> None:  # noqa: F811
+    """The phone believes it is online, so the form posts as usual, but the request never arrives:
+    the service worker keeps the step in the outbox and opens the job page, which says it waits;
+    with the signal back it is sent, once."""
+    with app.app_context():
+        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
+        f.make_work_order(OrderStatus.ASSIGNED, assignee=installer, job_type="repair", number="WO-WEAK")
+        db.session.commit()
+    page = phone
+    sign_in_as(page, server, "w1")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.goto(f"{server}/orders/WO-WEAK")
+    lost = lambda route: route.abort("internetdisconnected")  # noqa: E731
+    page.context.route("**/orders/WO-WEAK/act", lost)
+    with page.expect_navigation():
+        page.click("button:has-text('Accept the job')")
+    waiting(page, 1)
+    assert page.url.endswith("/orders/WO-WEAK")
+    page.context.unroute("**/orders/WO-WEAK/act", lost)
+    page.reload()  # (or the page's own retry, half a minute later)
+    page.wait_for_function("() => document.querySelector('#outbox').hidden")
+    with app.app_context():
+        order = db.session.scalar(select(WorkOrder).where(WorkOrder.number == "WO-WEAK"))
+        events = db.session.scalars(select(WorkOrderEvent.action).where(WorkOrderEvent.work_order_id == order.id)).all()
+        assert events == ["accept"] and order.status is OrderStatus.ACCEPTED
+    assert page.inner_text("[data-order-status]") == "accepted"
