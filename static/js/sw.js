@@ -95,7 +95,9 @@ async function post(request) {
   } catch (error) {
     var outbox = self.FieldsvcOutbox;
     var owner = outbox && await outbox.meta("owner");
-    if (!owner) { throw error; }
+    var job = new URL("/orders/" + new URL(request.url).pathname.match(STEP)[1], request.url).href;
+    // Only for a job the owner's phone keeps (not, say, a supervisor's page in the same browser).
+    if (!owner || !(await caches.match(pageKey(job), { cacheName: PAGES }))) { throw error; }
     var strings = (await outbox.meta("strings")) || {};
     var limits = (await outbox.meta("limits")) || {};
     var fields = [], files = [], bytes = 0;
@@ -113,7 +115,7 @@ async function post(request) {
     var kept = await outbox.enqueue({ user: owner, url: request.url, label: label, fields: fields, files: files,
                                       bytes: bytes }, limits.maxQueuedBytes || 0);
     if (!kept) { return notice(strings.tooBig || "", 507); }
-    return Response.redirect(new URL("/orders/" + new URL(request.url).pathname.match(STEP)[1], request.url).href, 303);
+    return Response.redirect(job, 303);
   }
 }
 

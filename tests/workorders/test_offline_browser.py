@@ -37,7 +37,7 @@ def photo() -> dict:
 
 
 def waiting(page, n: int) -> None:
-    page.wait_for_function(f"() => document.querySelector('#outbox .outbox-count').textContent.includes('{n} waiting to send')")
+    page.wait_for_function(f"() => /Waiting to send: {n}(?!\\d)/.test(document.querySelector('#outbox .outbox-count').textContent)")
 
 
 def draw_signature(page) -> None:
@@ -139,7 +139,7 @@ def test_three_jobs_taken_offline_reach_the_server_once_and_in_order(app: Flask,
 
     context.set_offline(False)
     page.wait_for_selector("#outbox .outbox-problems li", timeout=30_000)
-    page.wait_for_function("() => !document.querySelector('#outbox .outbox-count').textContent.includes('waiting')")
+    page.wait_for_function("() => !document.querySelector('#outbox .outbox-count').textContent.includes('Waiting')")
     problems_text = page.inner_text("#outbox")
     assert "Not recorded" in problems_text and "WO-THIRD" in problems_text
     assert "has changed since you opened it" in problems_text and "Cancel the order" in problems_text
@@ -202,3 +202,35 @@ def test_a_step_sent_on_a_weak_signal_is_kept_and_sent_later(app: Flask, server:
         events = db.session.scalars(select(WorkOrderEvent.action).where(WorkOrderEvent.work_order_id == order.id)).all()
         assert events == ["accept"] and order.status is OrderStatus.ACCEPTED
     assert page.inner_text("[data-order-status]") == "accepted"
+
+
+KEPT = """async () => ({caches: await caches.keys(),
+  databases: (await indexedDB.databases()).map(d => d.name)})"""
+
+
+def test_signing_out_leaves_nothing_of_theirs_on_the_phone(app: Flask, server: str, phone) -> None:  # noqa: F811
+    """A step waiting to be sent asks first; then the saved pages and the outbox are gone."""
+    with app.app_context():
+        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
+        f.make_work_order(OrderStatus.ASSIGNED, assignee=installer, job_type="repair", number="WO-KEPT")
+        db.session.commit()
+    page = phone
+    sign_in_as(page, server, "w1")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.goto(f"{server}/orders/WO-KEPT")
+    page.context.set_offline(True)
+    step(page, "Accept the job", 1)
+    kept = page.evaluate(KEPT)
+    assert "fieldsvc-pages" in kept["caches"] and "fieldsvc-offline" in kept["databases"]
+    # (signing out needs the connection; the outbox is kept from sending meanwhile)
+    page.context.route("**/session/token", lambda route: route.abort("internetdisconnected"))
+    page.context.set_offline(False)
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.click("header .more > summary")
+    with page.expect_navigation():
+        page.click("header button:has-text('Sign out')")
+    assert page.url.endswith("/login") and asked == ["Not sent yet: 1. Signing out discards them. Sign out anyway?"]
+    assert page.evaluate(KEPT) == {"caches": [], "databases": []}
+    with app.app_context():
+        assert not db.session.scalars(select(WorkOrderEvent)).all()  # discarded, as agreed
