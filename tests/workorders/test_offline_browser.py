@@ -234,3 +234,35 @@ def test_signing_out_leaves_nothing_of_theirs_on_the_phone(app: Flask, server: s
     assert page.evaluate(KEPT) == {"caches": [], "databases": []}
     with app.app_context():
         assert not db.session.scalars(select(WorkOrderEvent)).all()  # discarded, as agreed
+
+
+def test_a_step_kept_past_the_end_of_the_session_is_sent_after_signing_in_again(app: Flask, server: str,
+                                                                                 phone) -> None:  # noqa: F811
+    """Hours later the session (and the saved page's CSRF token with it) has ended: the steps wait
+    and the page asks to sign in; signed in again, the same user's steps go with a fresh token."""
+    with app.app_context():
+        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
+        f.make_work_order(OrderStatus.ASSIGNED, assignee=installer, job_type="repair", number="WO-LATER")
+        db.session.commit()
+    page = phone
+    sign_in_as(page, server, "w1")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.goto(f"{server}/orders/WO-LATER")
+    page.context.set_offline(True)
+    step(page, "Accept the job", 1)
+    page.context.clear_cookies()  # the session ran out meanwhile
+    page.context.set_offline(False)
+    page.wait_for_selector("#outbox a:has-text('Sign in')")
+    assert "Sign in again to send what waits on this phone." in page.inner_text("#outbox")
+    with page.expect_navigation():
+        page.click("#outbox a:has-text('Sign in')")
+    page.fill("#username", "w1")
+    page.fill("#password", f.PASSWORD)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#outbox').hidden")
+    assert page.url.endswith("/orders/WO-LATER")
+    with app.app_context():
+        order = db.session.scalar(select(WorkOrder).where(WorkOrder.number == "WO-LATER"))
+        assert db.session.scalars(select(WorkOrderEvent.action).where(
+            WorkOrderEvent.work_order_id == order.id)).all() == ["accept"]
