@@ -20,7 +20,7 @@
   var retry = null;
 
   function fill(text, values) {
-    return text.replace(/%\((\w+)\)[sd]/g, function (all, key) { return key in values ? values[key] : all; });
+    return text.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
   }
 
   function newKey() {

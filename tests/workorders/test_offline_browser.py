@@ -138,8 +138,10 @@ def test_three_jobs_taken_offline_reach_the_server_once_and_in_order(app: Flask,
         db.session.commit()
 
     context.set_offline(False)
-    page.wait_for_selector("#outbox .outbox-problems li", timeout=30_000)
-    page.wait_for_function("() => !document.querySelector('#outbox .outbox-count').textContent.includes('Waiting')")
+    # Sent, and the page reloaded from the server (the order as it is now), listing what was refused.
+    page.wait_for_selector("[data-order-status]:has-text('cancelled')", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('#outbox .outbox-problems > li').length === 3")
+    assert "Waiting" not in page.inner_text("#outbox .outbox-count")
     problems_text = page.inner_text("#outbox")
     assert "Not recorded" in problems_text and "WO-THIRD" in problems_text
     assert "has changed since you opened it" in problems_text and "Cancel the order" in problems_text
@@ -195,8 +197,10 @@ def test_a_step_sent_on_a_weak_signal_is_kept_and_sent_later(app: Flask, server:
     waiting(page, 1)
     assert page.url.endswith("/orders/WO-WEAK")
     page.context.unroute("**/orders/WO-WEAK/act", lost)
-    page.reload()  # (or the page's own retry, half a minute later)
-    page.wait_for_function("() => document.querySelector('#outbox').hidden")
+    # The signal is back: the page's next try (on "online" here; every half minute anyway) sends it.
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.wait_for_selector("ol.history li:has-text('Accept the job')")  # recorded, and the page reloaded
+    assert page.is_hidden("#outbox")
     with app.app_context():
         order = db.session.scalar(select(WorkOrder).where(WorkOrder.number == "WO-WEAK"))
         events = db.session.scalars(select(WorkOrderEvent.action).where(WorkOrderEvent.work_order_id == order.id)).all()
@@ -260,7 +264,8 @@ def test_a_step_kept_past_the_end_of_the_session_is_sent_after_signing_in_again(
     page.fill("#password", f.PASSWORD)
     with page.expect_navigation():
         page.click("main form button[type=submit]")
-    page.wait_for_function("() => document.querySelector('#outbox').hidden")
+    page.wait_for_selector("ol.history li:has-text('Accept the job')")  # recorded, and the page reloaded
+    assert page.is_hidden("#outbox")
     assert page.url.endswith("/orders/WO-LATER")
     with app.app_context():
         order = db.session.scalar(select(WorkOrder).where(WorkOrder.number == "WO-LATER"))
