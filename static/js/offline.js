@@ -171,7 +171,7 @@
   // just taken; the page as it is now, for a saved copy or a job that moved on).
   function arrived(result, after) {
     if (!result || !result.sent) { return; }
-    if (after && result.last && result.last.next && !mine.length) {
+    if (after && result.last && result.last.next) {
       location.assign(result.last.next);
     } else if (document.documentElement.dataset.copy === "saved" || job || location.pathname === "/today") {
       location.reload();
@@ -224,9 +224,10 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (event.defaultPrevented || !job || !form.matches("form[data-outbox]")) { return; }
-    // With a connection and nothing queued before it (anywhere, or kept for this job), a plain
-    // post, as without JavaScript; otherwise it goes after what waits.
-    var before = mine.some(function (item) { return item.state === "waiting" || item.number === job.number; });
+    // With a connection and nothing waiting before it, a plain post, as without JavaScript
+    // (what was refused stays listed until discarded, and holds nothing up); otherwise it goes
+    // after what waits.
+    var before = mine.some(function (item) { return item.state === "waiting"; });
     if (navigator.onLine && !before) { return; }
     event.preventDefault();
     queue(form, event.submitter).then(function (queued) {
@@ -279,7 +280,9 @@
         .then(function (registration) {
           if (controlled || !registration.active) { return; }
           // Opened before the worker was there: it keeps this page and what it loaded now.
-          var urls = performance.getEntriesByType("resource").map(function (entry) { return entry.name; });
+          var urls = performance.getEntriesByType("resource").filter(function (entry) {
+            return entry.initiatorType !== "fetch" && entry.initiatorType !== "xmlhttprequest";
+          }).map(function (entry) { return entry.name; });
           if (document.documentElement.dataset.copy === "live") { urls.unshift(location.href); }
           registration.active.postMessage({ type: "keep", urls: urls });
         }).catch(function () {});

@@ -87,8 +87,10 @@
       if (step.files.length && kept + step.bytes > maxBytes) { return false; }
       var number = decodeURIComponent(path[1]), act = path[2] === "act";
       function field(test) { return step.fields.find(function (pair) { return test(pair[0]); }) || [null, null]; }
+      // (a refused step is not one to follow: the installer saw it refused, and this step is
+      // planned from the page as it is)
       var earlier = items.filter(function (item) {
-        return item.user === step.user && item.number === number && item.kind === "act";
+        return item.user === step.user && item.number === number && item.kind === "act" && item.state === "waiting";
       }).pop();
       await outbox.add({
         user: step.user, number: number, url: step.url, kind: act ? "act" : "tick",

@@ -271,3 +271,29 @@ def test_a_step_kept_past_the_end_of_the_session_is_sent_after_signing_in_again(
         order = db.session.scalar(select(WorkOrder).where(WorkOrder.number == "WO-LATER"))
         assert db.session.scalars(select(WorkOrderEvent.action).where(
             WorkOrderEvent.work_order_id == order.id)).all() == ["accept"]
+
+
+def test_photos_beyond_what_the_phone_may_keep_are_refused_there(app: Flask, server: str, phone,  # noqa: F811
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from fieldsvc.workorders import photos
+
+    monkeypatch.setattr(photos, "MAX_QUEUED_MEGABYTES", 0)  # any photo is too much
+    with app.app_context():
+        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
+        order = f.make_work_order(OrderStatus.ON_SITE, assignee=installer, job_type="repair", number="WO-FULL")
+        db.session.add(Visit(work_order=order, seq=1, installer=installer, arrived_at=order.created_at))
+        db.session.commit()
+    page = phone
+    sign_in_as(page, server, "w1")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.goto(f"{server}/orders/WO-FULL")
+    page.context.set_offline(True)
+    page.click("summary:has-text('Complete the job')")
+    page.select_option("select[name='complete-fault_cause']", "onu")
+    page.locator("input[name='complete-photos']").set_input_files([photo()])
+    with page.expect_event("dialog") as shown:
+        page.click("details[open] button[type=submit]")
+    assert shown.value.message == "Not enough room on this phone for these photos: send what waits first."
+    shown.value.dismiss()
+    assert page.evaluate("() => window.FieldsvcOutbox.all().then(items => items.length)") == 0
+    assert page.is_hidden("#outbox .outbox-count:has-text('Waiting')")
