@@ -91,9 +91,16 @@ def test_three_jobs_taken_offline_reach_the_server_once_and_in_order(app: Flask,
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     for number in ("WO-FIRST", "WO-SECOND", "WO-THIRD"):
         page.goto(f"{server}/orders/{number}")  # opened once: kept on the phone
+    page.goto(f"{server}/upcoming")
     page.goto(f"{server}/today")
 
     context.set_offline(True)
+    for path, heading in (("/", "Today's jobs"), ("/upcoming", "Upcoming jobs")):  # the home-screen icon opens "/"
+        page.goto(f"{server}{path}")
+        assert page.evaluate("document.documentElement.dataset.copy") == "saved", path
+        assert page.inner_text("h1") == heading and page.is_visible("#offline-note")
+        if path == "/":
+            assert page.locator("a[href='/orders/WO-FIRST']").count() == 1
     page.goto(f"{server}/orders/WO-FIRST")
     assert page.evaluate("document.documentElement.dataset.copy") == "saved"
     assert page.is_visible("#offline-note")  # "this page is as it was at …"
