@@ -307,6 +307,11 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     "/static/<path:filename>": {"GET": Case(everyone(200))},
     "/": {"GET": Case(pages(302, 302, 302, 302, 302))},  # signed in: home; else the sign-in page
     "/healthz": {"GET": Case(everyone(200))},
+    # The phone's offline parts (README "Offline on the phone"): the worker and the manifest are public
+    # (nothing personal in them); the outbox's fresh CSRF token needs a live browser session.
+    "/sw.js": {"GET": Case(everyone(200))},
+    "/manifest.webmanifest": {"GET": Case(everyone(200))},
+    "/session/token": {"GET": Case(pages(200, 200, 200, 200, 200))},
     "/login": {
         "GET": Case(pages(302, 302, 302, 302, 302, others=200)),  # signed in: home
         "POST": Case(pages(*[Expect(302, writes=False)] * 5, others=Expect(302, writes=True),

@@ -129,7 +129,11 @@ def logout() -> Any:
     _fresh_session()
     logout_user()  # after clearing the session: it leaves there the mark that deletes the remember-me cookie
     flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # The installer's phone keeps their jobs for offline use (customers' names, phones, addresses,
+    # and what waits to be sent): signing out leaves none of it on the device.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/language", methods=["POST"])

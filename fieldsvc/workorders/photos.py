@@ -48,6 +48,9 @@ SIGNATURE_PREFIX = "data:image/png;base64,"
 # The largest body the completion form may send: every photo at its largest, and 1 MB for the
 # signature and the other fields. Every other request keeps the app's 1 MB MAX_CONTENT_LENGTH.
 MAX_REQUEST_BYTES = MAX_FILES * MAX_BYTES + 1024 * 1024
+# What an installer's phone keeps of photos waiting to be sent (its outbox, offline): resized there to
+# MAX_SIDE first (a few hundred kB each), so this holds some fifty; beyond it the phone refuses more.
+MAX_QUEUED_MEGABYTES = 25
 
 # Pillow's own guard against decompression bombs, for every image opened in this process: above
 # MAX_PIXELS it warns, above twice that it refuses to open the file at all.
