@@ -70,18 +70,32 @@ WHERE o.assignee_id = :user AND ((o.status IN ('new', 'assigned', 'accepted', 'e
 ORDER BY o.appointment_start IS NULL, o.appointment_start, o.due_by
 """)
 
+# Today's "My figures" (since #12): the installer's and their team's stored snapshots of six
+# metrics for today, this week and this month, one query like the product's.
+FIGURES_SQL = text("""
+SELECT metric, scope_type, period_type, numerator, denominator, value, is_final FROM metric_snapshots
+WHERE ((scope_type = 'installer' AND scope_id = :username) OR (scope_type = 'team' AND scope_id = :team))
+  AND metric IN ('completed_orders', 'onsite_resolution_rate', 'satisfaction_rate', 'dissatisfied_count',
+                 'booking_in_time_rate', 'checklist_compliance_rate')
+  AND ((period_type = 'day' AND period_start = :day) OR (period_type = 'week' AND period_start = :week)
+       OR (period_type = 'month' AND period_start = :month))
+""")
+
 TODAY_PAGE = app.jinja_env.from_string("""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>今天</title></head><body>
 <h1>{{ name }}</h1><ul>{% for o in orders %}
 <li><a href="/jobs/{{ o.number }}"><strong>{{ o.job_type }}</strong> · {{ o.customer }} · {{ o.status }}<br>
 <small>{{ o.appointment_start.astimezone(tz).strftime("%m-%d %H:%M") if o.appointment_start else "—" }}
 · {{ o.district }} · {{ o.address }}</small><br><small>{{ o.number }} · {{ o.due_by.astimezone(tz).strftime("%m-%d %H:%M") }}</small></a></li>
-{% endfor %}</ul></body></html>""")
+{% endfor %}</ul><table>{% for f in figures %}<tr><th>{{ f.metric }}</th><td>{{ f.scope_type }} {{ f.period_type }}</td>
+<td>{{ f.value }}</td><td>{{ f.numerator }}/{{ f.denominator }}{% if not f.is_final %} *{% endif %}</td></tr>{% endfor %}
+</table></body></html>""")
 
 
 @app.get("/floor/today")
 def floor_today():
-    """The signed-in installer's jobs for today: cookie, user, one query, a small page."""
+    """The signed-in installer's jobs and figures for today: cookie, user (with the team's code),
+    two queries, a small page."""
     user_id, _, version = (session.get("_user_id") or "").partition(":")  # fieldsvc's "id:session version"
     if not user_id.isdigit() or not version.isdigit():
         abort(401)
@@ -89,15 +103,19 @@ def floor_today():
     start = datetime.combine(day, datetime.min.time(), TZ)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), TZ)
     with engine.connect() as connection:
-        user = connection.execute(text("SELECT id, name, role, is_active, session_version FROM users WHERE id = :id"),
-                                  {"id": int(user_id)}).first()
+        user = connection.execute(
+            text("SELECT u.id, u.name, u.username, u.role, u.is_active, u.session_version, t.code AS team "
+                 "FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE u.id = :id"), {"id": int(user_id)}).first()
         if user is None or user.session_version != int(version):
             abort(401)  # a session ended by sign-out, a new password or deactivation
         if not user.is_active or user.role != "installer":
             abort(403)
         orders = connection.execute(TODAY_SQL, {"user": user.id, "start": start, "end": end}).all()
+        figures = connection.execute(FIGURES_SQL, {
+            "username": user.username, "team": user.team, "day": day, "week": day - timedelta(days=day.weekday()),
+            "month": day.replace(day=1)}).all()
         connection.commit()  # not a rollback: psycopg forgets its prepared statements at a ROLLBACK
-    return TODAY_PAGE.render(name=user.name, orders=orders, tz=TZ)
+    return TODAY_PAGE.render(name=user.name, orders=orders, figures=figures, tz=TZ)
 
 
 @app.post("/floor/work-orders/<number>/transitions")
@@ -132,6 +150,12 @@ def floor_transition(number: str):
             {"s": start, "e": end, "now": now, "id": order.id, "v": order.version}).first()
         if row is None:
             abort(409)
+        # The booking call of the service standard (since #15): the first `book` ticks it.
+        if connection.execute(text("SELECT 1 FROM step_ticks WHERE work_order_id = :o AND code = 'booked_call'"),
+                              {"o": order.id}).first() is None:
+            connection.execute(
+                text("INSERT INTO step_ticks (work_order_id, code, ticked_at, ticked_by_id, dispatch_lag_seconds) "
+                     "VALUES (:o, 'booked_call', :now, :a, 0)"), {"o": order.id, "now": now, "a": user.id})
         connection.execute(
             text("INSERT INTO work_order_events (work_order_id, actor_id, created_at, action, from_status, "
                  "to_status, data) VALUES (:o, :a, :now, 'book', :st, :st, :data)"),
