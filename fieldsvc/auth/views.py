@@ -129,7 +129,11 @@ def logout() -> Any:
     _fresh_session()
     logout_user()  # after clearing the session: it leaves there the mark that deletes the remember-me cookie
     flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # The installer's Today and job pages are kept by the browser to be revalidated (no page is
+    # shown from the cache without asking: fieldsvc.caching); signing out drops this phone's copies.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.route("/language", methods=["POST"])
