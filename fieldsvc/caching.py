@@ -31,6 +31,9 @@ from .config import resource_dir
 STATIC_HASHES = "fieldsvc.static_hashes"
 BUILD = "fieldsvc.build"
 IMMUTABLE = "public, max-age=31536000, immutable"
+# The settings the pages show or behave by (local times, map links, how often they poll): a
+# restart with another value changes every validator, as a deploy does.
+PAGE_SETTINGS = ("TIMEZONE", "MAP_SEARCH_URL", "TODAY_POLL_SECONDS", "SUPPORT_POLL_SECONDS")
 REVALIDATE = "private, no-cache"
 
 
@@ -106,7 +109,9 @@ def validator(parts: Iterable[Any]) -> str | None:
     user = (current_user.get_id() if current_user.is_authenticated else "", getattr(current_user, "session_version", ""))
     # Keyed with the app's secret: the ETag reveals nothing of the session's token it covers.
     digest = hmac.new(str(current_app.secret_key).encode(), digestmod=hashlib.sha256)
-    digest.update(repr((current_app.extensions[BUILD], raw_token, user, str(get_locale()), request.full_path)).encode())
+    settings = tuple(current_app.config.get(name) for name in PAGE_SETTINGS)
+    digest.update(repr((current_app.extensions[BUILD], settings, raw_token, user, str(get_locale()),
+                        request.full_path)).encode())
     for part in parts:
         digest.update(b"\x1f")
         digest.update(repr(part).encode())

@@ -177,9 +177,11 @@ def test_a_page_with_a_message_to_show_once_is_not_kept(app: Flask, installer: F
     _fresh(installer, f"/orders/{number}")  # the message was shown: the next copy is kept
 
 
-def test_a_new_build_changes_every_etag(app: Flask, installer: FlaskClient) -> None:
+def test_a_new_build_or_setting_changes_every_etag(app: Flask, installer: FlaskClient) -> None:
     etag = _fresh(installer, "/today")
     app.extensions[caching.BUILD] = "another build"
+    etag = _changed(installer, "/today", etag)
+    app.config["TIMEZONE"] = "Asia/Urumqi"  # restarted with another zone: every time shown moves
     _changed(installer, "/today", etag)
 
 
