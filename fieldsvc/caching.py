@@ -27,6 +27,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from .config import resource_dir
+from .db import utcnow
 
 STATIC_HASHES = "fieldsvc.static_hashes"
 BUILD = "fieldsvc.build"
@@ -110,6 +111,9 @@ def validator(parts: Iterable[Any]) -> str | None:
     # Keyed with the app's secret: the ETag reveals nothing of the session's token it covers.
     digest = hmac.new(str(current_app.secret_key).encode(), digestmod=hashlib.sha256)
     settings = tuple(current_app.config.get(name) for name in PAGE_SETTINGS)
+    limit = current_app.config.get("WTF_CSRF_TIME_LIMIT")
+    if limit:  # a kept page's signed CSRF token expires: render it afresh every half of its life
+        settings += (int(utcnow().timestamp() // (limit / 2)),)
     digest.update(repr((current_app.extensions[BUILD], settings, raw_token, user, str(get_locale()),
                         request.full_path)).encode())
     for part in parts:
@@ -122,7 +126,7 @@ def not_modified(etag: str | None) -> Response | None:
     """A 304 for a GET whose If-None-Match names `etag` (None: the page is to be rendered)."""
     if etag is None or request.method != "GET" or not request.if_none_match:
         return None
-    if not request.if_none_match.contains(etag.strip('"')):
+    if not request.if_none_match.contains_weak(etag.strip('"')):  # If-None-Match compares weakly (RFC 9110)
         return None
     response = current_app.response_class(status=304)
     return revalidate(response, etag)

@@ -5,7 +5,7 @@ sessions; fingerprinted static files kept for a year."""
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -175,6 +175,23 @@ def test_a_page_with_a_message_to_show_once_is_not_kept(app: Flask, installer: F
     assert "Saved." in shown.get_data(as_text=True)
     assert "ETag" not in shown.headers and shown.headers["Cache-Control"] == "no-store"
     _fresh(installer, f"/orders/{number}")  # the message was shown: the next copy is kept
+
+
+def test_a_weakened_etag_still_validates(app: Flask, installer: FlaskClient) -> None:
+    etag = _fresh(installer, "/today")
+    _unchanged(installer, "/today", etag, f"W/{etag}")  # as a proxy that compresses may pass it on
+
+
+def test_pages_are_rendered_again_before_a_limited_csrf_token_expires(app: Flask, installer: FlaskClient,
+                                                                     clock) -> None:
+    app.config["WTF_CSRF_TIME_LIMIT"] = 3600
+    half = 1800  # seconds: half the token's life
+    clock.move_to(datetime.fromtimestamp((utcnow().timestamp() // half + 1) * half + 1, UTC))
+    etag = _fresh(installer, "/today")
+    clock.move_to(utcnow() + timedelta(minutes=20))
+    _unchanged(installer, "/today", etag)
+    clock.move_to(utcnow() + timedelta(minutes=15))  # past half the token's life: a new page, a new token
+    _changed(installer, "/today", etag)
 
 
 def test_a_new_build_or_setting_changes_every_etag(app: Flask, installer: FlaskClient) -> None:
