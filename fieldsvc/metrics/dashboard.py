@@ -4,7 +4,7 @@ an export. Built from stored snapshots in a constant number of queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -102,6 +102,21 @@ class Dashboard:
     period_last: date | None = None
     # The desk's minutes to a first reply in the period: median and 90th percentile (not stored).
     reply_minutes: tuple[float | None, float | None] = (None, None)
+    today: date | None = None  # the local day it is read on (the current period holds it)
+
+    @property
+    def is_current(self) -> bool:
+        return self.today is None or self.period_last is None or self.period_last >= self.today
+
+    @property
+    def previous_on(self) -> date:
+        """A day of the period before this one (the `on` of the page's "previous" link)."""
+        return self.period_start - timedelta(days=1)
+
+    @property
+    def next_on(self) -> date | None:
+        """A day of the next period, unless this one is the current one."""
+        return None if self.is_current or self.period_last is None else self.period_last + timedelta(days=1)
 
     @property
     def sections(self) -> list[Section]:

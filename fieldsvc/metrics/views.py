@@ -20,9 +20,10 @@ from ..snapshots.models import COMPANY_ID, PeriodType, ScopeType
 from ..snapshots.periods import is_period_start, period_end
 from ..workforce.models import JobType
 from ..workorders.views import register_today_panel
+from .cells import HELPERS
 from .charts import chart
 from .dashboard import EXPORT_HEADER, MEMBER_COLUMNS, build, default_scope, export_rows, figure_label
-from .definitions import BY_CODE, BY_JOB_TYPE, Base, Kind, Metric, is_code, split_code
+from .definitions import BY_CODE, BY_JOB_TYPE, is_code, split_code
 from .services import PARTS, TREND_WINDOWS, current_periods, orders_for, own_figures, own_figures_stamp
 
 bp = Blueprint("metrics", __name__)
@@ -33,33 +34,7 @@ TODAY_METRICS = ("completed_orders", "onsite_resolution_rate", "satisfaction_rat
 DRILL_LIMIT = 500  # orders listed on one page (the count says how many there are)
 
 
-def percent(value: float) -> str:
-    return f"{value * 100:.1f}%"
-
-
-def figure_text(item: Metric, value: float | None) -> str:
-    """A figure as shown: a rate in percent with one decimal, a count whole, a mean with one
-    decimal; "—" when there was nothing to count."""
-    if value is None:
-        return "—"
-    if item.kind is Kind.RATE:
-        return percent(value)
-    if item.kind is Kind.COUNT:
-        return f"{value:.0f}"
-    return f"{value:.1f}"
-
-
-def why_empty(item: Metric) -> str:
-    """The word beside "—": why there is no figure."""
-    return {Base.FOLLOWUPS: _("no follow-ups"), Base.RATINGS: _("no ratings"), Base.VISITS: _("no visits"),
-            Base.SUPPORT: _("no support requests")}.get(item.base, _("no orders"))
-
-
-def period_name(period_type: PeriodType) -> str:
-    return {PeriodType.DAY: _("Today"), PeriodType.WEEK: _("This week"), PeriodType.MONTH: _("This month")}[period_type]
-
-
-for _helper in (figure_text, why_empty, percent, period_name):
+for _helper in HELPERS:
     bp.add_app_template_global(_helper, "metric_" + _helper.__name__)
 
 
@@ -81,8 +56,20 @@ def _view() -> Any:
         scope_type, scope_id = default_scope(current_user)
     period_type = _choice("period", PERIODS, PeriodType.MONTH)
     days = _choice("days", {str(d): d for d in TREND_WINDOWS}, 30)
-    return build(current_user, scope_type, scope_id or COMPANY_ID, period_type, days, local_today(zone()),
-                 current_locale())
+    today = local_today(zone())
+    data = build(current_user, scope_type, scope_id or COMPANY_ID, period_type, days, _on(today), current_locale())
+    data.today = today
+    return data
+
+
+def _on(today: date) -> date:
+    """The day whose period is shown (`on`, ISO; an earlier period than the current one): today
+    when absent, malformed or in the future."""
+    try:
+        on = date.fromisoformat(request.args.get("on", ""))
+    except ValueError:
+        return today
+    return min(on, today)
 
 
 @bp.route("/quality")
@@ -98,8 +85,11 @@ def dashboard() -> Any:
 
 def _args(data: Any) -> dict[str, str]:
     """The query that shows this view again (for links and exports)."""
-    return {"scope": data.scope_type.value, "id": data.scope_id, "period": data.period_type.value,
+    args = {"scope": data.scope_type.value, "id": data.scope_id, "period": data.period_type.value,
             "days": str(data.days)}
+    if not data.is_current:
+        args["on"] = data.period_start.isoformat()
+    return args
 
 
 @bp.route("/quality/export.<fmt>")

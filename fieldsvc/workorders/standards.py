@@ -248,10 +248,19 @@ def tick(order: WorkOrder, actor: User, code: str, *, done: bool = True, now: da
         raise Forbidden(_l("Only the installer of this job ticks its steps."))
     if order.status not in OPEN_STATUSES:
         raise Conflict(_l("The steps of a finished order cannot change."), current_status=order.status.value)
-    if code == BOOKED_CALL:
-        raise InvalidInput(str(_l("Booking the appointment records this step.")), errors={"code": [_l("Not allowed.")]})
     if code not in {s.code for s in order_steps(order)}:
         raise NotFound(_l("No step %(code)s in this job's standard.", code=code))
+    if code == BOOKED_CALL:
+        # Booking records the call; a job whose window was agreed when it was created (or one
+        # reached without booking) has its call ticked here, timed like a booking from the tap.
+        if not done:
+            raise InvalidInput(str(_l("A call to the customer, once recorded, stays recorded.")),
+                               errors={"code": [_l("Not allowed.")]})
+        if db.session.scalar(select(StepTick.id).where(StepTick.work_order_id == order.id, StepTick.code == code)):
+            return False
+        record_booking_call(order, actor, now or utcnow())
+        db.session.flush()
+        return True
     existing = db.session.scalar(select(StepTick.id).where(StepTick.work_order_id == order.id, StepTick.code == code))
     if done and existing is None:
         db.session.add(StepTick(work_order_id=order.id, code=code, visit_id=_open_visit_id(order),

@@ -169,3 +169,21 @@ def test_the_dashboard_costs_the_same_queries_for_ten_installers_as_for_three(ap
             complete(f.make_user(Role.INSTALLER, f"wa1{n:02d}", team), score=5)
         compute_now()
     assert count() == before
+
+
+def test_an_earlier_period_is_one_link_away_and_keeps_its_place(app, client, branch) -> None:
+    sign_in(client, "sa001")
+    this_month = period_start(PeriodType.MONTH, branch.today)
+    before = this_month - timedelta(days=1)
+    current = client.get("/quality", query_string={"period": "month"}).get_data(as_text=True)
+    assert "75.0%" in current and 'rel="next"' not in current
+    assert f"on={before.isoformat()}" in current  # the previous link
+    earlier = client.get("/quality", query_string={"period": "month", "on": before.isoformat()}).get_data(as_text=True)
+    assert period_start(PeriodType.MONTH, before).isoformat() in earlier and "75.0%" not in earlier
+    assert "No figures are stored for this period yet" in earlier
+    assert 'rel="next"' in earlier and f"on={this_month.isoformat()}" in earlier
+    assert 'name="on"' in earlier and "This month" not in earlier  # switching scope keeps the period
+    csv_rows = client.get("/quality/export.csv", query_string={"period": "month", "on": before.isoformat()})
+    assert f"-{period_start(PeriodType.MONTH, before).isoformat()}.csv" in csv_rows.headers["Content-Disposition"]
+    for odd in ("2999-01-01", "yesterday"):  # the future and nonsense show the current period
+        assert "75.0%" in client.get("/quality", query_string={"period": "month", "on": odd}).get_data(as_text=True)

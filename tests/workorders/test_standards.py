@@ -15,7 +15,7 @@ from sqlalchemy import select
 from fieldsvc.audit.models import AuditEntry
 from fieldsvc.auth.services import create_token
 from fieldsvc.db import utcnow
-from fieldsvc.errors import Forbidden, RuleViolation
+from fieldsvc.errors import Forbidden, InvalidInput, RuleViolation
 from fieldsvc.extensions import db
 from fieldsvc.metrics.engine import orders_behind
 from fieldsvc.reference import STANDARD_STEPS, ensure_standards
@@ -87,8 +87,6 @@ def test_completion_is_refused_until_every_required_step_is_ticked(crew: Crew) -
     standards.tick(order, crew.installer, "cleaned_up")
     with pytest.raises(Forbidden):
         standards.tick(order, crew.other, "cleaned_up")
-    with pytest.raises(Exception, match="Booking the appointment"):  # the call is recorded by `book` only
-        standards.tick(order, crew.installer, "booked_call")
     assert [s.code for s in standards.missing_steps(order)] == ["booked_call"]
     db.session.add(StepTick(work_order_id=order.id, code="booked_call", ticked_at=utcnow(), dispatch_lag_seconds=60))
     standards.tick(order, crew.installer, "cleaned_up", done=False)  # untick while open
@@ -97,6 +95,25 @@ def test_completion_is_refused_until_every_required_step_is_ticked(crew: Crew) -
     lifecycle.transition(order, crew.installer, "complete", order.version, tz=TZ, evidence={"fault_cause": "onu"})
     db.session.commit()
     assert order.status is S.COMPLETED
+
+
+def test_a_job_booked_at_creation_has_its_call_ticked_on_the_checklist(crew: Crew) -> None:
+    """A window agreed when the order was created leaves no `book` to record the call: the
+    installer ticks it (timed from the tap like a booking), and it cannot be unticked."""
+    version = standards.put_version(job_type(), STEPS, crew.admin, seen=0)
+    order = with_standard(f.make_work_order(), version)
+    db.session.commit()
+    dispatched = utcnow().replace(microsecond=0)
+    lifecycle.assign(order, crew.supervisor, "w1", order.version, today=f.today(), now=dispatched)
+    assert standards.tick(order, crew.installer, "booked_call", now=dispatched + timedelta(minutes=45)) is True
+    assert standards.tick(order, crew.installer, "booked_call") is False  # once
+    call = standards.ticks(order)["booked_call"]
+    assert call.dispatch_lag_seconds == 45 * 60 and not standards.on_time(call.dispatch_lag_seconds, 30)
+    with pytest.raises(InvalidInput):
+        standards.tick(order, crew.installer, "booked_call", done=False)
+    with pytest.raises(Forbidden):
+        standards.tick(order, crew.other, "booked_call")
+    assert "booked_call" in standards.ticks(order)
 
 
 def test_orders_without_a_standard_complete_as_before(crew: Crew) -> None:
@@ -243,6 +260,24 @@ def test_the_installer_ticks_steps_on_the_job_page_and_completes(client: FlaskCl
     done = client.post(f"/orders/{standard_order}/act", data=fields, content_type="multipart/form-data")
     assert done.status_code == 302
     assert _tick(client, standard_order, "explained").status_code == 409  # a finished order's steps stay
+
+
+def test_the_call_of_a_job_booked_beforehand_is_ticked_on_the_page(app: Flask, client: FlaskClient,
+                                                                  web_crew: None) -> None:
+    from fieldsvc.auth.models import User
+    with app.app_context():
+        installer = db.session.scalar(select(User).where(User.username == "w1"))
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        version = standards.put_version(job_type(), STEPS, admin, seen=0)
+        number = with_standard(f.make_work_order(S.ON_SITE, assignee=installer), version).number
+        db.session.commit()
+    sign_in(client, "w1")
+    assert f"/orders/{number}/steps/booked_call" in client.get(f"/orders/{number}").get_data(as_text=True)
+    assert _tick(client, number, "booked_call").status_code == 302
+    page = client.get(f"/orders/{number}").get_data(as_text=True)
+    assert "Customer called to book at" in page and f"/orders/{number}/steps/booked_call" not in page
+    kept = _tick(client, number, "booked_call", done="0")
+    assert kept.status_code == 400 and "once recorded, stays recorded" in kept.get_data(as_text=True)
 
 
 def test_the_api_refuses_completion_with_the_missing_steps(app: Flask, client: FlaskClient, standard_order: str) -> None:
