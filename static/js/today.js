@@ -3,7 +3,8 @@
 // 304, a few hundred bytes, and nothing moves. Something changed (an order assigned, rebooked,
 // overdue from this minute): the region marked data-today-live is replaced with the new one. A
 // hidden page (the phone locked, another tab) does not ask; it asks at once when shown again.
-// Without JavaScript the page works as before: it shows what was there when it was loaded.
+// Signed out (from another tab), it stops asking. Without JavaScript the page works as before:
+// it shows what was there when it was loaded.
 (function () {
   "use strict";
   var region = document.querySelector("[data-today-live][data-poll-url]");
@@ -12,16 +13,18 @@
   var url = region.dataset.pollUrl;
   var timer = null;
   var busy = false;
+  var signedOut = false;
 
   function refresh() {
-    if (busy || document.hidden) { return; }
+    if (busy || signedOut || document.hidden) { return; }
     busy = true;
     var headers = { "Accept": "text/html" };
     if (region.dataset.etag) { headers["If-None-Match"] = region.dataset.etag; }
     // An If-None-Match of our own: the browser hands the 304 to us instead of its cached copy.
     fetch(url, { credentials: "same-origin", cache: "no-store", headers: headers, redirect: "manual" })
       .then(function (response) {
-        if (response.status !== 200) { return null; }  // 304: unchanged; a redirect: signed out
+        if (response.type === "opaqueredirect") { signedOut = true; stop(); return null; }  // stop asking
+        if (response.status !== 200) { return null; }  // 304: unchanged
         var etag = response.headers.get("ETag") || "";
         return response.text().then(function (html) { return { etag: etag, html: html }; });
       })
@@ -38,7 +41,7 @@
   }
 
   function start() {
-    if (timer === null) { timer = setInterval(refresh, period); }
+    if (timer === null && !signedOut) { timer = setInterval(refresh, period); }
   }
 
   function stop() {

@@ -1,7 +1,7 @@
 """Today keeps itself fresh in real browsers (headless Chromium; the server and phone of
 tests/workorders/test_browser.py): a supervisor assigns an order from a desktop browser and the
 installer's Today on a 390 px phone shows it without being reloaded; while nothing changes its
-revalidations are answered 304; a hidden page does not ask."""
+revalidations are answered 304; a hidden page does not ask, a signed-out one stops asking."""
 from __future__ import annotations
 
 import time
@@ -80,4 +80,17 @@ def test_an_order_assigned_on_the_desk_appears_on_the_phone(app: Flask, server: 
                   "document.dispatchEvent(new Event('visibilitychange'))")
     page.wait_for_timeout(500)
     assert len(polls) > asked and polls[-1] == 304  # asked at once on showing; nothing new since
+
+    # Signed out (from another tab): the page stops asking after the first refusal.
+    other = page.context.new_page()
+    other.goto(f"{server}/today")
+    other.click("summary:has-text('More')")
+    with other.expect_navigation():
+        other.click("button:has-text('Sign out')")
+    other.close()
+    page.wait_for_timeout(2_500)
+    assert polls[-1] == 302, polls[-3:]
+    refused = len(polls)
+    page.wait_for_timeout(2_500)
+    assert len(polls) == refused
     assert not problems, problems
