@@ -73,17 +73,22 @@ def static_hash(filename: str) -> str | None:
     return current_app.extensions[STATIC_HASHES].get(filename)
 
 
-def init_app(app: Flask) -> None:
-    """Fingerprint the static files once, add the fingerprint to their addresses, and let the
-    browser keep a fingerprinted file for a year."""
+def fingerprint(app: Flask) -> None:
+    """Hash the app's static files (and so its build) once: at start-up (`init_app`)."""
     static = file_hashes(app.static_folder) if app.static_folder else {}
     app.extensions[STATIC_HASHES] = static
     app.extensions[BUILD] = _build_id(app, static)
 
+
+def init_app(app: Flask) -> None:
+    """Fingerprint the static files once, add the fingerprint to their addresses, and let the
+    browser keep a fingerprinted file for a year."""
+    fingerprint(app)
+
     @app.url_defaults
-    def fingerprint(endpoint: str, values: dict[str, Any]) -> None:
+    def add_fingerprint(endpoint: str, values: dict[str, Any]) -> None:
         if endpoint == "static" and "v" not in values:
-            value = static.get(values.get("filename", ""))
+            value = app.extensions[STATIC_HASHES].get(values.get("filename", ""))
             if value:
                 values["v"] = value
 
@@ -91,7 +96,8 @@ def init_app(app: Flask) -> None:
     def cache_fingerprinted(response: Response) -> Response:
         if request.endpoint == "static" and response.status_code in (200, 304):
             filename = (request.view_args or {}).get("filename", "")
-            if request.args.get("v") and request.args.get("v") == static.get(filename):
+            sent = request.args.get("v")
+            if sent and sent == app.extensions[STATIC_HASHES].get(filename):
                 response.headers["Cache-Control"] = IMMUTABLE
         return response
 
@@ -140,5 +146,5 @@ def revalidate(response: Response, etag: str | None) -> Response:
     return response
 
 
-__all__ = ["IMMUTABLE", "REVALIDATE", "file_hashes", "init_app", "not_modified", "revalidate", "static_hash",
+__all__ = ["IMMUTABLE", "REVALIDATE", "file_hashes", "fingerprint", "init_app", "not_modified", "revalidate", "static_hash",
            "validator"]

@@ -308,14 +308,25 @@ def test_a_fingerprinted_file_is_kept_for_a_year(app: Flask, client: FlaskClient
     assert stale.status_code == 200 and "immutable" not in stale.headers["Cache-Control"]
 
 
-def test_the_fingerprint_changes_when_the_file_does(tmp_path: Path) -> None:
+def test_the_fingerprint_changes_when_the_file_does(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+    from flask import url_for
+
     (tmp_path / "css").mkdir()
     sheet = tmp_path / "css" / "app.css"
     sheet.write_text("body { color: black }")
-    before = caching.file_hashes(tmp_path)
-    assert set(before) == {"css/app.css"}
+    app.static_folder = str(tmp_path)
+    caching.fingerprint(app)  # as the app's start-up does
+    with app.test_request_context():
+        before = url_for("static", filename="css/app.css")
     sheet.write_text("body { color: navy }")
-    assert caching.file_hashes(tmp_path)["css/app.css"] != before["css/app.css"]
+    caching.fingerprint(app)  # the next deploy's start-up
+    with app.test_request_context():
+        after = url_for("static", filename="css/app.css")
+    assert before != after and after.endswith("?v=" + hashlib.sha256(b"body { color: navy }").hexdigest()[:12])
+    fresh = client.get(after)
+    assert fresh.get_data() == b"body { color: navy }" and fresh.headers["Cache-Control"] == caching.IMMUTABLE
+    old = client.get(before)  # a page from before the deploy: the file as it is now, not kept for a year
+    assert old.get_data() == b"body { color: navy }" and "immutable" not in old.headers["Cache-Control"]
 
 
 def test_new_figures_beside_today_change_it(app: Flask, installer: FlaskClient) -> None:
