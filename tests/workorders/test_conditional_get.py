@@ -370,3 +370,30 @@ def test_a_rating_changes_the_job_page(app: Flask, installer: FlaskClient) -> No
         db.session.commit()
     response = _get(installer, path, etag)
     assert response.status_code == 200 and "Reminder texted on" in response.get_data(as_text=True)
+
+
+def test_a_back_office_change_the_job_page_shows_changes_it(app: Flask, installer: FlaskClient) -> None:
+    """A procedure note of the order's job type, written and then edited by an admin (audited):
+    the job page's ETag moves with the audit log."""
+    from fieldsvc.support.knowledge import NoteData, create_note, edit_note
+
+    number = _make_order(app, job_type="install")
+    path = f"/orders/{number}"
+    etag = _fresh(installer, path)
+    with app.app_context():
+        note = create_note(_user("admin"), NoteData(title_zh="新装标准流程", body_zh="1. 预约", job_types=["install"]))
+        db.session.commit()
+        note_id = note.id
+    response = _get(installer, path, etag)
+    assert response.status_code == 200 and "新装标准流程" in response.get_data(as_text=True)
+    etag = response.headers["ETag"]
+    _unchanged(installer, path, etag)
+    with app.app_context():
+        from fieldsvc.support.knowledge import load_note
+
+        note = load_note(note_id)
+        edit_note(_user("admin"), note, NoteData(title_zh="新装标准流程", body_zh="1. 预约 2. 穿鞋套",
+                                                 job_types=["install"]), version=note.version)
+        db.session.commit()
+    response = _get(installer, path, etag)
+    assert response.status_code == 200 and "穿鞋套" in response.get_data(as_text=True)
