@@ -1,10 +1,13 @@
 """The site's root, liveness, and the registration of every blueprint."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, redirect, url_for
-from flask_login import current_user
+from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -33,6 +36,38 @@ def healthz() -> Any:
     except SQLAlchemyError as error:  # down, refusing, frozen, too slow
         return jsonify(status="error", database="unreachable", detail=type(error).__name__), 503
     return jsonify(status="ok", database="ok")
+
+
+@bp.route("/sw.js")
+def service_worker() -> Any:
+    """The installer's offline service worker (static/js/sw.js), served from the root so that it
+    may control every page; revalidated on each check, so a new version is found at once."""
+    script = Path(current_app.static_folder or "static", "js", "sw.js").read_bytes()
+    return Response(script, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@bp.route("/manifest.webmanifest")
+def manifest() -> Any:
+    """The web app manifest: the phone's home-screen icon opens the installer's jobs."""
+    icons = [{"src": url_for("static", filename=f"icons/icon-{size}.png"), "sizes": f"{size}x{size}",
+              "type": "image/png", "purpose": "any"} for size in (192, 512)]
+    icons.append({"src": url_for("static", filename="icons/icon-maskable-512.png"), "sizes": "512x512",
+                  "type": "image/png", "purpose": "maskable"})
+    response = jsonify(name=_("fieldsvc installer"), short_name=_("fieldsvc"), start_url=url_for("views.index"),
+                       scope="/", display="standalone", orientation="portrait", background_color="#ffffff",
+                       theme_color="#1e4f8a", icons=icons)
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/session/token")
+@login_required
+def session_token() -> Any:
+    """A CSRF token for this browser session and who it belongs to: the phone's outbox asks for it
+    before sending what it kept (the token in a page saved hours ago may belong to a session that
+    has ended since), and sends only what the same user queued."""
+    return jsonify(csrf_token=generate_csrf(), user=current_user.username)
 
 
 def _probe() -> Engine:

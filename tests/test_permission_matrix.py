@@ -307,6 +307,11 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     "/static/<path:filename>": {"GET": Case(everyone(200))},
     "/": {"GET": Case(pages(302, 302, 302, 302, 302))},  # signed in: home; else the sign-in page
     "/healthz": {"GET": Case(everyone(200))},
+    # The phone's offline parts (README "Offline on the phone"): the worker and the manifest are public
+    # (nothing personal in them); the outbox's fresh CSRF token needs a live browser session.
+    "/sw.js": {"GET": Case(everyone(200))},
+    "/manifest.webmanifest": {"GET": Case(everyone(200))},
+    "/session/token": {"GET": Case(pages(200, 200, 200, 200, 200))},
     "/login": {
         "GET": Case(pages(302, 302, 302, 302, 302, others=200)),  # signed in: home
         "POST": Case(pages(*[Expect(302, writes=False)] * 5, others=Expect(302, writes=True),
@@ -600,6 +605,7 @@ MATRIX: dict[str, dict[str, Case | list[Case]]] = {
     "/api/v1/follow-ups/<int:followup_id>": {"GET": Case(api(200, 404, 200, 404, 200))},
     "/api/v1/support-requests": {"GET": Case(api(200, 200, 200, 200, 200))},
     "/api/v1/support-requests/<int:request_id>": {"GET": Case(api(200, 404, 200, 404, 200))},
+    "/api/v1/support-requests/<int:request_id>/photo": {"GET": Case(api(200, 404, 200, 404, 200))},
     "/api/v1/work-orders/<number>/support-requests": {"POST": Case(
         api(Expect(201, writes=True), 404, 403, 404, 403), params={"number": "raise_order"},
         json=same(category="resource_port", note="没有空闲端口"))},
@@ -679,12 +685,14 @@ def seed(app: Flask, password_hash: str) -> tuple[SimpleNamespace, dict[str, Act
                                  comment=f"太慢{m['rating_comment']}")
         followup = db.session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
         # Installer A on the way to two more jobs: one to ask for help on, one asked on already (a
-        # request resolved by the desk, and one waiting, whose note is a marker).
+        # request resolved by the desk, and one waiting, whose note is a marker, with a photo).
         raise_order = f.make_work_order(OrderStatus.EN_ROUTE, assignee=inst_a, customer=f.make_customer("hongshan"))
         asked = f.make_work_order(OrderStatus.EN_ROUTE, assignee=inst_a, customer=f.make_customer("hongshan"))
         settled = raise_request(asked, inst_a, NewRequest("other", "已解决"), utcnow())
         resolve(settled, people["sup_a"], "solved_remotely", "好了", settled.version, utcnow())
-        waiting = raise_request(asked, inst_a, NewRequest("optical_signal", f"光功率低{m['support_note']}"), utcnow())
+        (port_photo,) = photos.prepare([("port.jpg", io.BytesIO(_jpeg()))])
+        waiting = raise_request(asked, inst_a, NewRequest("optical_signal", f"光功率低{m['support_note']}", None, port_photo),
+                                utcnow())
         db.session.execute(update(Notification).values(read_at=utcnow()))
         f.make_notification(inst_a, message=f"Note {m['notice_a']}.")
         praise = record_praise(inst_a, people["sup_a"], f.today(), PraiseChannel.BANNER, f"锦旗{m['praise_a_note']}",

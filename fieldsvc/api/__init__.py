@@ -9,6 +9,8 @@ from flask import Flask, abort, g, request
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict
 
 from ..auth.models import User
 from ..auth.services import user_for_token
@@ -28,10 +30,24 @@ _PROBLEM_HEADERS = {
 }
 
 
+# A body that may come as JSON or, when it brings a file, as multipart/form-data with the same
+# fields and the file (`BadInputParser.load_json_or_multipart`). The operation documents both
+# with `json_or_multipart_body`.
+JSON_OR_MULTIPART = "json_or_multipart"
+MULTIPART = "multipart/form-data"
+
+
 class BadInputParser(FlaskParser):
     """Malformed parameters and bodies are 400 Bad Input; 422 is kept for rules refusing."""
 
     DEFAULT_VALIDATION_STATUS = 400
+    __location_map__ = {**FlaskParser.__location_map__, JSON_OR_MULTIPART: "load_json_or_multipart"}
+
+    def load_json_or_multipart(self, req: Any, schema: Any) -> Any:
+        """A multipart body's fields and files together; any other body as JSON."""
+        if req.mimetype == MULTIPART:
+            return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
+        return self.load_json(req, schema)
 
 
 class ProblemApi(Api):
@@ -67,6 +83,8 @@ class ApiBlueprint(Blueprint):
     named on the view with `problems`."""
 
     ARGUMENTS_PARSER = BadInputParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                             JSON_OR_MULTIPART: "application/json"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -79,6 +97,13 @@ class ApiBlueprint(Blueprint):
                 view = self.alt_response(status, response=HTTPStatus(status).name)(view)
             return view
         return decorator
+
+    def json_or_multipart_body(self, json: Any, multipart: Any) -> Callable[[_View], _View]:
+        """Document the two bodies of an operation whose arguments are read from JSON_OR_MULTIPART
+        with the `multipart` schema: as JSON, the `json` schema's fields; as multipart/form-data,
+        those and the files."""
+        return self.doc(requestBody={"content": {"application/json": {"schema": json},
+                                                 MULTIPART: {"schema": multipart}}})
 
     @staticmethod
     def _prepare_problems_doc(doc: dict[str, Any], doc_info: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:

@@ -7,23 +7,27 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import abort
+from flask import Response, abort
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
 
 from ..db import INTEGER_RANGE, utcnow
 from ..extensions import db
+from ..forms import body_limit
 from ..support.categories import SUPPORT_CATEGORIES
 from ..support.models import SupportRequest, SupportResolution, SupportStatus
 from ..support.services import (
     READING_RANGE,
     NewRequest,
+    check_may_raise,
     filtered,
     is_overdue,
     load_request,
     raise_request,
     with_details,
 )
-from ..workorders import lifecycle
-from . import api_blueprint, current_api_user
+from ..workorders import lifecycle, photos
+from . import JSON_OR_MULTIPART, api_blueprint, current_api_user
 from .schemas import AwareDateTime, LocalDateTime, PageQuerySchema, newest_first_page
 
 blp = api_blueprint("support-requests", __name__, "On-site support requests (现场支撑) raised from jobs")
@@ -87,6 +91,21 @@ class NewSupportRequestSchema(ma.Schema):
                                   metadata={"description": "optical receive power read at the door"})
 
 
+def _a_file(value: Any) -> None:
+    if not isinstance(value, FileStorage):
+        raise ma.ValidationError(_("Send the photo as a file part of a multipart/form-data body."))
+
+
+class NewSupportRequestWithPhotoSchema(NewSupportRequestSchema):
+    """The same fields as a multipart/form-data body, with an optional photo: checked and kept as
+    the job page's help form keeps one (JPEG or PNG, at most photos.MAX_MEGABYTES MB)."""
+
+    photo = ma.fields.Raw(validate=_a_file, metadata={
+        "type": "string", "format": "binary",
+        "description": f"JPEG or PNG, at most {photos.MAX_MEGABYTES} MB and {photos.MAX_MEGAPIXELS} megapixels "
+                       f"({photos.MAX_PNG_MEGAPIXELS} for a PNG); a bad image is 400 with `errors.photo`"})
+
+
 @blp.route("/support-requests")
 @blp.arguments(SupportQuerySchema, location="query")
 @blp.response(200, SupportPageSchema)
@@ -107,16 +126,43 @@ def get_request(request_id: int) -> SupportRequest:
     return load_request(current_api_user(), request_id)
 
 
+@blp.route("/support-requests/<int:request_id>/photo")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="image/jpeg",
+              description="the photo sent with the request")
+@blp.problems(404)
+def get_photo(request_id: int) -> Response:
+    """The photo sent with a support request, to whoever may see the request (404 when it does not
+    exist, is not the caller's, or has no photo)."""
+    if request_id > INTEGER_RANGE[1]:
+        abort(404, description=f"No support request {request_id} that you may see.")
+    photo = load_request(current_api_user(), request_id).photo
+    if photo is None:
+        abort(404, description=f"Support request {request_id} has no photo.")
+    # Read whole (a kept photo is a few hundred kB): the answer holds no open file.
+    data = photos.photo_path(photo, photos.upload_folder()).read_bytes()
+    return Response(data, mimetype=photo.content_type, headers={"Cache-Control": "private, max-age=3600",
+                                                                "X-Content-Type-Options": "nosniff"})
+
+
 @blp.route("/work-orders/<number>/support-requests", methods=["POST"])
-@blp.arguments(NewSupportRequestSchema)
+@body_limit(photos.MAX_BYTES + 1024 * 1024)  # one photo and the fields, as the job page's form
+@blp.arguments(NewSupportRequestWithPhotoSchema, location=JSON_OR_MULTIPART,
+               description="JSON, or multipart/form-data with the same fields and an optional `photo` file")
+@blp.json_or_multipart_body(NewSupportRequestSchema, NewSupportRequestWithPhotoSchema)
 @blp.response(201, SupportRequestSchema)
 @blp.problems(403, 404, 409)
 def create_request(payload: dict[str, Any], number: str) -> SupportRequest:
     """Ask for help on the job: its installer's token only (403 for other roles), while the order
-    is en_route or on_site (409 otherwise, or when a request on it is still unresolved)."""
+    is en_route or on_site (409 otherwise, or when a request on it is still unresolved). A photo
+    comes in a multipart/form-data body; it is checked only once the request may be raised."""
     user = current_api_user()
     order = lifecycle.load_for_action(user, number)
-    created = raise_request(order, user, NewRequest(payload["category"], payload["note"], payload["reading_dbm"]),
-                            utcnow())
+    check_may_raise(order, user)
+    sent = payload.get("photo")
+    upload = None
+    if sent is not None:
+        (upload,) = photos.prepare([(sent.filename or "photo", sent.stream)])
+    created = raise_request(order, user, NewRequest(payload["category"], payload["note"], payload["reading_dbm"],
+                                                    upload), utcnow())
     db.session.commit()
     return load_request(user, created.id)

@@ -130,9 +130,10 @@ def logout() -> Any:
     logout_user()  # after clearing the session: it leaves there the mark that deletes the remember-me cookie
     flash(_("You are signed out."), "info")
     response = redirect(url_for("auth.login"))
-    # The installer's Today and job pages are kept by the browser to be revalidated (no page is
-    # shown from the cache without asking: fieldsvc.caching); signing out drops this phone's copies.
-    response.headers["Clear-Site-Data"] = '"cache"'
+    # The installer's phone keeps their jobs for offline use (customers' names, phones, addresses,
+    # and what waits to be sent), and its browser keeps Today and the job pages to revalidate them
+    # (fieldsvc.caching): signing out leaves none of it on the device.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
 
 

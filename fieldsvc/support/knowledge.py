@@ -166,6 +166,19 @@ def notes_for(job_type_code: str | None = None, category: str | None = None) -> 
     return sorted(db.session.scalars(query), key=_by_title)
 
 
+def notes_by_category() -> dict[str, list[ProcedureNote]]:
+    """The active notes linked to each support category, by title, the categories in their own
+    order (one without notes is left out): what "Ask for help" shows beside the category chosen.
+    One statement, without the notes' other links (titles and bodies are all it shows)."""
+    rows = db.session.execute(select(ProcedureNoteCategory.category, ProcedureNote)
+                              .join(ProcedureNote, ProcedureNote.id == ProcedureNoteCategory.note_id)
+                              .where(ProcedureNote.is_active.is_(True))).all()
+    grouped: dict[str, list[ProcedureNote]] = {}
+    for category, note in rows:
+        grouped.setdefault(category, []).append(note)
+    return {code: sorted(grouped[code], key=_by_title) for code in SUPPORT_CATEGORIES if code in grouped}
+
+
 def all_notes() -> list[ProcedureNote]:
     """Every note, active first, by title, with its links and last editor (the admin list)."""
     query = (select(ProcedureNote)

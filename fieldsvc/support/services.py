@@ -14,7 +14,7 @@ the API's `updated_since` reads. Services flush; the edge commits."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,7 +36,7 @@ from ..rules.services import setting
 from ..workorders import photos
 from ..workorders.labels import status_label as order_status_label
 from ..workorders.lifecycle import clean_note
-from ..workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
+from ..workorders.models import OrderStatus, PhotoKind, Visit, WorkOrder, WorkOrderEvent
 from .categories import SUPPORT_CATEGORIES
 from .models import UNRESOLVED, SupportReply, SupportRequest, SupportResolution, SupportStatus
 
@@ -111,15 +111,27 @@ class NewRequest:
     photo: photos.Upload | None = None
 
 
-def raise_request(order: WorkOrder, installer: User, new: NewRequest, now: datetime) -> SupportRequest:
-    """Ask for help on `order`: its own installer only (403 for anyone else's role; the caller
-    loads the order within the installer's scope, so another's order is not found), while on the
-    way or on site (409 otherwise), one unresolved request at a time per order (409)."""
+def check_may_raise(order: WorkOrder, installer: User) -> None:
+    """Refuse a request for help on `order` by `installer` before anything is read from it (a photo
+    is decoded only for a request that may be raised): its own installer only (403 for anyone
+    else's role; the caller loads the order within the installer's scope, so another's order is not
+    found), while on the way or on site (409 otherwise), one unresolved request at a time (409)."""
     if installer.role is not Role.INSTALLER or order.assignee_id != installer.id:
         raise Forbidden(_l("Only the installer of the job asks for help on it."))
     if order.status not in RAISE_STATES:
         raise Conflict(_l("Help is asked for on the way or on site; this job is %(status)s.",
                           status=order_status_label(order.status)), current_status=order.status.value)
+    pending = db.session.scalar(select(SupportRequest.id).where(SupportRequest.work_order_id == order.id,
+                                                                SupportRequest.status.in_(UNRESOLVED)))
+    if pending is not None:
+        raise Conflict(_l("This job has a request for help waiting already."), request=pending)
+
+
+def raise_request(order: WorkOrder, installer: User, new: NewRequest, now: datetime) -> SupportRequest:
+    """Ask for help on `order` (refused as `check_may_raise` says, and for bad input, 400). A photo
+    (from `photos.prepare`) is kept with the order's photos as a support photo: the desk sees it,
+    and it does not count towards the completion's evidence."""
+    check_may_raise(order, installer)
     if new.category not in SUPPORT_CATEGORIES:
         raise InvalidInput(_l("Choose what you need help with."), errors={"category": [_l("Choose a category.")]})
     note = clean_note(new.note)
@@ -128,16 +140,12 @@ def raise_request(order: WorkOrder, installer: User, new: NewRequest, now: datet
     if new.reading_dbm is not None and not READING_RANGE[0] <= new.reading_dbm <= READING_RANGE[1]:
         raise InvalidInput(_l("A reading is from %(low)s to %(high)s dBm.", low=READING_RANGE[0], high=READING_RANGE[1]),
                            errors={"reading_dbm": [_l("Out of range.")]})
-    pending = db.session.scalar(select(SupportRequest.id).where(SupportRequest.work_order_id == order.id,
-                                                                SupportRequest.status.in_(UNRESOLVED)))
-    if pending is not None:
-        raise Conflict(_l("This job has a request for help waiting already."), request=pending)
     request = SupportRequest(work_order_id=order.id, installer_id=installer.id, team_id=order.team_id,
                              raised_in=order.status.value, category=new.category, note=note,
                              reading_dbm=new.reading_dbm, raised_at=now, reply_due_at=reply_due(now), updated_at=now)
     if new.photo is not None:
         visit = db.session.scalar(select(Visit).where(Visit.work_order_id == order.id, Visit.left_at.is_(None)))
-        (request.photo,) = photos.attach(order, visit, installer, [new.photo])
+        request.photo = photos.attach_once(order, visit, installer, replace(new.photo, kind=PhotoKind.SUPPORT))
     db.session.add(request)
     db.session.flush()
     _event(order, installer, RAISE_ACTION, now, note=note, data={"support": request.id, "category": new.category})

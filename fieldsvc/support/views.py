@@ -1,6 +1,7 @@
 """On-site support pages: the installer's "Ask for help" on the job page (a panel, polled for
-replies), the desk's live queue (polled), one request with the desk's take / reply / resolve forms,
-and the installer's "solved, thanks". Views are thin: a form, one service call, then a redirect."""
+replies; beside the category, the procedure notes linked to it), the desk's live queue (polled),
+one request with the notes of its category and the desk's take / reply / resolve forms, and the
+installer's "solved, thanks". Views are thin: a form, one service call, then a redirect."""
 from __future__ import annotations
 
 from typing import Any
@@ -24,6 +25,7 @@ from ..workorders.queries import visible_orders
 from ..workorders.views import register_job_panel
 from . import services
 from .forms import AskForm, ReplyForm, ResolveForm, StepForm
+from .knowledge import notes_by_category, notes_for
 from .models import UNRESOLVED, SupportRequest, SupportStatus
 from .services import (
     RAISE_STATES,
@@ -50,9 +52,10 @@ def _may_ask(order: Any, user: User, rows: list[SupportRequest]) -> bool:
             and not any(r.status in UNRESOLVED for r in rows))
 
 
-def _live(order: Any, user: User) -> str:
-    """The part of the job panel that the page polls: the requests, their replies and buttons."""
-    rows = requests_of_order(user, order)
+def _live(order: Any, user: User, rows: list[SupportRequest] | None = None) -> str:
+    """The part of the job panel that the page polls: the requests (`rows` when already read),
+    their replies and buttons."""
+    rows = requests_of_order(user, order) if rows is None else rows
     return render_template("support/_order_requests.html", order=order, rows=rows, now=utcnow(),
                            settled=not any(r.status in UNRESOLVED for r in rows), thanks=_thanks_forms(rows, user))
 
@@ -75,8 +78,9 @@ def job_panel(order: Any, user: User) -> Markup:
     if not rows and not may_ask:
         return Markup("")
     # An autoescaped template's output, already safe: marked so the job page does not escape it twice.
-    return Markup(render_template("support/_job_panel.html", order=order, live=Markup(_live(order, user)),  # nosec B704
-                                  ask=AskForm(formdata=None) if may_ask else None, photo_limits=photos))
+    return Markup(render_template("support/_job_panel.html", order=order, live=Markup(_live(order, user, rows)),  # nosec B704
+                                  ask=AskForm(formdata=None) if may_ask else None, photo_limits=photos,
+                                  category_notes=notes_by_category() if may_ask else {}))
 
 
 @bp.route("/orders/<number>/support/live")
@@ -107,6 +111,7 @@ def ask(number: str) -> Any:
     if not form.validate_on_submit():
         return _ask_page(order, form, 400)
     try:
+        services.check_may_raise(order, current_user)  # before the photo is read
         sent = form.photo.data
         upload = None
         if isinstance(sent, FileStorage) and sent.filename:
@@ -123,7 +128,8 @@ def ask(number: str) -> Any:
 
 
 def _ask_page(order: Any, form: AskForm, status: int) -> Any:
-    return render_template("support/ask.html", order=order, form=form, photo_limits=photos), status
+    return render_template("support/ask.html", order=order, form=form, photo_limits=photos,
+                           category_notes=notes_by_category()), status
 
 
 @bp.route("/support/requests/<int:request_id>/thanks", methods=["POST"])
@@ -187,7 +193,7 @@ def _detail(request_id: int, *, reply: ReplyForm | None = None, resolve: Resolve
         resolve = ResolveForm(formdata=None)
         resolve.version.data = row.version
     return render_template("support/detail.html", row=row, take=take, reply=reply, resolve=resolve, now=utcnow(),
-                           error=error), status
+                           error=error, notes=notes_for(category=row.category)), status
 
 
 @bp.route("/support/requests/<int:request_id>")

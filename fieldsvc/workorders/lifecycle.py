@@ -3,7 +3,6 @@ allowed, who may make it, and what it records. The HTML views and the API both c
 and `assign`. Services flush; the edge commits."""
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -360,27 +359,32 @@ def _reason_code(reason: str | None) -> str:
 
 def _complete(order: WorkOrder, visit: Visit, actor: User, evidence: dict[str, Any] | None,
               photos: Sequence[Upload], now: datetime) -> dict[str, Any]:
-    """Check and store the evidence, counting the order's photos with those sent now; refuse (422,
-    with `missing`) what the job type requires but lacks, and the required steps of the order's
-    service standard not ticked. The photos sent are attached only when nothing is refused."""
+    """Check and store the evidence, counting the order's evidence photos with those sent now;
+    refuse (422, with `missing`) what the job type requires but lacks, and the required steps of
+    the order's service standard not ticked. The photos sent are attached only when nothing is
+    refused. A photo sent with a request for help (kind `support`) is not evidence: it counts only
+    when the same file comes again with the completion, and is then kept as the completion's."""
     refuse_missing(order)
     band = setting("rx_power_band_dbm", now.date())
     clean = clean_evidence(evidence, (float(band[0]), float(band[1])))
-    kept = db.session.execute(
-        select(WorkOrderPhoto.kind, WorkOrderPhoto.content_hash).where(WorkOrderPhoto.work_order_id == order.id)
-    ).all()
-    new = new_uploads(kept, photos)
-    counts = Counter(kind for kind, _hash in kept) + Counter(upload.kind for upload in new)
+    held = list(db.session.scalars(select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order.id)))
+    new = new_uploads([(photo.kind, photo.content_hash) for photo in held], photos)
+    sent = {upload.content_hash for upload in photos if upload.kind is PhotoKind.PHOTO}
+    pictures = {photo.content_hash for photo in held if photo.kind is PhotoKind.PHOTO} | sent
+    signed = any(p.kind is PhotoKind.SIGNATURE for p in held) or any(u.kind is PhotoKind.SIGNATURE for u in photos)
     job_type = order.job_type
-    missing = missing_evidence(job_type.required_evidence or [], clean, counts[PhotoKind.PHOTO],
-                               job_type.photos_required, counts[PhotoKind.SIGNATURE] > 0)
+    missing = missing_evidence(job_type.required_evidence or [], clean, len(pictures), job_type.photos_required,
+                               signed)
     if missing:
         names = {**EVIDENCE_FIELDS, "photos": _l("at least %(n)d photos", n=job_type.photos_required)}
         raise RuleViolation(_l("To complete this job, add: %(fields)s.",
                                fields=", ".join(str(names[m]) for m in missing)), missing=missing)
     attach(order, visit, actor, new)
-    clean["photos"] = counts[PhotoKind.PHOTO]
-    clean["signature"] = counts[PhotoKind.SIGNATURE] > 0
+    for photo in held:
+        if photo.kind is PhotoKind.SUPPORT and photo.content_hash in sent:
+            photo.kind = PhotoKind.PHOTO  # the support photo sent again as evidence (one row per file)
+    clean["photos"] = len(pictures)
+    clean["signature"] = signed
     order.evidence = clean
     return {"evidence": clean}
 

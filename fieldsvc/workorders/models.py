@@ -243,8 +243,12 @@ def _create_append_only_triggers(_table: Any, connection: Any, **_kwargs: Any) -
 
 
 class PhotoKind(enum.Enum):
+    """What a stored file is: a completion's photo (its evidence), the customer's signature, or a
+    photo sent with a request for help (shown to the desk; not completion evidence)."""
+
     PHOTO = "photo"
     SIGNATURE = "signature"
+    SUPPORT = "support"
 
 
 class WorkOrderPhoto(Base):

@@ -20,6 +20,7 @@ from typing import Protocol
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 
 from ..auth.models import User
 from ..db import write_on_commit
@@ -47,6 +48,9 @@ SIGNATURE_PREFIX = "data:image/png;base64,"
 # The largest body the completion form may send: every photo at its largest, and 1 MB for the
 # signature and the other fields. Every other request keeps the app's 1 MB MAX_CONTENT_LENGTH.
 MAX_REQUEST_BYTES = MAX_FILES * MAX_BYTES + 1024 * 1024
+# What an installer's phone keeps of photos waiting to be sent (its outbox, offline): resized there to
+# MAX_SIDE first (a few hundred kB each), so this holds some fifty; beyond it the phone refuses more.
+MAX_QUEUED_MEGABYTES = 25
 
 # Pillow's own guard against decompression bombs, for every image opened in this process: above
 # MAX_PIXELS it warns, above twice that it refuses to open the file at all.
@@ -199,6 +203,18 @@ def attach(order: WorkOrder, visit: Visit | None, uploader: User, uploads: Itera
         write_on_commit(db.session, folder / filename, upload.content)
         photos.append(photo)
     return photos
+
+
+def attach_once(order: WorkOrder, visit: Visit | None, uploader: User, upload: Upload) -> WorkOrderPhoto:
+    """The order's row for one file sent outside a completion (a request for help's photo, with
+    its own `kind`): the row the order holds already for the same file, or a new one, refused
+    (400) past MAX_PER_ORDER like a completion's."""
+    held = list(db.session.scalars(select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order.id)))
+    same = next((photo for photo in held if photo.content_hash == upload.content_hash), None)
+    if same is not None:
+        return same
+    (photo,) = attach(order, visit, uploader, new_uploads([(p.kind, p.content_hash) for p in held], [upload]))
+    return photo
 
 
 _NOT_A_DRAWING = _l("The signature is not a PNG drawing.")

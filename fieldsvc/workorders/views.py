@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -32,6 +33,7 @@ from ..errors import Conflict, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
 from ..forms import body_limit, choices, show_error
 from ..rules.services import setting
+from ..templating import colon
 from . import lifecycle, photos, standards
 from .dispatch import describe_each, describe_unmet
 from .evidence import (
@@ -70,6 +72,14 @@ def map_url(order: Any) -> str:
 # The work-order words and links every page may show (the board's and certifications' pages too).
 for _helper in (status_label, action_label, priority_label, map_url, describe_unmet):
     bp.add_app_template_global(_helper)
+
+
+@bp.app_template_global()
+def outbox_limits() -> dict[str, Any]:
+    """What the installer's phone keeps of photos waiting to be sent, the size it resizes them to,
+    and the names of the steps it may keep."""
+    return {"max_queued_bytes": photos.MAX_QUEUED_MEGABYTES * 1024 * 1024, "photo_side": photos.MAX_SIDE,
+            "step_labels": {a: action_label(a) for a in lifecycle.ACTIONS if a not in lifecycle.SUPERVISOR_ONLY}}
 
 
 # Panels other areas add to Today (the installer's own figures, from fieldsvc.metrics, which sits
@@ -116,6 +126,33 @@ def _poll_seconds() -> int:
     return int(current_app.config.get("TODAY_POLL_SECONDS") or 30)
 
 
+# The pages an installer's phone keeps for use without a connection (its service worker, static/js/sw.js,
+# stores the answers that carry this header; every other answer stays no-store, in no cache).
+OFFLINE_HEADER = "X-Fieldsvc-Offline"
+# A request replayed from the phone's outbox (static/js/outbox.js) says so with this header, and
+# is answered in JSON: what was recorded (the order's version after it), or why it was refused.
+OUTBOX_HEADER = "X-Fieldsvc-Outbox"
+
+
+def _offline_copy(answer: Any, home: bool = False) -> Any:
+    """`answer` (a page) marked as one the installer's phone may keep for offline use: an
+    installer's own page answered 200 (a supervisor's pages are not kept). The `home` page is
+    kept as the site's root too (what the home-screen icon opens)."""
+    response = make_response(answer)
+    if response.status_code == 200 and current_user.role is Role.INSTALLER:
+        response.headers[OFFLINE_HEADER] = "home" if home else "1"
+    return response
+
+
+def from_outbox() -> bool:
+    """Whether this request is a replay from the phone's outbox (answered in JSON)."""
+    return request.headers.get(OUTBOX_HEADER) == "1"
+
+
+def _outbox_refusal(status: int, message: str, details: list[str] | None = None) -> Any:
+    return jsonify(ok=False, message=message, details=details or []), status
+
+
 @bp.route("/today")
 @role_required(Role.INSTALLER)
 def today() -> Any:
@@ -136,7 +173,7 @@ def today() -> Any:
     in_hand = [o for o in open_orders if o.status in (OrderStatus.ON_SITE, OrderStatus.EN_ROUTE)]
     next_order = min(in_hand, key=lambda o: o.status is not OrderStatus.ON_SITE) if in_hand else (
         open_orders[0] if open_orders else None)
-    return revalidate(make_response(render_template(
+    return revalidate(_offline_copy(render_template(
         "workorders/today.html",
         orders=orders,
         next_order=next_order,
@@ -145,9 +182,10 @@ def today() -> Any:
         now=now,
         tab="today",
         panels=[panel(current_user) for panel, _check in panels],
+        fetched_at=now,
         etag=etag or "",
         poll_seconds=_poll_seconds(),
-    )), etag)
+    ), home=True), etag)
 
 
 @bp.route("/upcoming")
@@ -156,8 +194,10 @@ def upcoming() -> Any:
     """Open jobs booked after today."""
     tz = zone()
     orders = installer_upcoming(current_user, local_day_range(local_today(tz), tz)[1])
-    return render_template("workorders/list.html", orders=orders, now=utcnow(), tab="upcoming",
-                           title=_("Upcoming jobs"), empty=_("Nothing booked after today."))
+    now = utcnow()
+    return _offline_copy(render_template("workorders/list.html", orders=orders, now=now, tab="upcoming",
+                                         title=_("Upcoming jobs"), empty=_("Nothing booked after today."),
+                                         fetched_at=now))
 
 
 @bp.route("/done")
@@ -204,7 +244,8 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
     if order is None:
         abort(404)
     actions = lifecycle.allowed_actions(order, current_user)
-    all_forms = _forms(order, actions)
+    later = _later_actions(order, actions)
+    all_forms = _forms(order, actions + later)
     if forms:
         for action, form in forms.items():
             _choices(form, order, action)
@@ -226,7 +267,36 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
         reason_names={r.code: r.name(current_locale()) for r in db.session.scalars(select(UnresolvedReason))},
         panels=[panel(order, current_user) for panel, _check in current_app.extensions.get(JOB_PANELS, ())],
         checklist=_checklist(order), step_form=StepForm(formdata=None),
+        later_actions=later, offline_steps=_offline_steps(order, later + actions), fetched_at=now,
+        page_actions=sorted(actions + later, key=_lifecycle_order),
     ), status
+
+
+def _later_actions(order: Any, actions: list[str]) -> list[str]:
+    """The assigned installer's steps not allowed yet, whose forms the page keeps hidden: with the
+    phone offline, the steps queued there move the job on (accepted, then on the way…), and the
+    page shows the forms of the status they lead to. The server decides again when they arrive."""
+    if (current_user.role is not Role.INSTALLER or order.assignee_id != current_user.id
+            or order.status not in OPEN_STATUSES):
+        return []
+    return [a for a in lifecycle.ACTIONS if a not in lifecycle.SUPERVISOR_ONLY and a not in actions]
+
+
+def _lifecycle_order(action: str) -> int:
+    """Where an action's button stands on the page: the lifecycle's order, dispatching last."""
+    return lifecycle.ACTIONS.index(action) if action in lifecycle.ACTIONS else len(lifecycle.ACTIONS)
+
+
+def _offline_steps(order: Any, actions: list[str]) -> dict[str, Any]:
+    """For the page's script: the order and its status, the statuses each of the installer's steps
+    starts from and leads to, and the statuses' names, to show where the queued steps take the job."""
+    if current_user.role is not Role.INSTALLER:  # the outbox is the installer's (their phone, offline)
+        return {"steps": {}}
+    steps = {a: {"from": sorted(s.value for s in lifecycle.TRANSITIONS[a][0]),
+                 "to": target.value if (target := lifecycle.TRANSITIONS[a][1]) else None}
+             for a in actions if a in lifecycle.TRANSITIONS}
+    return {"number": order.number, "status": order.status.value, "steps": steps,
+            "labels": {s.value: status_label(s) for s in OrderStatus}}
 
 
 def _checklist(order: Any) -> dict[str, Any]:
@@ -254,12 +324,18 @@ def tick_step(number: str, code: str) -> Any:
     order = lifecycle.load_for_action(current_user, number)
     form = StepForm()
     if not form.validate() or form.done.data not in ("0", "1"):
+        if from_outbox():
+            return _outbox_refusal(400, _("Please correct the form."), _form_messages(form))
         abort(400)
     try:
         standards.tick(order, current_user, code, done=form.done.data == "1")
     except (InvalidInput, Conflict) as error:
+        if from_outbox():
+            return _outbox_refusal(error.status, str(error.message))
         return _job_page(number, status=error.status, error=error.message)
     db.session.commit()
+    if from_outbox():
+        return jsonify(ok=True, version=order.version)
     return redirect(url_for("workorders.detail", number=number, _anchor="checklist"))
 
 
@@ -280,7 +356,7 @@ def detail(number: str) -> Any:
             unchanged = not_modified(etag)
             if unchanged is not None:
                 return unchanged
-    return revalidate(make_response(_job_page(number, now=now)), etag)
+    return revalidate(_offline_copy(_job_page(number, now=now)), etag)
 
 
 @bp.route("/orders/<number>/act", methods=["POST"])
@@ -297,6 +373,8 @@ def act(number: str) -> Any:
     form = FORMS[action](prefix=action)
     _choices(form, order, action)
     if not form.validate():
+        if from_outbox():
+            return _outbox_refusal(400, _("Please correct the form."), _form_messages(form))
         return _job_page(number, {action: form}, 400, _("Please correct the form."))
     kwargs = _transition_arguments(action, form)
     digest = request_digest({"html": number, "action": action, **{k: str(v) for k, v in kwargs.items()}})
@@ -305,22 +383,30 @@ def act(number: str) -> Any:
             kwargs["photos"] = _uploads(form)
         except InvalidInput as error:
             show_error(form, error, _UPLOAD_FIELDS, summary=False)
+            if from_outbox():
+                return _outbox_refusal(400, str(error.message), _form_messages(form))
             return _job_page(number, {action: form}, 400, error.message, form.form_errors)
 
     def perform() -> tuple[int, dict[str, Any]]:
         if action in ("assign", "unassign"):
             lifecycle.assign(order, current_user, kwargs.get("installer"), form.version.data,
                              today=local_today(zone()), note=kwargs.get("note"))
-            return 200, {"number": number}
+            return 200, {"number": number, "version": order.version}
         outcome = lifecycle.transition(order, current_user, action, form.version.data, tz=zone(), **kwargs)
         body: dict[str, Any] = {"number": number}
         if outcome.survey_token:
             body["survey_token"] = outcome.survey_token
+        # The version this step produced: the outbox sends the next step queued on the order with
+        # it, so a replay of the first (already recorded) still chains, and anyone else's change
+        # in between is a conflict.
+        body["version"] = order.version
         return 200, body
 
     try:
         _status, body, replayed = once(current_user, form.idempotency_key.data, digest, perform)
     except Conflict as error:
+        if from_outbox():
+            return _outbox_refusal(409, str(error.message))
         # (outside the f-string, so that pybabel finds the sentence to translate)
         latest = _("The page now shows the latest state.")
         return _job_page(number, {action: form}, 409, f"{error.message} {latest}")
@@ -328,7 +414,11 @@ def act(number: str) -> Any:
         # The page says what was refused above the forms; the details go on the form sent.
         show_error(form, error, _UPLOAD_FIELDS, missing=_("Required for this job type."), unmet=describe_unmet,
                    summary=False)
+        if from_outbox():
+            return _outbox_refusal(error.status, str(error.message), _form_messages(form))
         return _job_page(number, {action: form}, error.status, error.message, form.form_errors)
+    if from_outbox():
+        return _outbox_answer(number, action, body, replayed)
     if replayed:
         flash(_("This was already recorded."), "info")
     elif action == "leave_unresolved":
@@ -341,6 +431,30 @@ def act(number: str) -> Any:
     if body.get("survey_token"):
         return redirect(url_for("ratings.rating_code", number=number, token=body["survey_token"]))
     return redirect(url_for("workorders.detail", number=number))
+
+
+def _outbox_answer(number: str, action: str, body: dict[str, Any], replayed: bool) -> Any:
+    """A replayed step recorded (now, or before its answer was lost): the version it produced and
+    where the phone goes next (the rating code after a completion, as the page's answer does)."""
+    version = body.get("version")
+    if version is None:  # recorded before versions were kept with the answer
+        version = lifecycle.load_for_action(current_user, number).version
+    following = url_for("workorders.detail", number=number)
+    if body.get("survey_token"):
+        following = url_for("ratings.rating_code", number=number, token=body["survey_token"])
+    elif action == "leave_unresolved":
+        following = url_for("workorders.detail", number=number, open="book", _anchor="action-book")
+    return jsonify(ok=True, version=version, replayed=replayed, next=following)
+
+
+def _form_messages(form: Any) -> list[str]:
+    """A form's errors as sentences: "Label: message" for a field's, the form-level ones as they are."""
+    messages = [str(m) for m in getattr(form, "form_errors", [])]
+    for field in form:
+        for message in field.errors if isinstance(field.errors, list) else []:
+            label = field.label.text if field.label and field.label.text else field.short_name
+            messages.append(f"{colon(label)}{message}")
+    return messages
 
 
 def _transition_arguments(action: str, form: Any) -> dict[str, Any]:

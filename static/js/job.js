@@ -12,7 +12,8 @@
         if (submitted) { return; }
         submitted = true;
         form.dataset.geoDone = "1";
-        form.submit();
+        // requestSubmit: the form's other submit handlers run (the signature, the offline outbox).
+        if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
       }
       setTimeout(go, 4000);
       navigator.geolocation.getCurrentPosition(function (pos) {

@@ -203,6 +203,7 @@ DECLARED_ERRORS = {
     ("get", "/api/v1/follow-ups/{followup_id}"): {401, 404, 503},
     ("get", "/api/v1/support-requests"): {400, 401, 503},
     ("get", "/api/v1/support-requests/{request_id}"): {401, 404, 503},
+    ("get", "/api/v1/support-requests/{request_id}/photo"): {401, 404, 503},
     ("post", "/api/v1/work-orders/{number}/support-requests"): {400, 401, 403, 404, 409, 413, 503},
 }
 

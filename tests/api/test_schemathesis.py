@@ -4,6 +4,7 @@ check it has (no server error, each status and header documented, each body matc
 valid data accepted, invalid data refused, the token enforced, unknown methods refused…)."""
 from __future__ import annotations
 
+import io
 import itertools
 import zlib
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
+from PIL import Image
 from schemathesis.core.parameters import ParameterLocation
 from sqlalchemy import select
 
@@ -27,6 +29,7 @@ from fieldsvc.ratings.models import FollowUp
 from fieldsvc.ratings.services import invitation_for, invite, submit_rating
 from fieldsvc.support.models import SupportRequest
 from fieldsvc.support.services import NewRequest, raise_request
+from fieldsvc.workorders import photos
 from fieldsvc.workorders.models import OrderStatus, WorkOrder
 from tests import factories as f
 from tests.conftest import suite_now
@@ -44,6 +47,12 @@ DISTRICTS = ("hongshan", "wuchang", "jiangan")
 CERTIFICATION_TYPES = ("service_star", "skill_level", "work_at_height", "ftth")
 
 
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(out, "JPEG")
+    return out.getvalue()
+
+
 def _seed() -> dict[str, str]:
     """Two teams, three installers (the first fully certified), a supervisor, an admin; orders in
     several states; a token for each caller."""
@@ -59,8 +68,9 @@ def _seed() -> dict[str, str]:
     f.make_work_order(OrderStatus.ASSIGNED, assignee=installer_a, number=ORDER_NUMBERS[1], customer=hongshan)
     on_site = f.make_work_order(OrderStatus.ON_SITE, assignee=installer_a, number=ORDER_NUMBERS[2],
                                 customer=f.make_customer("wuchang"))
-    # Its installer asked for help: a support request for the support endpoints to answer with.
-    raise_request(on_site, installer_a, NewRequest("optical_signal", "光功率低"), suite_now())
+    # Its installer asked for help, with a photo: a support request for the support endpoints to answer with.
+    (photo,) = photos.prepare([("port.jpg", io.BytesIO(_jpeg()))])
+    raise_request(on_site, installer_a, NewRequest("optical_signal", "光功率低", None, photo), suite_now())
     f.make_work_order(OrderStatus.NEW, number=ORDER_NUMBERS[3], customer=f.make_customer("jiangan"))
     # A completed order rated 1 star: its follow-up, for the follow-up endpoints to answer with.
     done = f.make_work_order(OrderStatus.COMPLETED, assignee=installer_a, customer=hongshan,

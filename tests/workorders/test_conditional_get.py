@@ -156,7 +156,7 @@ def test_signing_in_again_changes_the_etag(app: Flask, installer: FlaskClient) -
     etag = _fresh(installer, "/today")
     token = csrf_token(installer, "/today")
     out = installer.post("/logout", data={"csrf_token": token})
-    assert out.headers["Clear-Site-Data"] == '"cache"'  # the phone drops its kept pages
+    assert '"cache"' in out.headers["Clear-Site-Data"]  # the phone drops its kept pages
     assert _get(installer, "/today", etag).status_code == 302  # signed out: no 304, the sign-in page
     sign_in(installer, "w1")
     _changed(installer, "/today", etag)

@@ -252,6 +252,9 @@ def test_the_installer_ticks_steps_on_the_job_page_and_completes(client: FlaskCl
     assert "tick the required steps: Shoe covers; Clean up" in refused.get_data(as_text=True)
     assert _tick(client, standard_order, "shoe_covers").status_code == 302
     assert _tick(client, standard_order, "shoe_covers").status_code == 302  # twice is harmless
+    # the ticked step's own form unticks it (one `done` field, 0: a second one once made it "1" again)
+    form = re.search(r'<form[^>]*steps/shoe_covers.*?</form>', client.get(f"/orders/{standard_order}").get_data(as_text=True), re.S)
+    assert form and re.findall(r'name="done" value="(\d)"', form.group(0)) == ["0"]
     assert _tick(client, standard_order, "cleaned_up").status_code == 302
     assert _tick(client, standard_order, "nope").status_code == 404
     page = client.get(f"/orders/{standard_order}").get_data(as_text=True)
