@@ -14,6 +14,7 @@ def create_app(overrides: Mapping[str, Any] | None = None):
     from flask import Flask
 
     from . import (
+        caching,
         config,
         errors,
         extensions,
@@ -34,6 +35,7 @@ def create_app(overrides: Mapping[str, Any] | None = None):
     config.load(app, overrides)
     extensions.init_app(app)
     templating.init_app(app)
+    caching.init_app(app)
     security.init_app(app)
     views.register_blueprints(app)
     errors.register_error_handlers(app)

@@ -91,6 +91,9 @@ class Config:
     # The address customers reach the app at (e.g. https://fieldsvc.example.com), for links made
     # outside a request: the rating link in a reminder sent by the scheduler.
     PUBLIC_URL: str | None = None
+    # How often an installer's open Today page asks whether it changed (with its ETag: a 304 of
+    # a few hundred bytes when nothing did), while the page is visible.
+    TODAY_POLL_SECONDS = 30
 
 
 # Environment variables read on top of the defaults, and the config key each sets.

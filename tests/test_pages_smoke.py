@@ -68,7 +68,11 @@ def test_every_page_renders(app: Flask, demo: dict[str, str], role: str, languag
     for path in PAGES[role]:
         response = client.get(path.format(**demo))
         assert response.status_code == 200, (role, language, path)
-        assert response.headers["Cache-Control"] == "no-store", (role, language, path)
+        # Nothing is stored, but the installer's Today and job page, kept to be revalidated (README
+        # "On a weak signal"); a page showing a message once (after signing in) is not kept either.
+        kept = role == "installer" and (path == "/today" or path.startswith("/orders/"))
+        assert response.headers["Cache-Control"] in (("no-store", "private, no-cache") if kept else ("no-store",)), \
+            (role, language, path)
         text = response.get_data(as_text=True)
         leftover = UNFORMATTED.search(text)  # a placeholder left unformatted, e.g. "%(name)s"
         assert leftover is None, (role, language, path, leftover and leftover.group())

@@ -95,6 +95,13 @@ class AuditQuery:
         return query
 
 
+def generation() -> Any:
+    """The newest entry's id as SQL: it moves with every recorded back-office change (job types,
+    districts, people, rules, standards, notes…), so a page's validator (`fieldsvc.caching`)
+    that includes it covers the reference data the page shows."""
+    return select(func.max(AuditEntry.id)).scalar_subquery()
+
+
 def search(query: AuditQuery, *, page: int = 1, per_page: int = 50) -> tuple[list[AuditEntry], int]:
     """One page of matching entries, newest first, and how many match in all."""
     total = db.session.scalar(select(func.count()).select_from(query.statement().subquery())) or 0

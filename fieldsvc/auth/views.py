@@ -131,7 +131,8 @@ def logout() -> Any:
     flash(_("You are signed out."), "info")
     response = redirect(url_for("auth.login"))
     # The installer's phone keeps their jobs for offline use (customers' names, phones, addresses,
-    # and what waits to be sent): signing out leaves none of it on the device.
+    # and what waits to be sent), and its browser keeps Today and the job pages to revalidate them
+    # (fieldsvc.caching): signing out leaves none of it on the device.
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
 

@@ -77,17 +77,27 @@ def figures(user: User, scope_type: ScopeType, scope_id: str,
     return {(row.metric, row.period_type): row for row in rows}
 
 
+def _own(installer: User, periods: list[tuple[PeriodType, date]], codes: Sequence[str]) -> Any:
+    return and_(readable(installer), MetricSnapshot.scope_type.in_((ScopeType.INSTALLER, ScopeType.TEAM)),
+                MetricSnapshot.metric.in_(codes),
+                tuple_(MetricSnapshot.period_type, MetricSnapshot.period_start).in_(periods))
+
+
 def own_figures(installer: User, periods: list[tuple[PeriodType, date]],
                 codes: Sequence[str]) -> dict[tuple[str, str, PeriodType], MetricSnapshot]:
     """An installer's own and their team's snapshots of the metrics `codes` for the given periods
     (all they may read), by (scope type, metric, period type), in one query."""
-    rows = db.session.scalars(
-        select(MetricSnapshot).where(
-            readable(installer), MetricSnapshot.scope_type.in_((ScopeType.INSTALLER, ScopeType.TEAM)),
-            MetricSnapshot.metric.in_(codes),
-            tuple_(MetricSnapshot.period_type, MetricSnapshot.period_start).in_(periods),
-        ))
+    rows = db.session.scalars(select(MetricSnapshot).where(_own(installer, periods, codes)))
     return {(row.scope_type.value, row.metric, row.period_type): row for row in rows}
+
+
+def own_figures_stamp(installer: User, periods: list[tuple[PeriodType, date]], codes: Sequence[str]) -> list[Any]:
+    """What changes whenever `own_figures` would (a snapshot stored or recomputed), as SQL
+    expressions for a page's validator: how many there are, the newest computation, their ids."""
+    own = _own(installer, periods, codes)
+    return [select(func.count()).where(own).scalar_subquery(),
+            select(func.max(MetricSnapshot.computed_at)).where(own).scalar_subquery(),
+            select(func.coalesce(func.sum(MetricSnapshot.id), 0)).where(own).scalar_subquery()]
 
 
 @dataclass(frozen=True)

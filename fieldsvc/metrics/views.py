@@ -24,7 +24,7 @@ from .cells import HELPERS
 from .charts import chart
 from .dashboard import EXPORT_HEADER, MEMBER_COLUMNS, build, default_scope, export_rows, figure_label
 from .definitions import BY_CODE, BY_JOB_TYPE, is_code, split_code
-from .services import PARTS, TREND_WINDOWS, current_periods, orders_for, own_figures
+from .services import PARTS, TREND_WINDOWS, current_periods, orders_for, own_figures, own_figures_stamp
 
 bp = Blueprint("metrics", __name__)
 
@@ -142,4 +142,10 @@ def today_panel(installer: User) -> Markup:
     return Markup(html)  # nosec B704
 
 
-bp.record_once(lambda state: register_today_panel(state.app, today_panel))
+def today_panel_validator(installer: User, now: Any) -> list[Any]:
+    """What `today_panel` shows: the current periods, whether there is a team, and its snapshots."""
+    periods = current_periods(local_today(zone()))
+    return [periods, installer.team_id is not None, *own_figures_stamp(installer, periods, TODAY_METRICS)]
+
+
+bp.record_once(lambda state: register_today_panel(state.app, today_panel, today_panel_validator))

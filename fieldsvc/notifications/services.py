@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from flask_babel import force_locale
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from ..auth.models import User
 from ..extensions import db
@@ -103,6 +103,14 @@ def latest_notifications(user: User, limit: int = PAGE_SIZE) -> tuple[list[Notif
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
     ))
     return rows[:limit], len(rows) > limit
+
+
+def inbox_stamp(user: User) -> list[ColumnElement[Any]]:
+    """What changes whenever the user's notices do (a new one, one read), as SQL for a page's
+    validator (`fieldsvc.caching`): how many are unread, and the newest one's id."""
+    mine = Notification.user_id == user.id
+    return [select(func.count()).where(mine, Notification.read_at.is_(None)).scalar_subquery(),
+            select(func.max(Notification.id)).where(mine).scalar_subquery()]
 
 
 def mark_read(user: User, now: datetime, up_to: int | None = None) -> int:

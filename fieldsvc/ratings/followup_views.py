@@ -191,9 +191,14 @@ def job_panel(order: Any, user: User) -> Markup:
                                   may_act=user.role is not Role.INSTALLER))
 
 
+def job_panel_validator(head: Any, user: User, now: Any) -> list[Any]:
+    """What `job_panel` shows: the order's follow-ups as `user` may see them at `now`."""
+    return [user.role is not Role.INSTALLER, *followups.order_followups_stamp(user, head.id, now)]
+
+
 @bp.record_once
 def _plug_in(state: Any) -> None:
     followups.register_notice_kinds(state.app)
     register_board_panel(state.app, board_panel)
-    register_job_panel(state.app, job_panel)
+    register_job_panel(state.app, job_panel, job_panel_validator)
 

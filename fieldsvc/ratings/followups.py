@@ -210,6 +210,15 @@ def followups_of_order(user: User, order: WorkOrder) -> list[FollowUp]:
     return list(db.session.scalars(with_details(query).order_by(FollowUp.id)).unique())
 
 
+def order_followups_stamp(user: User, order_id: int, now: datetime) -> list[Any]:
+    """What changes whenever `followups_of_order` would look different at `now`, as SQL for the
+    job page's validator: how many, their versions, how many are overdue at `now`."""
+    mine = visible_followups(user).where((FollowUp.work_order_id == order_id) | (FollowUp.revisit_order_id == order_id))
+    return [mine.with_only_columns(func.count()).scalar_subquery(),
+            mine.with_only_columns(func.coalesce(func.sum(FollowUp.version), 0)).scalar_subquery(),
+            mine.where(overdue_condition(now)).with_only_columns(func.count()).scalar_subquery()]
+
+
 @dataclass
 class FollowUpFilters:
     """What the list is narrowed to; empty values do not filter."""

@@ -14,14 +14,16 @@ from ..db import utcnow
 from ..errors import NotFound
 from ..extensions import db
 from ..workorders.queries import order_page
+from ..workorders.views import register_job_validator
 from .forms import RemindersForm
 from .models import SurveyInvitation
 from .reminders import reminders_refused, set_reminders
 from .services import invitation_for
-from .summaries import rating_story
+from .summaries import rating_stamp, rating_story
 
 bp = Blueprint("reminders", __name__)
 bp.add_app_template_global(rating_story)
+bp.record_once(lambda state: register_job_validator(state.app, rating_stamp))
 
 
 @bp.app_template_global()

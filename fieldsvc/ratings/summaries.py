@@ -102,6 +102,23 @@ class RatingStory:
     reminders_refused: bool
 
 
+def rating_stamp(head: Any, user: Any, now: datetime) -> list[Any]:
+    """What the job page's rating section (`rating_story`, templates/ratings/_job_rating.html)
+    shows, as SQL for its validator: the link and its state at `now`, the rating, the customer's
+    refusal of reminders. Nothing before the order is completed: the section is not shown."""
+    if head.completed_at is None:
+        return []
+    invitation = SurveyInvitation.work_order_id == head.id
+    return [select(func.max(column)).where(invitation).scalar_subquery()
+            for column in (SurveyInvitation.id, SurveyInvitation.expires_at, SurveyInvitation.used_at,
+                           SurveyInvitation.reminded_at, SurveyInvitation.expired_at)] + [
+        select(func.count()).where(invitation, SurveyInvitation.expires_at <= now).scalar_subquery(),
+        select(func.max(SurveyResponse.id)).join(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
+        .where(invitation).scalar_subquery(),
+        select(func.max(ReminderOptOut.id)).where(ReminderOptOut.customer_id == head.customer_id).scalar_subquery(),
+    ]
+
+
 def rating_story(order: WorkOrder) -> RatingStory:
     """The order's invitation with its rating (one query) and whether its customer refused
     reminders (one more)."""

@@ -146,6 +146,12 @@ def job_panel(order: Any, user: User) -> Markup:
     return Markup(render_template("knowledge/_job_panel.html", notes=notes))  # nosec B704
 
 
+def job_panel_validator(head: Any, user: User, now: Any) -> list[Any]:
+    """What `job_panel` shows: the notes of the order's job type; every change to a note is
+    audited, which the job page's own validator covers."""
+    return [head.job_type_id]
+
+
 @bp.record_once
 def _plug_in(state: Any) -> None:
-    register_job_panel(state.app, job_panel)
+    register_job_panel(state.app, job_panel, job_panel_validator)

@@ -336,6 +336,17 @@ def requests_of_order(user: User, order: WorkOrder) -> list[SupportRequest]:
     return list(db.session.scalars(query.order_by(SupportRequest.id)))
 
 
+def order_requests_stamp(user: User, order_id: int, now: datetime) -> list[Any]:
+    """What changes whenever `requests_of_order` would look different at `now`, as SQL for the job
+    page's validator: how many, their versions (every change, a reply too, moves one), the newest
+    change, and how many are overdue at `now`."""
+    mine = visible_requests(user).where(SupportRequest.work_order_id == order_id)
+    return [mine.with_only_columns(func.count()).scalar_subquery(),
+            mine.with_only_columns(func.coalesce(func.sum(SupportRequest.version), 0)).scalar_subquery(),
+            mine.with_only_columns(func.max(SupportRequest.updated_at)).scalar_subquery(),
+            mine.where(overdue_condition(now)).with_only_columns(func.count()).scalar_subquery()]
+
+
 def filtered(user: User, *, status: str | None = None, order_number: str | None = None,
              updated_since: datetime | None = None) -> Select[tuple[SupportRequest]]:
     """The API's list: the visible requests, by status, order and change time."""

@@ -261,8 +261,14 @@ def board_panel(user: User) -> Markup:
     return Markup(render_template("support/_board.html", waiting=waiting, overdue=overdue))  # nosec B704
 
 
+def job_panel_validator(head: Any, user: User, now: Any) -> list[Any]:
+    """What `job_panel` shows: the requests (the order's state, which decides "Ask for help", is
+    in the job page's own validator)."""
+    return services.order_requests_stamp(user, head.id, now)
+
+
 @bp.record_once
 def _plug_in(state: Any) -> None:
     services.register_notice_kinds(state.app)
-    register_job_panel(state.app, job_panel)
+    register_job_panel(state.app, job_panel, job_panel_validator)
     register_board_panel(state.app, board_panel)

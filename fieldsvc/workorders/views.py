@@ -2,7 +2,7 @@
 board. Views are thin: a form, one service call, then a redirect or a page."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +27,7 @@ from werkzeug.datastructures import FileStorage
 from ..auth.models import Role, User
 from ..auth.permissions import role_required
 from ..auth.scope import managed_installers, teams_serving
+from ..caching import not_modified, revalidate, validator
 from ..db import local_day_range, local_today, utcnow, zone
 from ..errors import Conflict, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
@@ -42,6 +43,7 @@ from .evidence import (
     MAX_MATERIAL_QUANTITY,
 )
 from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, StepForm
+from .freshness import JobValidator, TodayValidator, evaluate, job_parts, order_head, today_parts
 from .idempotency import once
 from .labels import action_label, priority_label, status_label
 from .models import OPEN_STATUSES, OrderStatus, UnresolvedReason, WorkOrder, WorkOrderPhoto
@@ -81,23 +83,47 @@ def outbox_limits() -> dict[str, Any]:
 
 
 # Panels other areas add to Today (the installer's own figures, from fieldsvc.metrics, which sits
-# above work orders): each a callable taking the installer and returning HTML, registered on the app.
+# above work orders): each a callable taking the installer and returning HTML, registered on the app
+# with its validator (what it shows, for Today's ETag: `freshness`); without one Today is never 304.
 TODAY_PANELS = "fieldsvc.today_panels"
 
 
-def register_today_panel(app: Any, panel: Any) -> None:
-    """Show `panel(installer)` (HTML) on every installer's Today page of `app`."""
-    app.extensions.setdefault(TODAY_PANELS, []).append(panel)
+def register_today_panel(app: Any, panel: Any, validator: TodayValidator | None = None) -> None:
+    """Show `panel(installer)` (HTML) on every installer's Today page of `app`; `validator(installer,
+    now)` lists what it shows (values and SQL expressions, `freshness.evaluate`)."""
+    app.extensions.setdefault(TODAY_PANELS, []).append((panel, validator))
 
 
 # Panels other areas add to the job page, above its history (the follow-up of a bad rating, from
-# fieldsvc.ratings): each a callable taking the order and the reader and returning HTML ("" for none).
+# fieldsvc.ratings): each a callable taking the order and the reader and returning HTML ("" for none),
+# with its validator as for Today's panels; and validators of what other areas show on the job page
+# through their template globals (the rating section).
 JOB_PANELS = "fieldsvc.job_panels"
+JOB_VALIDATORS = "fieldsvc.job_validators"
 
 
-def register_job_panel(app: Any, panel: Any) -> None:
-    """Show `panel(order, reader)` (HTML) on every job page of `app`."""
-    app.extensions.setdefault(JOB_PANELS, []).append(panel)
+def register_job_panel(app: Any, panel: Any, validator: JobValidator | None = None) -> None:
+    """Show `panel(order, reader)` (HTML) on every job page of `app`; `validator(head, reader, now)`
+    lists what it shows (`freshness.OrderHead`: the order's few columns)."""
+    app.extensions.setdefault(JOB_PANELS, []).append((panel, validator))
+
+
+def register_job_validator(app: Any, validator: JobValidator) -> None:
+    """Add `validator(head, reader, now)` to the job page's ETag, for what an area shows there
+    outside a panel (the rating section of templates/ratings/_job_rating.html)."""
+    app.extensions.setdefault(JOB_VALIDATORS, []).append(validator)
+
+
+def _etag(parts: list[Any], panel_parts: list[Any]) -> str | None:
+    """The page's ETag from its parts and its panels' (None: a panel gave no validator, or a
+    message waits to be shown once: the page is rendered and not kept)."""
+    if any(part is None for part in panel_parts):
+        return None
+    return validator(evaluate([*parts, *(item for part in panel_parts for item in (len(part), *part))]))
+
+
+def _poll_seconds() -> int:
+    return int(current_app.config.get("TODAY_POLL_SECONDS") or 30)
 
 
 # The pages an installer's phone keeps for use without a connection (its service worker, static/js/sw.js,
@@ -130,16 +156,24 @@ def _outbox_refusal(status: int, message: str, details: list[str] | None = None)
 @bp.route("/today")
 @role_required(Role.INSTALLER)
 def today() -> Any:
-    """The installer's jobs for today in appointment order, the next one highlighted."""
+    """The installer's jobs for today in appointment order, the next one highlighted. Answered 304
+    while nothing it shows has changed (the page polls itself with its ETag)."""
     tz = zone()
-    orders = installer_day(current_user, local_today(tz), tz)
+    day = local_today(tz)
+    orders = installer_day(current_user, day, tz)
     now = utcnow()
+    panels = current_app.extensions.get(TODAY_PANELS, ())
+    etag = _etag(today_parts(current_user, day, now, orders),
+                 [check(current_user, now) if check else None for _panel, check in panels])
+    unchanged = not_modified(etag)
+    if unchanged is not None:
+        return unchanged
     open_orders = [o for o in orders if o.completed_at is None and o.cancelled_at is None]
     # The job in hand comes first: on site, then on the way, then the earliest booked.
     in_hand = [o for o in open_orders if o.status in (OrderStatus.ON_SITE, OrderStatus.EN_ROUTE)]
     next_order = min(in_hand, key=lambda o: o.status is not OrderStatus.ON_SITE) if in_hand else (
         open_orders[0] if open_orders else None)
-    return _offline_copy(render_template(
+    return revalidate(_offline_copy(render_template(
         "workorders/today.html",
         orders=orders,
         next_order=next_order,
@@ -147,9 +181,11 @@ def today() -> Any:
         overdue_count=sum(1 for o in open_orders if o.due_by < now),
         now=now,
         tab="today",
-        panels=[panel(current_user) for panel in current_app.extensions.get(TODAY_PANELS, ())],
+        panels=[panel(current_user) for panel, _check in panels],
         fetched_at=now,
-    ), home=True)
+        etag=etag or "",
+        poll_seconds=_poll_seconds(),
+    ), home=True), etag)
 
 
 @bp.route("/upcoming")
@@ -203,7 +239,7 @@ def _assignable(order: Any) -> list[User]:
 
 
 def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: int = 200, error: str | None = None,
-              details: list[str] | None = None) -> Any:
+              details: list[str] | None = None, now: datetime | None = None) -> Any:
     order = order_page(current_user, number)
     if order is None:
         abort(404)
@@ -214,7 +250,7 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
         for action, form in forms.items():
             _choices(form, order, action)
             all_forms[action] = form.fill(order.version) if status == 409 else form
-    now = utcnow()
+    now = now or utcnow()  # the instant of the page's validator, when it has one
     suggestions, ineligible_reasons = None, []
     if "assign" in actions:
         tz = zone()
@@ -229,7 +265,7 @@ def _job_page(number: str, forms: dict[str, ActionForm] | None = None, status: i
                                                     else None),
         due_in=order.due_by - now,
         reason_names={r.code: r.name(current_locale()) for r in db.session.scalars(select(UnresolvedReason))},
-        panels=[panel(order, current_user) for panel in current_app.extensions.get(JOB_PANELS, ())],
+        panels=[panel(order, current_user) for panel, _check in current_app.extensions.get(JOB_PANELS, ())],
         checklist=_checklist(order), step_form=StepForm(formdata=None),
         later_actions=later, offline_steps=_offline_steps(order, later + actions), fetched_at=now,
         page_actions=sorted(actions + later, key=_lifecycle_order),
@@ -306,8 +342,21 @@ def tick_step(number: str, code: str) -> Any:
 @bp.route("/orders/<number>")
 @role_required(Role.INSTALLER, Role.SUPERVISOR, Role.ADMIN)
 def detail(number: str) -> Any:
-    """The job page: customer, window, deadline, the next allowed actions, visits, evidence, history."""
-    return _offline_copy(_job_page(number))
+    """The job page: customer, window, deadline, the next allowed actions, visits, evidence, history.
+    Its installer's copy is answered 304 while nothing it shows has changed (a supervisor's shows
+    suggestions, which depend on every installer's day: always rendered, never kept)."""
+    etag, now = None, utcnow()
+    if current_user.role is Role.INSTALLER:
+        head = order_head(current_user, number)
+        if head is not None:
+            checks = [check for _panel, check in current_app.extensions.get(JOB_PANELS, ())]
+            checks += current_app.extensions.get(JOB_VALIDATORS, [])
+            etag = _etag(job_parts(head, current_user, now),
+                         [check(head, current_user, now) if check else None for check in checks])
+            unchanged = not_modified(etag)
+            if unchanged is not None:
+                return unchanged
+    return revalidate(_offline_copy(_job_page(number, now=now)), etag)
 
 
 @bp.route("/orders/<number>/act", methods=["POST"])
