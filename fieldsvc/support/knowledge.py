@@ -153,7 +153,8 @@ def _by_title(note: ProcedureNote) -> tuple[str, int]:
 
 def notes_for(job_type_code: str | None = None, category: str | None = None) -> list[ProcedureNote]:
     """The active notes linked to the job type or to the support category (either, when both are
-    given), by title; [] when neither is given. One statement, links loaded with it."""
+    given), by title; [] when neither is given. One statement: the job page and the desk show
+    titles and bodies only, so the notes' other links are not loaded (they would cost two more)."""
     conditions = []
     if job_type_code:
         conditions.append(ProcedureNote.job_types.any(JobType.code == job_type_code))
@@ -161,8 +162,7 @@ def notes_for(job_type_code: str | None = None, category: str | None = None) -> 
         conditions.append(ProcedureNote.category_links.any(ProcedureNoteCategory.category == category))
     if not conditions:
         return []
-    query = (select(ProcedureNote).where(ProcedureNote.is_active.is_(True), or_(*conditions))
-             .options(selectinload(ProcedureNote.job_types), selectinload(ProcedureNote.category_links)))
+    query = select(ProcedureNote).where(ProcedureNote.is_active.is_(True), or_(*conditions))
     return sorted(db.session.scalars(query), key=_by_title)
 
 

@@ -134,11 +134,13 @@ def test_the_job_page_costs_the_same_with_no_notes_or_many(app: Flask, client: F
 
     none = statements()
     with app.app_context():
-        for i in range(8):
-            _note(f"笔记{i}", ("optical_signal", "technical", "resource_port", "other")[: 1 + i % 4])
+        for i in range(8):  # beside help, and half of them also in the job type's own panel
+            _note(f"笔记{i}", ("optical_signal", "technical", "resource_port", "other")[: 1 + i % 4],
+                  job_types=("install", "relocation", "upgrade", "repair", "smart_home", "iptv", "removal")[: 7 * (i % 2)])
         db.session.commit()
     many = statements()
     assert many == none
+    assert "procedure-notes-heading" in client.get(path).get_data(as_text=True)
     # Within what the job page cost before the notes: its requests are read once now, not twice
     # (the panel and its polled part), and the notes of "Ask for help" take that statement (12 before
     # conditional GET, one over the 11 that stood here); two more for the installer's page's validator.
