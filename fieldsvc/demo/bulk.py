@@ -36,10 +36,17 @@ class BulkWriter:
         "follow_ups": ("id", "response_id", "work_order_id", "installer_id", "status", "opened_at", "contact_due_at",
                        "contacted_at", "contacted_by_id", "contact_note", "closed_at", "closed_by_id", "close_note",
                        "outcome", "cause", "counts_against_installer", "revisit_order_id", "version"),
+        "order_standards": ("work_order_id", "version_id"),
+        "step_ticks": ("id", "work_order_id", "code", "visit_id", "ticked_at", "ticked_by_id", "dispatch_lag_seconds"),
+        "support_requests": ("id", "work_order_id", "installer_id", "team_id", "raised_in", "category", "note",
+                             "reading_dbm", "photo_id", "status", "raised_at", "reply_due_at", "taken_at", "taken_by_id",
+                             "first_reply_at", "resolved_at", "resolved_by_id", "resolution", "thanked_at", "updated_at",
+                             "version"),
+        "support_replies": ("id", "request_id", "author_id", "created_at", "body"),
     }
     # Parents before children: SQLite checks foreign keys row by row.
     ORDER = ("customers", "work_orders", "visits", "work_order_events", "survey_invitations", "survey_responses",
-             "follow_ups")
+             "follow_ups", "order_standards", "step_ticks", "support_requests", "support_replies")
 
     def __init__(self, first_day: date, last_day: date) -> None:
         self.connection = db.session.connection()
@@ -150,7 +157,8 @@ class _CopyWriter(threading.Thread):
 # it, inside the same transaction: checking a foreign key row by row costs PostgreSQL three times
 # the COPY itself, while re-adding it is one join. Their definitions are read from the catalog, so
 # the schema comes back exactly as the migrations made it (and a failure rolls it all back).
-BULK_TABLES = ("work_orders", "visits", "work_order_events", "survey_invitations", "survey_responses", "follow_ups")
+BULK_TABLES = ("work_orders", "visits", "work_order_events", "survey_invitations", "survey_responses", "follow_ups",
+               "order_standards", "step_ticks", "support_requests", "support_replies")
 
 
 def pg_drop_bulk_constraints(connection: Any) -> list[str]:
