@@ -721,3 +721,42 @@ def test_seed_demo_command_refuses_a_database_with_only_users(app):
     assert result.exit_code != 0 and "seed only an empty one" in result.output
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(WorkOrder)) == 0
+
+
+def test_the_history_has_the_standard_in_force_from_its_dates(app_ctx):
+    """Each order keeps the version of its job type's checklist in force when it was created: the
+    repairs' second version (an optical reading at the door) three weeks before now, the default
+    before it, none before that (fieldsvc.demo.reference); the rest holds as in the small seed."""
+    from fieldsvc.demo.reference import STANDARD_DAYS, STANDARD_V2_DAYS
+    from fieldsvc.workorders.standards import OrderStandard, StandardStep, StandardVersion
+
+    _seed(installers=9, days=63)
+    now = _local(TODAY, AT)
+    repair = db.session.scalar(select(JobType).where(JobType.code == "repair"))
+    v1, v2 = db.session.scalars(select(StandardVersion).where(StandardVersion.job_type_id == repair.id)
+                                .order_by(StandardVersion.number)).all()
+    assert v1.valid_from == _local(TODAY - timedelta(days=STANDARD_DAYS), time())
+    assert v2.valid_from == _local(TODAY - timedelta(days=STANDARD_V2_DAYS), time())
+    without = db.session.scalars(select(WorkOrder.created_at).where(
+        ~select(OrderStandard.work_order_id).where(OrderStandard.work_order_id == WorkOrder.id).exists())).all()
+    assert len(without) > 100 and max(without) < v1.valid_from  # the weeks before the standard
+    assert "rx_reading" in db.session.scalars(select(StandardStep.code).where(StandardStep.version_id == v2.id)).all()
+    carried = Counter()
+    for created, version_id, status, reading in db.session.execute(
+            select(WorkOrder.created_at, OrderStandard.version_id, WorkOrder.status, StepTick.id)
+            .join(OrderStandard, OrderStandard.work_order_id == WorkOrder.id)
+            .outerjoin(StepTick, (StepTick.work_order_id == WorkOrder.id) & (StepTick.code == "rx_reading"))
+            .where(WorkOrder.job_type_id == repair.id)):
+        assert version_id == (v2.id if created >= v2.valid_from else v1.id), created
+        assert reading is None or version_id == v2.id
+        if status is OrderStatus.COMPLETED:
+            assert (reading is not None) == (version_id == v2.id)
+        carried[version_id] += 1
+    assert carried[v1.id] > 100 and carried[v2.id] > 100, carried
+    events = defaultdict(list)
+    for event in db.session.scalars(select(WorkOrderEvent).order_by(WorkOrderEvent.id)):
+        events[event.work_order_id].append(event)
+    visits = defaultdict(list)
+    for visit in db.session.scalars(select(Visit).order_by(Visit.id)):
+        visits[visit.work_order_id].append(visit)
+    _standard_and_support_as_the_services_write_them(events, visits, now)

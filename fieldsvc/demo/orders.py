@@ -20,7 +20,13 @@ from ..extensions import db
 from ..rules.services import setting
 from ..workforce.models import JobType
 from ..workorders.services import compute_due_by, order_number
-from .bulk import BulkWriter, pg_drop_bulk_constraints, pg_reset_sequences
+from .bulk import (
+    BulkWriter,
+    pg_drop_bulk_constraints,
+    pg_reset_sequences,
+    sqlite_drop_bulk_indexes,
+    sqlite_restore_indexes,
+)
 from .organisation import DemoInstaller
 from .reference import (
     CANCEL_REASONS,
@@ -96,6 +102,7 @@ class Orders:
         self.reasons = list(REASONS)
         self.fault_cum = cum(w for _c, w in FAULT_CAUSES)
         self.pending: dict[int, list[tuple[int, int]]] = {}  # day → [(customer id, district index)]
+        self._iso: dict[int, str] = {}  # booking windows' bounds (on the half hour) in ISO 8601
         self.prepare_installers()
 
     # -- set-up
@@ -184,6 +191,8 @@ class Orders:
             connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
             restore = pg_drop_bulk_constraints(connection)
+        else:
+            restore = sqlite_drop_bulk_indexes(connection)
         started = wallclock.monotonic()
         last_report = started
         self.ids = {name: 0 for name in BulkWriter.ORDER}
@@ -205,7 +214,13 @@ class Orders:
             bulk.finish()
         except BaseException:
             bulk.abort()  # the connection is the caller's again before the error goes up
+            if not bulk.postgres:  # the weeks committed already keep their indexes
+                db.session.rollback()
+                sqlite_restore_indexes(db.session.connection(), restore)
+                db.session.commit()
             raise
+        if not bulk.postgres:
+            sqlite_restore_indexes(db.session.connection(), restore)
         if bulk.postgres:
             s.echo(f"  rows written ({wallclock.monotonic() - started:.0f} s); rebuilding indexes and keys")
             for statement in restore:
@@ -650,8 +665,9 @@ class Orders:
 
     def _book_data(self, start: int, end: int, confirms: bool = False) -> str:
         """The `book` event's data; `confirms`: the window was booked already (at the order's creation)."""
-        iso_start = datetime.fromtimestamp(start, UTC).isoformat()
-        iso_end = datetime.fromtimestamp(end, UTC).isoformat()
+        iso = self._iso
+        iso_start = iso.get(start) or iso.setdefault(start, datetime.fromtimestamp(start, UTC).isoformat())
+        iso_end = iso.get(end) or iso.setdefault(end, datetime.fromtimestamp(end, UTC).isoformat())
         previous = f', "previous_start": "{iso_start}"' if confirms else ""
         return f'{{"appointment_start": "{iso_start}", "appointment_end": "{iso_end}"{previous}}}'
 
