@@ -23,7 +23,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 TABLES = ("users", "teams", "customers", "certifications", "training_records", "work_orders", "visits",
-          "work_order_events", "survey_invitations", "survey_responses")
+          "work_order_events", "survey_invitations", "survey_responses", "order_standards", "step_ticks",
+          "support_requests", "support_replies")
 FIELDSVC = [sys.executable, "-c", "from fieldsvc.cli import main; main()"]
 
 
@@ -45,6 +46,12 @@ def peak_rss_mb() -> float:
     """The largest resident set of any child waited for so far (Linux reports kilobytes)."""
     value = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return value / 1024 / (1024 if sys.platform == "darwin" else 1)
+
+
+def children_cpu_s() -> float:
+    """The CPU time (user + system) of every child waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -75,8 +82,10 @@ def main() -> None:
         rss_after_upgrade = peak_rss_mb()
         print(f"db upgrade: {upgrade:.1f} s (peak RSS {rss_after_upgrade:.0f} MB)")
         print(f"seed-demo --installers {options.installers} --days {options.days} --seed {options.seed} …")
+        cpu_before = children_cpu_s()
         seconds = fieldsvc(url, "seed-demo", "--installers", str(options.installers), "--days", str(options.days),
                            "--seed", str(options.seed))
+        cpu = children_cpu_s() - cpu_before
         rss = peak_rss_mb()
         check = fieldsvc(url, "db", "check")
         engine = create_engine(url)
@@ -86,6 +95,7 @@ def main() -> None:
 
         print()
         print(f"seed-demo wall time : {seconds:.1f} s ({seconds / 60:.1f} min)")
+        print(f"seed-demo CPU time  : {cpu:.1f} s (its own process, not the database server's)")
         print(f"peak RSS (children) : {rss:.0f} MB" + (" (the migration child's; seeding stayed below it)"
                                                       if rss <= rss_after_upgrade else ""))
         print(f"db check afterwards : passed ({check:.1f} s)")

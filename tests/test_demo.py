@@ -29,8 +29,9 @@ from fieldsvc.demo.reference import DISTRICT_INFO
 from fieldsvc.extensions import db
 from fieldsvc.metrics.engine import compute_period
 from fieldsvc.ratings.models import SurveyInvitation, SurveyResponse
-from fieldsvc.snapshots.models import PeriodType
+from fieldsvc.snapshots.models import COMPANY_ID, MetricSnapshot, PeriodType, ScopeType
 from fieldsvc.snapshots.periods import periods_between
+from fieldsvc.support.models import SupportReply, SupportRequest, SupportResolution
 from fieldsvc.workforce.models import Customer, JobType, Team, team_districts, team_supervisors
 from fieldsvc.workorders.models import (
     OrderStatus,
@@ -42,6 +43,7 @@ from fieldsvc.workorders.models import (
 from fieldsvc.workorders.queries import installer_day
 from fieldsvc.workorders.replay import replay_events
 from fieldsvc.workorders.services import compute_due_by, order_number
+from fieldsvc.workorders.standards import StepTick
 from fieldsvc.workorders.suggestions import MIN_RATINGS, _weekly
 from tests import factories as f
 
@@ -50,7 +52,8 @@ AT = time(14, 10)  # the demo's instant on TODAY for the tests that seed at a fi
 DEMO_TABLES = ("teams", "team_districts", "team_supervisors", "users", "training_courses", "training_sessions",
                "training_records", "certifications", "customers", "work_orders", "visits", "work_order_events",
                "survey_invitations", "survey_responses", "procedure_notes", "procedure_note_job_types",
-               "procedure_note_categories")
+               "procedure_note_categories", "standard_versions", "standard_steps", "order_standards", "step_ticks",
+               "support_requests", "support_replies")
 
 
 def _local(day: date, at: time) -> datetime:
@@ -107,7 +110,9 @@ def test_small_seed_is_plausible_and_every_order_is_consistent(app_ctx):
             assert after.created_at >= before.created_at, label
         assert trail[-1].to_status == order.status.value, label
         assert trail[-1].created_at <= now and order.created_at == trail[0].created_at, label
-        assert order.version == len(trail) and order.updated_at == trail[-1].created_at, label
+        # The support desk's steps are on the trail but do not move the order (support.services).
+        own = [e for e in trail if not e.action.startswith("support_")]
+        assert order.version == len(own) and order.updated_at == own[-1].created_at, label
         # Visits: numbered from 1, one per arrival, reasons only where unresolved.
         assert [v.seq for v in stops] == list(range(1, len(stops) + 1)), label
         assert [v.arrived_at for v in stops] == [e.created_at for e in trail if e.action == "arrive"], label
@@ -120,7 +125,7 @@ def test_small_seed_is_plausible_and_every_order_is_consistent(app_ctx):
         assert len(open_visits) == (1 if order.status is OrderStatus.ON_SITE else 0), label
         # Replayed from scratch, the trail gives the order as written (as the services' trails do).
         assert replay_events(trail) == {
-            "status": order.status.value, "assignee": usernames.get(order.assignee_id), "events": order.version,
+            "status": order.status.value, "assignee": usernames.get(order.assignee_id), "events": len(trail),
             "visits": [{"seq": v.seq, "installer": usernames[v.installer_id], "reason": v.reason_code,
                         "outcome": v.outcome.value if v.outcome else None} for v in stops]}, label
         if open_visits:
@@ -175,6 +180,7 @@ def test_small_seed_is_plausible_and_every_order_is_consistent(app_ctx):
 
     _one_place_at_a_time(now)
     _jobs_on_valid_certificates()
+    _standard_and_support_as_the_services_write_them(events, visits, now)
 
     # At 14:10 the orders stand in every state, some of them overdue. (Orders waiting for the
     # dispatcher or for the installer's acceptance are a handful in a demo this small: one of
@@ -275,6 +281,7 @@ def test_rates_fall_in_realistic_bands(app_ctx):
         by_team[team_id].append(score <= 2)
     bad = sorted(sum(flags) / len(flags) for flags in by_team.values())
     assert bad[0] <= 0.004 and bad[-1] >= 0.01, bad  # DOMAIN.md §3.4: best team 0.1%, weakest 2.5%
+    _service_figures_are_plausible(now)
     assert all(TEAM_MIN <= size <= TEAM_MAX for size in _team_sizes()) and len(_team_sizes()) == 5
     # Every dissatisfied rating has its follow-up (回访), none other; the older ones are settled.
     from fieldsvc.ratings.models import FollowUp, FollowUpStatus
@@ -310,6 +317,42 @@ def test_rates_fall_in_realistic_bands(app_ctx):
     repeated = sum(any(row.completed_at < t <= row.completed_at + timedelta(days=30)
                        for t in repairs_by_customer[row.customer_id]) for row in mature)
     assert len(mature) > 300 and 0.03 <= repeated / len(mature) <= 0.13, (repeated, len(mature))
+
+
+def _service_figures_are_plausible(now: datetime) -> None:
+    """The dashboard's "Service standard" and "On-site support" figures of the weeks the metric
+    engine has computed (the branch's, summed over them), in DOMAIN.md's ranges."""
+    from fieldsvc.metrics.engine import reply_minutes
+
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for metric, numerator, denominator in db.session.execute(
+            select(MetricSnapshot.metric, MetricSnapshot.numerator, MetricSnapshot.denominator).where(
+                MetricSnapshot.scope_type == ScopeType.COMPANY, MetricSnapshot.scope_id == COMPANY_ID,
+                MetricSnapshot.period_type == PeriodType.WEEK)):
+        sums[metric][0] += numerator or 0
+        sums[metric][1] += denominator
+
+    def rate(metric: str) -> float:
+        numerator, denominator = sums[metric]
+        assert denominator > 0, metric
+        return numerator / denominator
+
+    assert 0.85 <= rate("booking_in_time_rate") <= 0.96, rate("booking_in_time_rate")  # 30 minutes: ~90%
+    assert 0.92 <= rate("checklist_compliance_rate") <= 0.98, rate("checklist_compliance_rate")  # ~95%
+    assert sums["support_requests"][1] >= 60, sums["support_requests"]
+    assert 3 <= rate("support_requests_per_100_orders") <= 7, rate("support_requests_per_100_orders")  # ~5%
+    with_help, without = rate("onsite_resolution_rate_with_support"), rate("onsite_resolution_rate_without_support")
+    assert 0.6 <= with_help <= without - 0.04 and 0.86 <= without <= 0.95, (with_help, without)
+    assert 0.7 <= rate("support_replied_in_time_rate") <= 0.93, rate("support_replied_in_time_rate")
+    assert 0.7 <= rate("support_solved_on_site_rate") <= 0.95, rate("support_solved_on_site_rate")
+    assert 6 <= rate("support_mean_minutes_to_reply") <= 14, rate("support_mean_minutes_to_reply")
+    median, p90 = reply_minutes(ScopeType.COMPANY, COMPANY_ID, PeriodType.MONTH, TODAY.replace(day=1), zone())
+    assert median is not None and 6 <= median <= 11 and median + 5 <= p90 <= 40, (median, p90)  # with a tail
+    # Most solved remotely, a few experts sent, escalations and dead ends.
+    resolutions = Counter(db.session.scalars(select(SupportRequest.resolution)
+                                             .where(SupportRequest.resolution.is_not(None))))
+    solved = resolutions[SupportResolution.SOLVED_REMOTELY] / sum(resolutions.values())
+    assert 0.75 <= solved <= 0.95 and all(resolutions[r] for r in SupportResolution), resolutions
 
 
 def _digest() -> str:
@@ -407,6 +450,91 @@ def _one_place_at_a_time(now: datetime) -> None:
     assert all(n == 1 for n in under_way.values()), under_way
 
 
+def _standard_and_support_as_the_services_write_them(events: dict[int, list[WorkOrderEvent]],
+                                                     visits: dict[int, list[Visit]], now: datetime) -> None:
+    """The checklist and the support requests hold together with the orders as the services
+    would have left them (fieldsvc.workorders.standards, fieldsvc.support.services)."""
+    from fieldsvc.rules.services import setting
+    from fieldsvc.support.models import SupportReply, SupportRequest, SupportStatus
+    from fieldsvc.workorders.standards import BOOKED_CALL, OrderStandard, Phase, StandardStep, StepTick
+
+    orders = {o.id: o for o in db.session.scalars(select(WorkOrder))}
+    version_of = dict(db.session.execute(select(OrderStandard.work_order_id, OrderStandard.version_id)).all())
+    steps = defaultdict(dict)
+    for step in db.session.scalars(select(StandardStep)):
+        steps[step.version_id][step.code] = step
+    visit_by_id = {v.id: v for stops in visits.values() for v in stops}
+    ticks = defaultdict(dict)
+    for tick in db.session.scalars(select(StepTick)):
+        ticks[tick.work_order_id][tick.code] = tick
+    assert version_of and ticks
+    for order_id, order in orders.items():
+        label = f"{order.number} ({order.status.value})"
+        done, trail = ticks[order_id], events[order_id]
+        bookings = [e for e in trail if e.action == "book"]
+        # The booking call: ticked by the order's first booking, with the time since the assignment.
+        call = done.get(BOOKED_CALL)
+        assert (call is None) == (not bookings), label
+        if call is not None:
+            assigned = max(e.created_at for e in trail if e.action == "assign" and e.created_at <= call.ticked_at)
+            assert call.ticked_at == bookings[0].created_at and call.ticked_by_id == bookings[0].actor_id, label
+            assert call.dispatch_lag_seconds == int((call.ticked_at - assigned).total_seconds()), label
+        if order.status in (OrderStatus.EN_ROUTE, OrderStatus.ON_SITE, OrderStatus.COMPLETED):
+            assert call is not None, label  # nobody sets off without having called
+        version = version_of.get(order_id)
+        if version is None:  # created before the standard: only the booking call
+            assert set(done) <= {BOOKED_CALL}, label
+            continue
+        for code, tick in done.items():
+            if code == BOOKED_CALL:
+                continue
+            step = steps[version].get(code)
+            assert step is not None and tick.ticked_by_id == order.assignee_id and tick.ticked_at <= now, label
+            visit = visit_by_id[tick.visit_id]
+            assert visit.work_order_id == order_id and visit.arrived_at <= tick.ticked_at, label
+            assert visit.left_at is None or tick.ticked_at <= visit.left_at, label
+            if step.phase is Phase.AT_COMPLETION:
+                assert visit.outcome is VisitOutcome.RESOLVED, label
+        if order.status is OrderStatus.COMPLETED:  # the lifecycle refuses a completion short of a step
+            required = {code for code, step in steps[version].items() if step.is_required}
+            assert required <= set(done), (label, required - set(done))
+
+    reply_minutes = int(setting("support_reply_minutes", TODAY))
+    replies = defaultdict(list)
+    for reply in db.session.scalars(select(SupportReply).order_by(SupportReply.id)):
+        replies[reply.request_id].append(reply)
+    requests = db.session.scalars(select(SupportRequest)).all()
+    assert requests
+    for request in requests:
+        order, label = orders[request.work_order_id], f"support {request.id}"
+        trail = events[order.id]
+        assert request.installer_id == order.assignee_id and request.team_id == order.team_id, label
+        assert request.reply_due_at == request.raised_at + timedelta(minutes=reply_minutes), label
+        assert request.raised_at <= request.updated_at <= now, label
+        steps_of = [e for e in trail if e.action.startswith("support_") and e.data["support"] == request.id]
+        assert steps_of[0].action == "support_raise" and steps_of[0].created_at == request.raised_at, label
+        assert steps_of[0].from_status == request.raised_in and request.raised_in in ("en_route", "on_site"), label
+        assert all(e.from_status == e.to_status for e in steps_of), label
+        assert steps_of[-1].created_at == request.updated_at, label
+        # Raised during a visit (on the way to it or there), and over before the installer left.
+        visit = next(v for v in visits[order.id] if v.left_at is None or v.left_at > request.raised_at)
+        assert (request.raised_in == "on_site") == (visit.arrived_at <= request.raised_at), label
+        assert visit.left_at is None or steps_of[-1].created_at < visit.left_at, label
+        mine = replies[request.id]
+        assert request.first_reply_at == (mine[0].created_at if mine else None), label
+        assert [r.created_at for r in mine] == [e.created_at for e in steps_of if e.action == "support_reply"
+                                                or (e.action == "support_resolve" and e.note)], label
+        if request.status in (SupportStatus.RESOLVED, SupportStatus.THANKED):
+            assert request.resolution is not None and request.resolved_at <= now and mine, label
+        else:
+            assert request.resolution is None and request.resolved_at is None, label
+            assert order.status in (OrderStatus.EN_ROUTE, OrderStatus.ON_SITE), label  # under way now
+        if request.status is SupportStatus.OPEN:
+            assert request.taken_by_id is None and not mine, label
+        else:
+            assert request.taken_by_id is not None and request.taken_at >= request.raised_at, label
+
+
 def _jobs_on_valid_certificates() -> None:
     """Every visit on a day its installer held a valid service certificate, and every install or
     relocation assigned to one who held the FTTH certificate when it came in."""
@@ -440,7 +568,8 @@ def _nothing_after(now: datetime) -> None:
     columns = (WorkOrder.created_at, WorkOrder.updated_at, WorkOrder.completed_at, WorkOrder.cancelled_at,
                WorkOrderEvent.created_at, Visit.arrived_at, Visit.left_at, SurveyInvitation.created_at,
                SurveyInvitation.used_at, SurveyResponse.submitted_at, TrainingRecord.enrolled_at,
-               Certification.created_at, Certification.revoked_at, User.created_at, Customer.created_at)
+               Certification.created_at, Certification.revoked_at, User.created_at, Customer.created_at,
+               StepTick.ticked_at, SupportRequest.updated_at, SupportRequest.resolved_at, SupportReply.created_at)
     for column in columns:
         latest = db.session.scalar(select(db.func.max(column)))
         assert latest is None or latest <= now, (str(column), latest, now)
@@ -592,3 +721,42 @@ def test_seed_demo_command_refuses_a_database_with_only_users(app):
     assert result.exit_code != 0 and "seed only an empty one" in result.output
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(WorkOrder)) == 0
+
+
+def test_the_history_has_the_standard_in_force_from_its_dates(app_ctx):
+    """Each order keeps the version of its job type's checklist in force when it was created: the
+    repairs' second version (an optical reading at the door) three weeks before now, the default
+    before it, none before that (fieldsvc.demo.reference); the rest holds as in the small seed."""
+    from fieldsvc.demo.reference import STANDARD_DAYS, STANDARD_V2_DAYS
+    from fieldsvc.workorders.standards import OrderStandard, StandardStep, StandardVersion
+
+    _seed(installers=9, days=63)
+    now = _local(TODAY, AT)
+    repair = db.session.scalar(select(JobType).where(JobType.code == "repair"))
+    v1, v2 = db.session.scalars(select(StandardVersion).where(StandardVersion.job_type_id == repair.id)
+                                .order_by(StandardVersion.number)).all()
+    assert v1.valid_from == _local(TODAY - timedelta(days=STANDARD_DAYS), time())
+    assert v2.valid_from == _local(TODAY - timedelta(days=STANDARD_V2_DAYS), time())
+    without = db.session.scalars(select(WorkOrder.created_at).where(
+        ~select(OrderStandard.work_order_id).where(OrderStandard.work_order_id == WorkOrder.id).exists())).all()
+    assert len(without) > 100 and max(without) < v1.valid_from  # the weeks before the standard
+    assert "rx_reading" in db.session.scalars(select(StandardStep.code).where(StandardStep.version_id == v2.id)).all()
+    carried = Counter()
+    for created, version_id, status, reading in db.session.execute(
+            select(WorkOrder.created_at, OrderStandard.version_id, WorkOrder.status, StepTick.id)
+            .join(OrderStandard, OrderStandard.work_order_id == WorkOrder.id)
+            .outerjoin(StepTick, (StepTick.work_order_id == WorkOrder.id) & (StepTick.code == "rx_reading"))
+            .where(WorkOrder.job_type_id == repair.id)):
+        assert version_id == (v2.id if created >= v2.valid_from else v1.id), created
+        assert reading is None or version_id == v2.id
+        if status is OrderStatus.COMPLETED:
+            assert (reading is not None) == (version_id == v2.id)
+        carried[version_id] += 1
+    assert carried[v1.id] > 100 and carried[v2.id] > 100, carried
+    events = defaultdict(list)
+    for event in db.session.scalars(select(WorkOrderEvent).order_by(WorkOrderEvent.id)):
+        events[event.work_order_id].append(event)
+    visits = defaultdict(list)
+    for visit in db.session.scalars(select(Visit).order_by(Visit.id)):
+        visits[visit.work_order_id].append(visit)
+    _standard_and_support_as_the_services_write_them(events, visits, now)

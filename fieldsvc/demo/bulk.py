@@ -5,6 +5,7 @@ and rebuilt in the same transaction."""
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,10 +37,17 @@ class BulkWriter:
         "follow_ups": ("id", "response_id", "work_order_id", "installer_id", "status", "opened_at", "contact_due_at",
                        "contacted_at", "contacted_by_id", "contact_note", "closed_at", "closed_by_id", "close_note",
                        "outcome", "cause", "counts_against_installer", "revisit_order_id", "version"),
+        "order_standards": ("work_order_id", "version_id"),
+        "step_ticks": ("id", "work_order_id", "code", "visit_id", "ticked_at", "ticked_by_id", "dispatch_lag_seconds"),
+        "support_requests": ("id", "work_order_id", "installer_id", "team_id", "raised_in", "category", "note",
+                             "reading_dbm", "photo_id", "status", "raised_at", "reply_due_at", "taken_at", "taken_by_id",
+                             "first_reply_at", "resolved_at", "resolved_by_id", "resolution", "thanked_at", "updated_at",
+                             "version"),
+        "support_replies": ("id", "request_id", "author_id", "created_at", "body"),
     }
     # Parents before children: SQLite checks foreign keys row by row.
     ORDER = ("customers", "work_orders", "visits", "work_order_events", "survey_invitations", "survey_responses",
-             "follow_ups")
+             "follow_ups", "order_standards", "step_ticks", "support_requests", "support_replies")
 
     def __init__(self, first_day: date, last_day: date) -> None:
         self.connection = db.session.connection()
@@ -150,7 +158,8 @@ class _CopyWriter(threading.Thread):
 # it, inside the same transaction: checking a foreign key row by row costs PostgreSQL three times
 # the COPY itself, while re-adding it is one join. Their definitions are read from the catalog, so
 # the schema comes back exactly as the migrations made it (and a failure rolls it all back).
-BULK_TABLES = ("work_orders", "visits", "work_order_events", "survey_invitations", "survey_responses", "follow_ups")
+BULK_TABLES = ("work_orders", "visits", "work_order_events", "survey_invitations", "survey_responses", "follow_ups",
+               "order_standards", "step_ticks", "support_requests", "support_replies")
 
 
 def pg_drop_bulk_constraints(connection: Any) -> list[str]:
@@ -176,6 +185,24 @@ def pg_drop_bulk_constraints(connection: Any) -> list[str]:
     foreign = [(t, n, d) for t, n, k, d in constraints if k == "f"]
     restore += [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d in unique + foreign]
     return restore
+
+
+def sqlite_drop_bulk_indexes(connection: Any) -> list[str]:
+    """SQLite: drop the bulk tables' secondary indexes (those the schema names; the unique
+    constraints' own stay); returns the statements that put them back. Filling a table and then
+    indexing it is quicker than keeping a dozen indexes up to date row by row."""
+    rows = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
+        f"({', '.join('?' * len(BULK_TABLES))}) ORDER BY name", BULK_TABLES).all()
+    for name, _sql in rows:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in rows]
+
+
+def sqlite_restore_indexes(connection: Any, statements: list[str]) -> None:
+    """Put back the indexes `sqlite_drop_bulk_indexes` dropped (those not there already)."""
+    for sql in statements:
+        connection.exec_driver_sql(re.sub(r"^CREATE (UNIQUE )?INDEX ", r"CREATE \1INDEX IF NOT EXISTS ", sql))
 
 
 def pg_reset_sequences(connection: Any, tables: list[str]) -> None:

@@ -20,7 +20,13 @@ from ..extensions import db
 from ..rules.services import setting
 from ..workforce.models import JobType
 from ..workorders.services import compute_due_by, order_number
-from .bulk import BulkWriter, pg_drop_bulk_constraints, pg_reset_sequences
+from .bulk import (
+    BulkWriter,
+    pg_drop_bulk_constraints,
+    pg_reset_sequences,
+    sqlite_drop_bulk_indexes,
+    sqlite_restore_indexes,
+)
 from .organisation import DemoInstaller
 from .reference import (
     CANCEL_REASONS,
@@ -52,6 +58,7 @@ from .reference import (
     pick,
     poisson_cum,
 )
+from .service import ServiceHistory
 
 if TYPE_CHECKING:
     from .seed import Seeder
@@ -95,6 +102,7 @@ class Orders:
         self.reasons = list(REASONS)
         self.fault_cum = cum(w for _c, w in FAULT_CAUSES)
         self.pending: dict[int, list[tuple[int, int]]] = {}  # day → [(customer id, district index)]
+        self._iso: dict[int, str] = {}  # booking windows' bounds (on the half hour) in ISO 8601
         self.prepare_installers()
 
     # -- set-up
@@ -183,9 +191,12 @@ class Orders:
             connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
             restore = pg_drop_bulk_constraints(connection)
+        else:
+            restore = sqlite_drop_bulk_indexes(connection)
         started = wallclock.monotonic()
         last_report = started
         self.ids = {name: 0 for name in BulkWriter.ORDER}
+        self.service = ServiceHistory(s, bulk, self.ids)  # (reads the standards before COPY has the connection)
         last = s.today_n + 4  # a few days ahead: appointments already booked by now
         bulk.start()
         try:
@@ -203,14 +214,20 @@ class Orders:
             bulk.finish()
         except BaseException:
             bulk.abort()  # the connection is the caller's again before the error goes up
+            if not bulk.postgres:  # the weeks committed already keep their indexes
+                db.session.rollback()
+                sqlite_restore_indexes(db.session.connection(), restore)
+                db.session.commit()
             raise
+        if not bulk.postgres:
+            sqlite_restore_indexes(db.session.connection(), restore)
         if bulk.postgres:
             s.echo(f"  rows written ({wallclock.monotonic() - started:.0f} s); rebuilding indexes and keys")
             for statement in restore:
                 connection.exec_driver_sql(statement)
             pg_reset_sequences(connection, [
                 "teams", "users", "training_courses", "training_sessions", "training_records", "certifications",
-                *BulkWriter.ORDER])
+                *(name for name in BulkWriter.ORDER if name != "order_standards")])  # (keyed by its order)
         db.session.commit()
         # Planner statistics for the new rows, on SQLite too: without them SQLite reads a day's
         # completed orders through the status index (all of them) rather than completed_at (the
@@ -383,13 +400,17 @@ class Orders:
             g_sec = (t_assign + offset) % 86400
             if g_sec >= 22 * 3600 or g_sec < 8 * 3600:
                 t_assign += (86400 if g_sec >= 22 * 3600 else 0) - g_sec + 8 * 3600 + int(R() * 2400)
+        # Accepted and booked: the times come from the service standard's generator (service.py:
+        # the booking call within the rule's minutes, mostly). The main stream still makes the draws
+        # it made for them before the standard came, so everything after them is drawn as before.
         roll = R()
-        t_accept = t_assign + (60 + int(R() * 840) if roll < 0.5 else 900 + int(R() * 4500) if roll < 0.85
+        t_before = t_assign + (60 + int(R() * 840) if roll < 0.5 else 900 + int(R() * 4500) if roll < 0.85
                                else 5400 + int(R() * 12600))
-        a_sec = (t_accept + offset) % 86400
-        if a_sec >= 21 * 3600 or a_sec < 7 * 3600:  # accepted first thing in the morning
-            t_accept = t_accept + (86400 if a_sec >= 21 * 3600 else 0) - a_sec + 7 * 3600 + 1800 + int(R() * 1800)
-        t_book = t_accept + 300 + int(R() * 3300)
+        a_sec = (t_before + offset) % 86400
+        if a_sec >= 21 * 3600 or a_sec < 7 * 3600:
+            R()
+        R()
+        t_accept, t_book = self.service.answer(t_assign, skill)
 
         # First visit: usually inside the window, finishing by the deadline; sometimes late.
         late = clip(0.022 - 0.008 * skill, 0.003, 0.1) + (0.015 if outer else 0.0)
@@ -405,11 +426,13 @@ class Orders:
         if arrive + duration > midnight + DAY_ENDS:
             duration = max(midnight + DAY_ENDS - arrive - int(R() * 900), 600)
         depart = arrive - travel
-        last_step = t_accept if booked_at_creation else t_book
+        last_step = t_book  # every order is booked by a call, even one booked at its creation
         if last_step > depart - 120:  # squeeze dispatch into the time there was (from 07:00 on that day)
             begin = max(created, midnight + 7 * 3600)
             span = max(depart - begin, 240)
-            t_assign, t_accept, t_book = begin + span // 5, begin + span * 2 // 5, begin + span * 3 // 5
+            t_assign = begin + span // 5
+            t_accept = t_assign + min(span // 5, 240)
+            t_book = t_accept + min(span // 5, 480)
             if depart < begin + span * 4 // 5:
                 depart = begin + span * 4 // 5
                 arrive = max(arrive, depart + 300)
@@ -452,6 +475,11 @@ class Orders:
             ev = [e for e in ev if e[0] < t_cancel]
             if t_accept < t_cancel:
                 ev.append([t_accept, inst.id, "accept", "assigned", "accepted", None, None, None, None])
+                if t_book < t_cancel:
+                    ev.append([t_book, inst.id, "book", "accepted", "accepted", None, None, None,
+                               self._book_data(ws, we, booked_at_creation)])
+                    if not booked_at_creation:
+                        windows.append((t_book, ws, we))
             before = ev[-1][4]
             cancel_reason = CANCEL_REASONS[int(R() * len(CANCEL_REASONS))]
             ev.append([t_cancel, sup if R() < 0.6 else None, "cancel", before, "cancelled", None, None, None,
@@ -459,8 +487,10 @@ class Orders:
             status_final = "cancelled"
         else:
             ev.append([t_accept, inst.id, "accept", "assigned", "accepted", None, None, None, None])
+            # The booking call; on an order booked at its creation it confirms the window.
+            ev.append([t_book, inst.id, "book", "accepted", "accepted", None, None, None,
+                       self._book_data(ws, we, booked_at_creation)])
             if not booked_at_creation:
-                ev.append([t_book, inst.id, "book", "accepted", "accepted", None, None, None, self._book_data(ws, we)])
                 windows.append((t_book, ws, we))
             p_first = clip(0.885 + 0.035 * skill, 0.80, 0.97) + fv_adjust
             resolved = R() < p_first
@@ -475,7 +505,7 @@ class Orders:
                 if resolved:
                     left = arrive + duration
                     insort(inst.busy, (depart, left))
-                    visits.append([seq, arrive, left, "resolved", None, aps, ape])
+                    visits.append([seq, arrive, left, "resolved", None, aps, ape, depart])
                     evidence = self._evidence(code, skill)
                     ev.append([left, inst.id, "complete", "on_site", "completed", None, lat, lon,
                                '{"evidence": ' + evidence + "}"])
@@ -486,7 +516,7 @@ class Orders:
                 left = arrive + (int(duration * (0.2 + 0.3 * R())) if reason == "customer_absent"
                                  else int(duration * (0.4 + 0.5 * R())))
                 insort(inst.busy, (depart, left))
-                visits.append([seq, arrive, left, "not_resolved", reason, aps, ape])
+                visits.append([seq, arrive, left, "not_resolved", reason, aps, ape, depart])
                 notes = REASON_NOTES[reason]
                 ev.append([left, inst.id, "leave_unresolved", "on_site", "accepted",
                            notes[int(R() * len(notes))] if R() < 0.7 else None, lat, lon,
@@ -512,10 +542,12 @@ class Orders:
 
         # Cut at the demo's `now`: what would happen later has not happened yet.
         vnow = s.vnow
+        planned = visits  # as simulated: the checklist and support rows are cut at `now` themselves
         if ev[-1][0] > vnow:
             if created > vnow:
                 return
             ev = [e for e in ev if e[0] <= vnow]
+            planned = [v[:] for v in visits]
             visits = [v for v in visits if v[1] <= vnow]
             if visits and visits[-1][2] > vnow:
                 visits[-1][2:5] = [None, None, None]
@@ -547,11 +579,18 @@ class Orders:
             ts(cancelled_at) if cancelled_at else None, cancel_reason if cancelled_at else None,
             evidence if completed_at else None, len(ev), len(visits)))
         visit_rows = bulk.rows["visits"]
-        for seq, arrived, left, outcome, reason, v_start, v_end in visits:
+        first_visit_id = ids["visits"] + 1
+        for seq, arrived, left, outcome, reason, v_start, v_end, _departed in visits:
             ids["visits"] += 1
             visit_rows.append((ids["visits"], order_id, seq, inst.id, ts(arrived), ts(left) if left else None,
                                outcome, reason, ts(v_start) if v_start else None, ts(v_end) if v_end else None,
                                lat, lon))
+        service = self.service
+        first_book = next((e[0] for e in ev if e[2] == "book"), None)
+        service.order(order_id, jt.id, created, inst, t_assign, first_book, planned, first_visit_id)
+        support = service.support(order_id, inst, planned) if planned else None
+        if support:  # its steps among the order's (they do not move its version)
+            ev = sorted(ev + support, key=_time)
         event_rows = bulk.rows["work_order_events"]
         event_id = ids["work_order_events"]
         for t, actor, action, before, after, text, e_lat, e_lon, data in ev:
@@ -624,10 +663,13 @@ class Orders:
                 return None
         return aps, t_book, depart, arrive, duration
 
-    def _book_data(self, start: int, end: int) -> str:
-        iso_start = datetime.fromtimestamp(start, UTC).isoformat()
-        iso_end = datetime.fromtimestamp(end, UTC).isoformat()
-        return f'{{"appointment_start": "{iso_start}", "appointment_end": "{iso_end}"}}'
+    def _book_data(self, start: int, end: int, confirms: bool = False) -> str:
+        """The `book` event's data; `confirms`: the window was booked already (at the order's creation)."""
+        iso = self._iso
+        iso_start = iso.get(start) or iso.setdefault(start, datetime.fromtimestamp(start, UTC).isoformat())
+        iso_end = iso.get(end) or iso.setdefault(end, datetime.fromtimestamp(end, UTC).isoformat())
+        previous = f', "previous_start": "{iso_start}"' if confirms else ""
+        return f'{{"appointment_start": "{iso_start}", "appointment_end": "{iso_end}"{previous}}}'
 
     def _priority(self, code: str) -> str:
         roll = self.rng.random()
@@ -769,3 +811,7 @@ class Orders:
         order_row[UPDATED_AT] = ts(steps[-1][0])
         order_row[VERSION] += len(steps)
         rows["work_orders"][-1] = tuple(order_row)
+
+
+def _time(event: list[Any]) -> int:
+    return int(event[0])

@@ -236,3 +236,45 @@ def phone_number(rng: Random, prefixes: tuple[str, ...]) -> str:
     """An eleven-digit mobile number on one of `prefixes`."""
     return prefixes[int(rng.random() * len(prefixes))] + f"{rng.randrange(10**8):08d}"
 
+
+
+# --- The service standard and on-site support (issue #15) -------------------------------------
+
+# The branch put the default service standard (fieldsvc.reference.STANDARD_STEPS) in force eight
+# weeks before the demo's `now` (or when its history begins, if that is later), and a second
+# version for repairs (an optical reading at the door) three weeks before `now`. Orders keep the
+# version in force when they were created. (Eight weeks, not the whole history: a checked order
+# has seven or eight ticks, which would make the seeding a third slower, bench/README.md.) The
+# booking call is ticked on every order of the history, with or without a standard.
+STANDARD_DAYS = 56
+STANDARD_V2_DAYS = 21
+STANDARD_V2 = ("repair", ("rx_reading", "at_completion", True, "测量并记录入户光功率",
+                          "Measure and record the optical power at the door"),
+               "修障增加光功率测量 / Repairs: optical reading added")
+# What installers ask the support desk (fieldsvc.support.categories) when no failure reason says
+# otherwise, with the notes they type; the desk's replies; its closing notes by resolution.
+SUPPORT_CATEGORY_WEIGHTS = {"provisioning": 30, "optical_signal": 20, "technical": 20, "resource_port": 10,
+                            "customer_equipment": 10, "outside_plant": 5, "other": 5}
+SUPPORT_CATEGORY_BY_REASON = {"no_port": "resource_port", "no_coverage": "resource_port",
+                              "line_fault": "outside_plant", "needs_escalation": "technical",
+                              "customer_device": "customer_equipment", "missing_material": "other"}
+SUPPORT_NOTES = {
+    "resource_port": ("分光器端口已满，请核查可用端口", "资源系统端口与现场不符"),
+    "provisioning": ("光猫注册不上，请远程下发数据", "LOID认证失败，请核对", "IPTV业务开通不了，请查配置"),
+    "optical_signal": ("收光偏低，请查局端", "光猫LOS灯红闪"),
+    "outside_plant": ("楼道分纤箱无光，疑似主干故障", "入户光缆中断，需线路班配合"),
+    "customer_equipment": ("用户自购路由器无法拨号", "用户电视机顶盒不兼容"),
+    "technical": ("测速达不到签约速率，请协助排查", "组网后WiFi漫游异常，请指导"),
+    "other": ("请协助联系物业", "缺少配件，请协调"),
+}
+SUPPORT_REPLIES = {
+    "resource_port": ("已核查，请改用3号端口", "端口已释放，请重新跳纤"),
+    "provisioning": ("数据已重新下发，请重启光猫", "LOID已更正，请重新注册"),
+    "optical_signal": ("局端正常，请检查冷接头", "请清洁连接器后再测"),
+    "outside_plant": ("已通知线路班，预计一小时内处理", "主干正常，请查分纤箱跳线"),
+    "customer_equipment": ("请将路由器恢复出厂后改为桥接", "请更换为我司机顶盒"),
+    "technical": ("请检查用户电脑网卡，改用网线测速", "请按组网规范调整主路由位置"),
+    "other": ("已联系物业，稍后有人开门", "已协调，班组送配件过去"),
+}
+SUPPORT_CLOSE_NOTES = {"solved_remotely": "已远程处理，业务恢复", "expert_sent": "已派技术骨干上门协助",
+                       "escalated_noc": "已升级网络运维中心处理", "cannot_solve": "现场无法解决，另行安排处理"}

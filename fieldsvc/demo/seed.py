@@ -14,7 +14,7 @@ from sqlalchemy import Table, insert, select
 from ..certifications.models import CertificationType
 from ..db import UTC, utcnow, zone
 from ..extensions import db
-from ..reference import ensure_reference_data, ensure_standards
+from ..reference import ensure_reference_data
 from ..workforce.models import District
 from ..workorders.standards import attach_to_open_orders
 from .bulk import Ids
@@ -22,6 +22,7 @@ from .notes import write_notes
 from .orders import Orders
 from .organisation import DemoInstaller, DemoTeam, build_organisation, demo_password_hash, write_people
 from .reference import DISTRICT_INFO
+from .service import put_standards
 from .training import certificates_and_training, write_training
 
 
@@ -34,7 +35,8 @@ def seed_demo(installers: int = 120, days: int = 90, seed: int = 2026, echo: Cal
     if now.tzinfo is None:
         raise ValueError("naive datetime given; use an aware one (fieldsvc.db.utcnow())")
     rng = Random(seed)  # nosec B311
-    generator = Seeder(installers=installers, days=days, rng=rng, now=now, tz=zone(), echo=echo)
+    generator = Seeder(installers=installers, days=days, rng=rng, now=now, tz=zone(), echo=echo,
+                       service_rng=Random(f"service:{seed}"))  # nosec B311
     counts = generator.run()
     echo(f"demo data ready in {wallclock.monotonic() - started:.0f} s")
     return counts
@@ -44,9 +46,12 @@ class Seeder:
     """What the parts of the demo share, and the order they run in."""
 
     def __init__(self, *, installers: int, days: int, rng: Random, now: datetime, tz: Any,
-                 echo: Callable[[str], Any]) -> None:
+                 echo: Callable[[str], Any], service_rng: Random | None = None) -> None:
         self.n_installers = installers
         self.rng = rng
+        # The service standard's ticks and the support requests (service.py) draw from their own
+        # generator, so the orders are drawn as they would be without them.
+        self.service_rng = service_rng or Random(f"service:{rng.random()}")  # nosec B311
         self.tz = tz
         self.echo = echo
         self.now = now.astimezone(tz)  # the demo's clock: nothing happens after it
@@ -80,13 +85,13 @@ class Seeder:
         write_people(self)
         write_training(self, training, certificate_rows)
         write_notes(self)
+        put_standards(self)  # in force before the orders that carry it
         db.session.commit()
         self.echo(f"  {len(self.teams)} teams, {len(self.installers)} installers, "
                   f"{self.counts['certifications']} certificates, {self.counts['training_records']} training records")
         Orders(self).run()
-        # The service standard in force from now: today's open jobs get their checklist.
-        ensure_standards()
-        self.counts["order_standards"] = attach_to_open_orders()
+        # Open jobs created before the standard came in (none unless it is very recent) get it now.
+        self.counts["order_standards"] += attach_to_open_orders()
         db.session.commit()
         return self.counts
 
