@@ -79,9 +79,10 @@ UNRESOLVED_REASONS = [
     ("other", "其他", "Other"),
 ]
 
-# The service standard (规范制度, DOMAIN.md): code, phase, required?, 中文, English. The demo seeds
-# it (`ensure_standards`); `ensure_reference_data` does not, so a branch (and the test suite)
-# starts without a checklist until an admin or the demo puts one in force.
+# The service standard (规范制度, DOMAIN.md): code, phase, required?, 中文, English. The demo puts
+# these steps in force, back-dated for its history (fieldsvc/demo/service.py); `ensure_standards`
+# does it as of today; `ensure_reference_data` does not, so a branch (and the test suite) starts
+# without a checklist until an admin or the demo puts one in force.
 _STANDARD_COMMON_START = [
     ("booked_call", "before_arrival", True, "派单后及时电话联系用户预约", "Call the customer to book soon after dispatch"),
     ("arrived_in_window", "on_site", False, "在预约时段内上门", "Arrive within the booked window"),
