@@ -191,9 +191,10 @@ def sqlite_drop_bulk_indexes(connection: Any) -> list[str]:
     """SQLite: drop the bulk tables' secondary indexes (those the schema names; the unique
     constraints' own stay); returns the statements that put them back. Filling a table and then
     indexing it is quicker than keeping a dozen indexes up to date row by row."""
-    rows = connection.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
-        f"({', '.join('?' * len(BULK_TABLES))}) ORDER BY name", BULK_TABLES).all()
+    tables = set(BULK_TABLES)
+    rows = [(name, sql) for name, sql, table in connection.exec_driver_sql(
+        "SELECT name, sql, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+        if table in tables]
     for name, _sql in rows:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
     return [sql for _name, sql in rows]
