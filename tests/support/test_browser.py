@@ -20,6 +20,7 @@ from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder
 from tests import factories as f
 from tests.workorders.test_browser import (  # noqa: F401  (phone: the fixture)
     CHROMIUM,
+    desktop_signed_in,
     no_horizontal_scroll,
     phone,
     sign_in_as,
@@ -59,13 +60,7 @@ def test_help_asked_on_a_phone_is_answered_from_the_desk(app: Flask, server: str
     assert "Waiting for the support desk" in page.inner_text("#support")
     page.evaluate("window.notReloaded = true")
 
-    desk = page.context.browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-    screen = desk.new_page()
-    screen.goto(f"{server}/login")  # (sign_in_as checks a phone's width)
-    screen.fill("#username", "s1")
-    screen.fill("#password", f.PASSWORD)
-    with screen.expect_navigation():
-        screen.click("main form button[type=submit]")
+    desk, screen = desktop_signed_in(page, server, "s1")
     screen.goto(f"{server}/support")
     assert "Optical signal" in screen.inner_text("main")
     with screen.expect_navigation():
@@ -105,13 +100,7 @@ def test_help_asked_on_a_phone_is_answered_from_the_desk(app: Flask, server: str
     assert team_of("checklist_compliance_rate")[:2] == (1, 1)
     assert team_of("onsite_resolution_rate_with_support")[:2] == (1, 1)
     assert team_of("support_requests_per_100_orders")[2] == 100
-    desk = page.context.browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-    screen = desk.new_page()
-    screen.goto(f"{server}/login")
-    screen.fill("#username", "s1")
-    screen.fill("#password", f.PASSWORD)
-    with screen.expect_navigation():
-        screen.click("main form button[type=submit]")
+    desk, screen = desktop_signed_in(page, server, "s1")
     screen.goto(f"{server}/quality?scope=team&id={team_code}&period=day&on={day.isoformat()}")
     standard = " ".join(screen.inner_text(".kpis[aria-label='Service standard']").split())
     support = " ".join(screen.inner_text(".kpis[aria-label='On-site support']").split())

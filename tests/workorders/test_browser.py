@@ -54,6 +54,20 @@ def sign_in_as(page, server: str, username: str) -> None:
     tap(page, "main form button[type=submit]")
 
 
+def desktop_signed_in(phone_page, server: str, username: str):
+    """A second browser, a desktop one (1280 px) in the phone's browser, signed in as `username`:
+    (its context, its page). The supervisor's or desk's side of a phone scenario."""
+    context = phone_page.context.browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    screen = context.new_page()
+    screen.set_default_timeout(15_000)
+    screen.goto(f"{server}/login")  # (sign_in_as checks a phone's width)
+    screen.fill("#username", username)
+    screen.fill("#password", f.PASSWORD)
+    with screen.expect_navigation():
+        screen.click("main form button[type=submit]")
+    return context, screen
+
+
 def test_installer_completes_a_job_on_a_phone(app: Flask, server: str, phone) -> None:
     with app.app_context():
         installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))

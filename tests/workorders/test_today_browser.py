@@ -15,6 +15,7 @@ from fieldsvc.workorders.models import OrderStatus
 from tests import factories as f
 from tests.workorders.test_browser import (  # noqa: F401  (phone: the fixture)
     CHROMIUM,
+    desktop_signed_in,
     no_horizontal_scroll,
     phone,
     sign_in_as,
@@ -50,14 +51,7 @@ def test_an_order_assigned_on_the_desk_appears_on_the_phone(app: Flask, server: 
         page.wait_for_timeout(250)
     assert polls and set(polls) == {304}, polls  # nothing changed: a few hundred bytes each time
 
-    desk = page.context.browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-    screen = desk.new_page()
-    screen.set_default_timeout(15_000)
-    screen.goto(f"{server}/login")  # (sign_in_as checks a phone's width)
-    screen.fill("#username", "s1")
-    screen.fill("#password", f.PASSWORD)
-    with screen.expect_navigation():
-        screen.click("main form button[type=submit]")
+    desk, screen = desktop_signed_in(page, server, "s1")
     screen.goto(f"{server}/orders/{number}")
     with screen.expect_navigation():
         screen.click(".suggestions li:has-text('w1') button[type=submit]")
