@@ -54,6 +54,17 @@ def sign_in_as(page, server: str, username: str) -> None:
     tap(page, "main form button[type=submit]")
 
 
+def draw_signature(page, selector: str = "details[open] canvas") -> None:
+    """Sign on the signature pad with the mouse (a short stroke)."""
+    canvas = page.locator(selector)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 200, box["y"] + 90, steps=8)
+    page.mouse.up()
+
+
 def desktop_signed_in(phone_page, server: str, username: str):
     """A second browser, a desktop one (1280 px) in the phone's browser, signed in as `username`:
     (its context, its page). The supervisor's or desk's side of a phone scenario."""
@@ -93,13 +104,7 @@ def test_installer_completes_a_job_on_a_phone(app: Flask, server: str, phone) ->
     page.click("summary:has-text('Complete the job')")
     page.fill("input[name='complete-onu_serial']", "ZTEG1234ABCD")
     page.fill("input[name='complete-rx_power_dbm']", "-19.5")
-    canvas = page.locator("canvas")
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + 40)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 200, box["y"] + 90, steps=8)
-    page.mouse.up()
+    draw_signature(page, "canvas")
     tap(page, "details[open] button[type=submit]")
     assert "/rating-code" in page.url and page.locator(".qr svg").count() == 1
     first_code = page.url

@@ -22,7 +22,7 @@ from fieldsvc.workorders import lifecycle, standards
 from fieldsvc.workorders.models import OrderStatus, Visit, WorkOrder, WorkOrderEvent
 from fieldsvc.workorders.standards import StepTick
 from tests import factories as f
-from tests.workorders.test_browser import no_horizontal_scroll, phone, sign_in_as  # noqa: F401
+from tests.workorders.test_browser import draw_signature, no_horizontal_scroll, phone, sign_in_as  # noqa: F401
 
 pytestmark = [pytest.mark.real_clock]
 
@@ -38,16 +38,6 @@ def photo() -> dict:
 
 def waiting(page, n: int) -> None:
     page.wait_for_function(f"() => /Waiting to send: {n}(?!\\d)/.test(document.querySelector('#outbox .outbox-count').textContent)")
-
-
-def draw_signature(page) -> None:
-    canvas = page.locator("details[open] canvas")
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + 40)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 200, box["y"] + 90, steps=8)
-    page.mouse.up()
 
 
 def book(page, queued: int) -> None:
