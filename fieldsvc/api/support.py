@@ -19,7 +19,6 @@ from ..support.models import SupportRequest, SupportResolution, SupportStatus
 from ..support.services import (
     READING_RANGE,
     NewRequest,
-    check_may_raise,
     filtered,
     is_overdue,
     load_request,
@@ -157,12 +156,9 @@ def create_request(payload: dict[str, Any], number: str) -> SupportRequest:
     comes in a multipart/form-data body; it is checked only once the request may be raised."""
     user = current_api_user()
     order = lifecycle.load_for_action(user, number)
-    check_may_raise(order, user)
     sent = payload.get("photo")
-    upload = None
-    if sent is not None:
-        (upload,) = photos.prepare([(sent.filename or "photo", sent.stream)])
     created = raise_request(order, user, NewRequest(payload["category"], payload["note"], payload["reading_dbm"],
-                                                    upload), utcnow())
+                                                    photo_file=None if sent is None else (sent.filename or "photo", sent.stream)),
+                            utcnow())
     db.session.commit()
     return load_request(user, created.id)

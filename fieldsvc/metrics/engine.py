@@ -259,10 +259,10 @@ def raised_requests(period: Period) -> Select[Any]:
 
 def support_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
     """`raised_requests` with their flags: replied (the desk's first reply), replied by the target
-    fixed on the request when raised (`reply_due_at`: to one raised at 14:45 a reply at
-    14:59 is on time against 15 minutes, at 15:00:00 too, at 15:00:01 not; never replied is late), the seconds to that
-    reply, and solved while on site (closed as solved remotely, by the desk or by the installer's
-    "solved, thanks", while a visit of the order was open)."""
+    fixed on the request when raised (`reply_due_at`: to one raised at 14:45 a reply at 14:59 is on
+    time against 15 minutes, at 15:00:00 too, at 15:00:01 not; never replied is late), the seconds
+    to that reply, and solved while on site (closed as solved remotely, by the desk or by the
+    installer's "solved, thanks", while a visit of the order was open)."""
     replied = SupportRequest.first_reply_at.is_not(None)
     on_site = exists().where(Visit.work_order_id == SupportRequest.work_order_id,
                              Visit.arrived_at <= SupportRequest.resolved_at,

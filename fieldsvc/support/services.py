@@ -108,7 +108,9 @@ class NewRequest:
     category: str
     note: str | None
     reading_dbm: float | None = None
-    photo: photos.Upload | None = None
+    photo: photos.Upload | None = None  # a photo already checked (`photos.prepare`)
+    # or one as sent, (file name, stream): read and checked only once the request may be raised
+    photo_file: tuple[str, photos.Readable] | None = None
 
 
 def check_may_raise(order: WorkOrder, installer: User) -> None:
@@ -129,9 +131,12 @@ def check_may_raise(order: WorkOrder, installer: User) -> None:
 
 def raise_request(order: WorkOrder, installer: User, new: NewRequest, now: datetime) -> SupportRequest:
     """Ask for help on `order` (refused as `check_may_raise` says, and for bad input, 400). A photo
-    (from `photos.prepare`) is kept with the order's photos as a support photo: the desk sees it,
+    (`photo_file` is read only after those checks) is kept with the order's photos as a support photo: the desk sees it,
     and it does not count towards the completion's evidence."""
     check_may_raise(order, installer)
+    if new.photo_file is not None:
+        (upload,) = photos.prepare([new.photo_file])
+        new = replace(new, photo=upload, photo_file=None)
     if new.category not in SUPPORT_CATEGORIES:
         raise InvalidInput(_l("Choose what you need help with."), errors={"category": [_l("Choose a category.")]})
     note = clean_note(new.note)

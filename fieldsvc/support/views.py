@@ -111,13 +111,10 @@ def ask(number: str) -> Any:
     if not form.validate_on_submit():
         return _ask_page(order, form, 400)
     try:
-        services.check_may_raise(order, current_user)  # before the photo is read
         sent = form.photo.data
-        upload = None
-        if isinstance(sent, FileStorage) and sent.filename:
-            (upload,) = photos.prepare([(sent.filename, sent.stream)])
-        raise_request(order, current_user, NewRequest(form.category.data, form.note.data, form.reading_dbm.data, upload),
-                      utcnow())
+        photo_file = (sent.filename, sent.stream) if isinstance(sent, FileStorage) and sent.filename else None
+        raise_request(order, current_user, NewRequest(form.category.data, form.note.data, form.reading_dbm.data,
+                                                      photo_file=photo_file), utcnow())
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
