@@ -61,6 +61,14 @@ def _local(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=zone())
 
 
+def _by_order(model) -> dict[int, list]:
+    """Every row of `model` (events, visits) by its order, in the order they were written."""
+    rows = defaultdict(list)
+    for row in db.session.scalars(select(model).order_by(model.id)):
+        rows[row.work_order_id].append(row)
+    return rows
+
+
 def _seed(**kwargs) -> dict[str, int]:
     kwargs.setdefault("now", _local(TODAY, AT))
     return seed_demo(echo=lambda _message: None, **kwargs)
@@ -89,12 +97,7 @@ def test_small_seed_is_plausible_and_every_order_is_consistent(app_ctx):
     served = {(t, d) for t, d in db.session.execute(select(team_districts.c.team_id, team_districts.c.district_id))}
     supervised = set(db.session.execute(select(team_supervisors.c.team_id, team_supervisors.c.user_id)))
     assert {t for t, _u in supervised} == set(db.session.scalars(select(Team.id)))
-    events = defaultdict(list)
-    for event in db.session.scalars(select(WorkOrderEvent).order_by(WorkOrderEvent.id)):
-        events[event.work_order_id].append(event)
-    visits = defaultdict(list)
-    for visit in db.session.scalars(select(Visit).order_by(Visit.id)):
-        visits[visit.work_order_id].append(visit)
+    events, visits = _by_order(WorkOrderEvent), _by_order(Visit)
     invitations = {i.work_order_id: i for i in db.session.scalars(select(SurveyInvitation))}
     responses = {r.work_order_id: r for r in db.session.scalars(select(SurveyResponse))}
     statuses = Counter()
@@ -753,10 +756,5 @@ def test_the_history_has_the_standard_in_force_from_its_dates(app_ctx):
             assert (reading is not None) == (version_id == v2.id)
         carried[version_id] += 1
     assert carried[v1.id] > 100 and carried[v2.id] > 100, carried
-    events = defaultdict(list)
-    for event in db.session.scalars(select(WorkOrderEvent).order_by(WorkOrderEvent.id)):
-        events[event.work_order_id].append(event)
-    visits = defaultdict(list)
-    for visit in db.session.scalars(select(Visit).order_by(Visit.id)):
-        visits[visit.work_order_id].append(visit)
+    events, visits = _by_order(WorkOrderEvent), _by_order(Visit)
     _standard_and_support_as_the_services_write_them(events, visits, now)
