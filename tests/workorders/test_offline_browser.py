@@ -175,18 +175,24 @@ def test_three_jobs_taken_offline_reach_the_server_once_and_in_order(app: Flask,
     assert not problems, problems
 
 
+def open_own_job(app: Flask, server: str, page, number: str) -> None:
+    """An installer w1 with one assigned repair `number`, signed in on the phone once its service
+    worker controls the page, on the job's page."""
+    with app.app_context():
+        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
+        f.make_work_order(OrderStatus.ASSIGNED, assignee=installer, job_type="repair", number=number)
+        db.session.commit()
+    sign_in_as(page, server, "w1")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.goto(f"{server}/orders/{number}")
+
+
 def test_a_step_sent_on_a_weak_signal_is_kept_and_sent_later(app: Flask, server: str, phone) -> None:  # noqa: F811
     """The phone believes it is online, so the form posts as usual, but the request never arrives:
     the service worker keeps the step in the outbox and opens the job page, which says it waits;
     with the signal back it is sent, once."""
-    with app.app_context():
-        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
-        f.make_work_order(OrderStatus.ASSIGNED, assignee=installer, job_type="repair", number="WO-WEAK")
-        db.session.commit()
     page = phone
-    sign_in_as(page, server, "w1")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.goto(f"{server}/orders/WO-WEAK")
+    open_own_job(app, server, page, "WO-WEAK")
     lost = lambda route: route.abort("internetdisconnected")  # noqa: E731
     page.context.route("**/orders/WO-WEAK/act", lost)
     with page.expect_navigation():
@@ -211,14 +217,8 @@ KEPT = """async () => ({caches: await caches.keys(),
 
 def test_signing_out_leaves_nothing_of_theirs_on_the_phone(app: Flask, server: str, phone) -> None:  # noqa: F811
     """A step waiting to be sent asks first; then the saved pages and the outbox are gone."""
-    with app.app_context():
-        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
-        f.make_work_order(OrderStatus.ASSIGNED, assignee=installer, job_type="repair", number="WO-KEPT")
-        db.session.commit()
     page = phone
-    sign_in_as(page, server, "w1")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.goto(f"{server}/orders/WO-KEPT")
+    open_own_job(app, server, page, "WO-KEPT")
     page.context.set_offline(True)
     step(page, "Accept the job", 1)
     kept = page.evaluate(KEPT)
@@ -241,14 +241,8 @@ def test_a_step_kept_past_the_end_of_the_session_is_sent_after_signing_in_again(
                                                                                  phone) -> None:  # noqa: F811
     """Hours later the session (and the saved page's CSRF token with it) has ended: the steps wait
     and the page asks to sign in; signed in again, the same user's steps go with a fresh token."""
-    with app.app_context():
-        installer = f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
-        f.make_work_order(OrderStatus.ASSIGNED, assignee=installer, job_type="repair", number="WO-LATER")
-        db.session.commit()
     page = phone
-    sign_in_as(page, server, "w1")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.goto(f"{server}/orders/WO-LATER")
+    open_own_job(app, server, page, "WO-LATER")
     page.context.set_offline(True)
     step(page, "Accept the job", 1)
     page.context.clear_cookies()  # the session ran out meanwhile
