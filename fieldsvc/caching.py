@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -148,3 +150,49 @@ def revalidate(response: Response, etag: str | None) -> Response:
 
 __all__ = ["IMMUTABLE", "REVALIDATE", "file_hashes", "fingerprint", "init_app", "not_modified", "revalidate", "static_hash",
            "validator"]
+
+
+# --- rendered fragments ---------------------------------------------------------------------------
+
+class Fragments:
+    """Rendered pieces of pages kept in this process (one set per application, `of`), each by a key that names everything it
+    shows (its user, language, the values of its validator): a page whose panel has not changed
+    since it was last rendered reuses that HTML instead of reading and rendering it again. The
+    `size` most recently used are kept (least recently used dropped first); the application's
+    build is part of every key, so a template changed under a reloading server is not served
+    stale."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, render: Callable[[], Any]) -> Any:
+        """The fragment kept under `key`, else `render()`'s, kept under it."""
+        key = (current_app.extensions.get(BUILD), key)
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        fragment = render()
+        with self._lock:
+            self._kept[key] = fragment
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return fragment
+
+    @classmethod
+    def of(cls, name: str, size: int) -> Fragments:
+        """This application's fragments called `name` (made on first use, keeping `size`)."""
+        key = f"fieldsvc.fragments.{name}"
+        kept = current_app.extensions.get(key)
+        if kept is None:
+            kept = current_app.extensions.setdefault(key, cls(size))
+        return kept
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()

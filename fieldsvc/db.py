@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,6 +28,15 @@ INTEGER_RANGE = (-(2**31), 2**31 - 1)
 # near datetime's own limits (years 1 and 9999), where moving a time between zones overflows.
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2999, 12, 31)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """An SQL expression built once (with bound parameters) and the values of its parameters for
+    one use: what a request runs on every call, without building the expression again."""
+
+    expression: Any
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def within_days(value: date | datetime) -> bool:

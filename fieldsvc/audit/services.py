@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -95,6 +96,7 @@ class AuditQuery:
         return query
 
 
+@cache
 def generation() -> Any:
     """The newest entry's id as SQL: it moves with every recorded back-office change (job types,
     districts, people, rules, standards, notes…), so a page's validator (`fieldsvc.caching`)

@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, select, tuple_
+from sqlalchemy import Integer, String, and_, bindparam, case, func, select, tuple_
 from sqlalchemy.orm import aliased, joinedload
 
-from ..auth.models import User
+from ..auth.models import Role, User
+from ..db import Bound
 from ..errors import NotFound
 from ..extensions import db
 from ..snapshots.models import COMPANY_ID, MetricSnapshot, PeriodType, ScopeType
@@ -77,27 +79,59 @@ def figures(user: User, scope_type: ScopeType, scope_id: str,
     return {(row.metric, row.period_type): row for row in rows}
 
 
-def _own(installer: User, periods: list[tuple[PeriodType, date]], codes: Sequence[str]) -> Any:
-    return and_(readable(installer), MetricSnapshot.scope_type.in_((ScopeType.INSTALLER, ScopeType.TEAM)),
-                MetricSnapshot.metric.in_(codes),
-                tuple_(MetricSnapshot.period_type, MetricSnapshot.period_start).in_(periods))
+@dataclass(frozen=True)
+class _BoundInstaller:
+    """An installer whose name and team are bound parameters: `access.readable` of it is the
+    condition of every installer's own figures, built once (`_own`)."""
+
+    role: Role = Role.INSTALLER
+    username: Any = field(default_factory=lambda: bindparam("own_username", type_=String))
+    team_id: Any = field(default_factory=lambda: bindparam("own_team_id", type_=Integer))
+
+
+@cache
+def _own() -> Any:
+    """Which of the snapshots of `access.readable(installer)` are the installer's own figures for
+    their Today: the metrics `own_codes` of the periods `own_periods` (each a (type, start))."""
+    return and_(readable(cast(User, _BoundInstaller())),
+                MetricSnapshot.scope_type.in_((ScopeType.INSTALLER, ScopeType.TEAM)),
+                MetricSnapshot.metric.in_(bindparam("own_codes", expanding=True)),
+                tuple_(MetricSnapshot.period_type, MetricSnapshot.period_start).in_(
+                    bindparam("own_periods", expanding=True)))
+
+
+def _own_params(installer: User, periods: list[tuple[PeriodType, date]], codes: Sequence[str]) -> dict[str, Any]:
+    return {"own_username": installer.username, "own_team_id": installer.team_id, "own_codes": list(codes),
+            "own_periods": [(kind.value, start) for kind, start in periods]}
+
+
+@cache
+def _own_statement() -> Any:
+    return select(MetricSnapshot).where(_own())
+
+
+@cache
+def _own_stamp() -> tuple[Any, ...]:
+    own = _own()
+    return (select(func.count()).where(own).scalar_subquery(),
+            select(func.max(MetricSnapshot.computed_at)).where(own).scalar_subquery(),
+            select(func.coalesce(func.sum(MetricSnapshot.id), 0)).where(own).scalar_subquery())
 
 
 def own_figures(installer: User, periods: list[tuple[PeriodType, date]],
                 codes: Sequence[str]) -> dict[tuple[str, str, PeriodType], MetricSnapshot]:
     """An installer's own and their team's snapshots of the metrics `codes` for the given periods
-    (all they may read), by (scope type, metric, period type), in one query."""
-    rows = db.session.scalars(select(MetricSnapshot).where(_own(installer, periods, codes)))
+    (all they may read), by (scope type, metric, period type), in one query built once."""
+    rows = db.session.scalars(_own_statement(), _own_params(installer, periods, codes))
     return {(row.scope_type.value, row.metric, row.period_type): row for row in rows}
 
 
-def own_figures_stamp(installer: User, periods: list[tuple[PeriodType, date]], codes: Sequence[str]) -> list[Any]:
+def own_figures_stamp(installer: User, periods: list[tuple[PeriodType, date]], codes: Sequence[str]) -> list[Bound]:
     """What changes whenever `own_figures` would (a snapshot stored or recomputed), as SQL
-    expressions for a page's validator: how many there are, the newest computation, their ids."""
-    own = _own(installer, periods, codes)
-    return [select(func.count()).where(own).scalar_subquery(),
-            select(func.max(MetricSnapshot.computed_at)).where(own).scalar_subquery(),
-            select(func.coalesce(func.sum(MetricSnapshot.id), 0)).where(own).scalar_subquery()]
+    expressions (built once) for a page's validator: how many there are, the newest computation,
+    their ids."""
+    params = _own_params(installer, periods, codes)
+    return [Bound(expression, params) for expression in _own_stamp()]
 
 
 @dataclass(frozen=True)

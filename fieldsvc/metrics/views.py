@@ -2,6 +2,7 @@
 figure, and the installer's own figures on Today. Every figure is read from stored snapshots."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from ..auth.models import Role, User
 from ..auth.permissions import DISPATCHERS, role_required
+from ..caching import Fragments
 from ..db import local_today, zone
 from ..exports import csv_response, xlsx_response
 from ..extensions import current_locale, db
@@ -130,8 +132,22 @@ def orders() -> Any:
                            end=period_end(period_type, start), limit=DRILL_LIMIT)
 
 
-def today_panel(installer: User) -> Markup:
-    """The installer's own figures for today, this week and this month beside their team's."""
+# The rendered panels of the installers who opened Today lately (about 6 kB each): the figures
+# change when the scheduler computes them, every 15 minutes, while the page is opened and polled
+# far more often; kept by the panel's validator values, which move with every snapshot written.
+TODAY_FRAGMENTS, TODAY_KEPT = "today_figures", 2000
+
+
+def today_panel(installer: User, seen: Sequence[Any] | None = None) -> Markup:
+    """The installer's own figures for today, this week and this month beside their team's
+    (rendered again only when `seen`, what `today_panel_validator` read, has changed)."""
+    if seen is None:
+        return _today_panel(installer)
+    key = (installer.id, installer.team_id, str(current_locale()), repr(seen))
+    return Fragments.of(TODAY_FRAGMENTS, TODAY_KEPT).get(key, lambda: _today_panel(installer))
+
+
+def _today_panel(installer: User) -> Markup:
     periods = current_periods(local_today(zone()))
     found = own_figures(installer, periods, TODAY_METRICS)  # one query: theirs and their team's
     mine = {(code, kind): row for (scope, code, kind), row in found.items() if scope == ScopeType.INSTALLER.value}

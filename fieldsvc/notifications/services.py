@@ -8,12 +8,14 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 
 from flask_babel import force_locale
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from ..auth.models import User
+from ..db import Bound
 from ..extensions import db
 from . import kinds
 from .models import Notification
@@ -105,12 +107,18 @@ def latest_notifications(user: User, limit: int = PAGE_SIZE) -> tuple[list[Notif
     return rows[:limit], len(rows) > limit
 
 
-def inbox_stamp(user: User) -> list[ColumnElement[Any]]:
+@cache
+def _inbox_stamp() -> tuple[Any, Any]:
+    mine = Notification.user_id == bindparam("inbox_user")
+    return (select(func.count()).where(mine, Notification.read_at.is_(None)).scalar_subquery(),
+            select(func.max(Notification.id)).where(mine).scalar_subquery())
+
+
+def inbox_stamp(user: User) -> list[Bound]:
     """What changes whenever the user's notices do (a new one, one read), as SQL for a page's
-    validator (`fieldsvc.caching`): how many are unread, and the newest one's id."""
-    mine = Notification.user_id == user.id
-    return [select(func.count()).where(mine, Notification.read_at.is_(None)).scalar_subquery(),
-            select(func.max(Notification.id)).where(mine).scalar_subquery()]
+    validator (`fieldsvc.caching`): how many are unread, and the newest one's id (built once)."""
+    params = {"inbox_user": user.id}
+    return [Bound(expression, params) for expression in _inbox_stamp()]
 
 
 def mark_read(user: User, now: datetime, up_to: int | None = None) -> int:

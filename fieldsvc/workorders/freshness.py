@@ -16,6 +16,7 @@ from sqlalchemy import ClauseElement, func, select
 
 from ..audit.services import generation
 from ..auth.models import User
+from ..db import Bound
 from ..extensions import db
 from ..notifications.services import inbox_stamp
 from ..workforce.models import Customer
@@ -50,12 +51,19 @@ class OrderHead:
 
 
 def evaluate(parts: Sequence[Any]) -> list[Any]:
-    """`parts` with every SQL expression replaced by its value, all read in one statement."""
-    expressions = [part for part in parts if isinstance(part, ClauseElement)]
+    """`parts` with every SQL expression (or `db.Bound` expression) replaced by its value, all read
+    in one statement."""
+    expressions, params = [], {}
+    for part in parts:
+        if isinstance(part, Bound):
+            expressions.append(part.expression)
+            params.update(part.params)
+        elif isinstance(part, ClauseElement):
+            expressions.append(part)
     if not expressions:
         return list(parts)
-    values = iter(db.session.execute(select(*expressions)).one())
-    return [next(values) if isinstance(part, ClauseElement) else part for part in parts]
+    values = iter(db.session.execute(select(*expressions), params).one())
+    return [next(values) if isinstance(part, Bound | ClauseElement) else part for part in parts]
 
 
 def page_parts(user: User) -> list[Any]:

@@ -89,8 +89,10 @@ TODAY_PANELS = "fieldsvc.today_panels"
 
 
 def register_today_panel(app: Any, panel: Any, validator: TodayValidator | None = None) -> None:
-    """Show `panel(installer)` (HTML) on every installer's Today page of `app`; `validator(installer,
-    now)` lists what it shows (values and SQL expressions, `freshness.evaluate`)."""
+    """Show `panel(installer, seen)` (HTML) on every installer's Today page of `app`; `validator(installer,
+    now)` lists what it shows (values and SQL expressions, `freshness.evaluate`), and `seen` is that
+    list as read for this request's ETag (None without a validator, or when the page is not kept):
+    what a panel may key a rendered copy of itself by (`caching.Fragments`)."""
     app.extensions.setdefault(TODAY_PANELS, []).append((panel, validator))
 
 
@@ -117,9 +119,20 @@ def register_job_validator(app: Any, validator: JobValidator) -> None:
 def _etag(parts: list[Any], panel_parts: list[Any]) -> str | None:
     """The page's ETag from its parts and its panels' (None: a panel gave no validator, or a
     message waits to be shown once: the page is rendered and not kept)."""
+    return _validated(parts, panel_parts)[0]
+
+
+def _validated(parts: list[Any], panel_parts: list[Any]) -> tuple[str | None, list[Any]]:
+    """`_etag`, and each panel's parts as read for it (None where there is no ETag)."""
     if any(part is None for part in panel_parts):
-        return None
-    return validator(evaluate([*parts, *(item for part in panel_parts for item in (len(part), *part))]))
+        return None, [None] * len(panel_parts)
+    values = evaluate([*parts, *(item for part in panel_parts for item in (len(part), *part))])
+    etag = validator(values)
+    seen, at = [], len(parts)
+    for part in panel_parts:
+        seen.append(values[at + 1:at + 1 + len(part)] if etag else None)
+        at += 1 + len(part)
+    return etag, seen
 
 
 def _poll_seconds() -> int:
@@ -163,8 +176,8 @@ def today() -> Any:
     orders = installer_day(current_user, day, tz)
     now = utcnow()
     panels = current_app.extensions.get(TODAY_PANELS, ())
-    etag = _etag(today_parts(current_user, day, now, orders),
-                 [check(current_user, now) if check else None for _panel, check in panels])
+    etag, seen = _validated(today_parts(current_user, day, now, orders),
+                            [check(current_user, now) if check else None for _panel, check in panels])
     unchanged = not_modified(etag)
     if unchanged is not None:
         return unchanged
@@ -181,7 +194,7 @@ def today() -> Any:
         overdue_count=sum(1 for o in open_orders if o.due_by < now),
         now=now,
         tab="today",
-        panels=[panel(current_user) for panel, _check in panels],
+        panels=[panel(current_user, values) for (panel, _check), values in zip(panels, seen, strict=True)],
         fetched_at=now,
         etag=etag or "",
         poll_seconds=_poll_seconds(),

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
 from fieldsvc.auth.models import Role, User
+from fieldsvc.caching import Fragments
 from fieldsvc.db import utcnow
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import OrderStatus, Visit, VisitOutcome
@@ -52,6 +53,10 @@ def add_orders(app: Flask, count: int) -> None:
 
 
 def statements_for(app: Flask, client: FlaskClient, path: str) -> int:
+    """The statements of `path` rendered afresh (no panel kept from an earlier rendering)."""
+    for kept in app.extensions.values():
+        if isinstance(kept, Fragments):
+            kept.clear()
     with counting(app) as statements:
         assert client.get(path).status_code == 200
     return len(statements)
