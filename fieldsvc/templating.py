@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import format_datetime, get_locale, get_translations
 from flask_babel import gettext as _
 from jinja2 import pass_context
@@ -67,10 +67,27 @@ def _template_gettext(translations: Any) -> dict[str, Any]:
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
+FIXED_URLS = "fieldsvc.fixed_urls"
+
+
+def fixed_url_for(endpoint: str, **values: Any) -> str:
+    """`url_for` for the templates, which build the same few addresses on every page: a static
+    file's (with its fingerprint) and a page's that takes no values (the menu's) are built once per
+    script root and kept; any other address is built as `url_for` builds it."""
+    if endpoint.startswith(".") or (values and (endpoint != "static" or values.keys() != {"filename"})):
+        return url_for(endpoint, **values)
+    key = (request.script_root if has_request_context() else None, endpoint, values.get("filename"))
+    kept = current_app.extensions.setdefault(FIXED_URLS, {})
+    address = kept.get(key)
+    if address is None:
+        address = kept[key] = url_for(endpoint, **values)
+    return address
+
+
 def icon(name: str) -> Markup:
     """An inline SVG icon from the vendored Lucide sprite (static/vendor/lucide/icons.svg), for
     decoration beside a text label: hidden from screen readers, sized by the CSS (`.icon`)."""
-    href = url_for("static", filename="vendor/lucide/icons.svg") + "#" + name
+    href = fixed_url_for("static", filename="vendor/lucide/icons.svg") + "#" + name
     return Markup('<svg class="icon" aria-hidden="true" focusable="false"><use href="%s"></use></svg>') % href
 
 
@@ -94,6 +111,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(duration, "duration")
     app.add_template_global(icon, "icon")
+    app.add_template_global(fixed_url_for, "url_for")
     app.add_template_filter(parens, "parens")
     app.add_template_filter(colon, "colon")
 
