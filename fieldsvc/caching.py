@@ -23,10 +23,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, current_app, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from .config import resource_dir
 from .db import utcnow
@@ -86,6 +87,7 @@ def init_app(app: Flask) -> None:
     """Fingerprint the static files once, add the fingerprint to their addresses, and let the
     browser keep a fingerprinted file for a year."""
     fingerprint(app)
+    app.add_template_global(topbar, "topbar")
 
     @app.url_defaults
     def add_fingerprint(endpoint: str, values: dict[str, Any]) -> None:
@@ -196,3 +198,21 @@ class Fragments:
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
+
+
+# The top bar of every page (templates/_topbar.html) is the same for every user of a role, in a
+# language, on a page: rendered once with these marks where the session's CSRF token and the
+# page's address go, then completed for each request (both escaped, as the template would).
+CSRF_MARK, NEXT_MARK = "@@fieldsvc-csrf@@", "@@fieldsvc-next@@"
+
+
+def topbar() -> Markup:
+    """The top bar for this request: the role's menu in the reader's language, with this page
+    marked as the current one."""
+    role = current_user.role.value if current_user.is_authenticated else None
+    key = (role, str(get_locale()), request.endpoint, request.script_root)
+    html = Fragments.of("topbar", 1000).get(
+        key, lambda: render_template("_topbar.html", csrf_value=CSRF_MARK, next_value=NEXT_MARK))
+    # The marks are in the kept text only: the CSRF token first, so that an address naming the
+    # mark stays as it was sent.
+    return Markup(html.replace(CSRF_MARK, escape(generate_csrf())).replace(NEXT_MARK, escape(request.full_path)))  # nosec B704

@@ -172,7 +172,7 @@ def _event(order: WorkOrder, actor: User, action: str, before: OrderStatus, now:
     with one INSERT: events are append-only rows nothing reads back in the same request, so they
     skip the unit of work, whose bookkeeping cost more than both statements."""
     db.session.flush()
-    db.session.execute(insert(WorkOrderEvent), [{
+    db.session.execute(insert(WorkOrderEvent.__table__), [{
         "work_order_id": order.id, "actor_id": actor.id, "created_at": now, "action": action,
         "from_status": before.value, "to_status": order.status.value, "note": note, "lat": lat, "lon": lon,
         "data": data}])
