@@ -50,6 +50,7 @@ def change() -> Any:
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit)  # per client address: links are not guessed, nor the database hammered, by the thousand
 def reset(token: str) -> Any:
     """Set a new password with a one-time link from an admin; then sign in with it."""
     link = reset_link(token)

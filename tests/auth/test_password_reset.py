@@ -145,3 +145,21 @@ def test_changing_ones_own_password_needs_the_current_one_and_signs_out_the_othe
 def test_the_password_page_needs_a_sign_in(app: Flask) -> None:
     answer = browser(app).get("/account/password")
     assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_reset_links_are_throttled_per_address(app: Flask, link: str) -> None:
+    """Whoever tries links (right or wrong) from one address is stopped at the sign-in limit."""
+    from fieldsvc import create_app
+
+    throttled = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                            "SECRET_KEY": "x", "SESSION_COOKIE_SECURE": False, "RATELIMIT_ENABLED": True,
+                            "LOGIN_RATE_LIMIT": "5 per minute"})
+    try:
+        client = browser(throttled)
+        statuses = [client.get(f"/reset/guess-{i}").status_code for i in range(5)]
+        assert statuses == [404] * 5
+        assert client.get(link).status_code == 429  # the right link too, from that address, for now
+        assert browser(app).get(link).status_code == 200  # (the suite's app does not throttle)
+    finally:
+        with throttled.app_context():
+            db.engine.dispose()
