@@ -150,19 +150,15 @@ def revalidate(response: Response, etag: str | None) -> Response:
     return response
 
 
-__all__ = ["IMMUTABLE", "REVALIDATE", "file_hashes", "fingerprint", "init_app", "not_modified", "revalidate", "static_hash",
-           "validator"]
-
-
 # --- rendered fragments ---------------------------------------------------------------------------
 
 class Fragments:
-    """Rendered pieces of pages kept in this process (one set per application, `of`), each by a key that names everything it
-    shows (its user, language, the values of its validator): a page whose panel has not changed
-    since it was last rendered reuses that HTML instead of reading and rendering it again. The
-    `size` most recently used are kept (least recently used dropped first); the application's
-    build is part of every key, so a template changed under a reloading server is not served
-    stale."""
+    """Rendered pieces of pages kept in this process (one set per application: `of`), each by a
+    key that names everything it shows (its user, language, the values of its validator): a page
+    whose panel has not changed since it was last rendered reuses that HTML instead of reading
+    and rendering it again. The `size` most recently used are kept (the least recently used
+    dropped first); the application's build is part of every key, so a template changed under a
+    reloading server is not served stale."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -216,3 +212,7 @@ def topbar() -> Markup:
     # The marks are in the kept text only: the CSRF token first, so that an address naming the
     # mark stays as it was sent.
     return Markup(html.replace(CSRF_MARK, escape(generate_csrf())).replace(NEXT_MARK, escape(request.full_path)))  # nosec B704
+
+
+__all__ = ["IMMUTABLE", "REVALIDATE", "Fragments", "file_hashes", "fingerprint", "init_app", "not_modified", "revalidate",
+           "static_hash", "topbar", "validator"]
