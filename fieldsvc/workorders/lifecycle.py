@@ -171,7 +171,7 @@ def _event(order: WorkOrder, actor: User, action: str, before: OrderStatus, now:
     """Write the order (its versioned UPDATE finds a concurrent change) and then append its event
     with one INSERT: events are append-only rows nothing reads back in the same request, so they
     skip the unit of work, whose bookkeeping cost more than both statements."""
-    db.session.flush()
+    _flush(order)
     db.session.execute(insert(WorkOrderEvent.__table__), [{
         "work_order_id": order.id, "actor_id": actor.id, "created_at": now, "action": action,
         "from_status": before.value, "to_status": order.status.value, "note": note, "lat": lat, "lon": lon,
@@ -331,7 +331,6 @@ def transition(
         order.status = target
     order.updated_at = now
     _event(order, actor, action, before, now, note=note, lat=lat, lon=lon, data=data)
-    _flush(order)
     if action == "complete":  # after the flush: only a completion that holds is announced
         order_completed.send(outcome, now=now)
         db.session.flush()
@@ -343,7 +342,6 @@ def record_change(order: WorkOrder, actor: User, action: str, before: OrderStatu
                   data: dict[str, Any] | None = None) -> None:
     """Append the event for a change made outside `transition` (an edit) and flush it."""
     _event(order, actor, action, before, now, data=data)
-    _flush(order)
 
 
 def _open_visit(order: WorkOrder) -> Visit:
@@ -433,5 +431,4 @@ def assign(order: WorkOrder, actor: User, installer_username: str | None, versio
         action, data = "assign", {"assignee": installer.username, "previous": previous}
     order.updated_at = now
     _event(order, actor, action, before, now, note=note, data=data)
-    _flush(order)
     return order

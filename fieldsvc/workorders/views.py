@@ -116,14 +116,10 @@ def register_job_validator(app: Any, validator: JobValidator) -> None:
     app.extensions.setdefault(JOB_VALIDATORS, []).append(validator)
 
 
-def _etag(parts: list[Any], panel_parts: list[Any]) -> str | None:
-    """The page's ETag from its parts and its panels' (None: a panel gave no validator, or a
-    message waits to be shown once: the page is rendered and not kept)."""
-    return _validated(parts, panel_parts)[0]
-
-
 def _validated(parts: list[Any], panel_parts: list[Any]) -> tuple[str | None, list[Any]]:
-    """`_etag`, and each panel's parts as read for it (None where there is no ETag)."""
+    """The page's ETag from its parts and its panels' (None: a panel gave no validator, or a
+    message waits to be shown once: the page is rendered and not kept), and each panel's parts
+    as read for it (None where there is no ETag)."""
     if any(part is None for part in panel_parts):
         return None, [None] * len(panel_parts)
     values = evaluate([*parts, *(item for part in panel_parts for item in (len(part), *part))])
@@ -364,8 +360,8 @@ def detail(number: str) -> Any:
         if head is not None:
             checks = [check for _panel, check in current_app.extensions.get(JOB_PANELS, ())]
             checks += current_app.extensions.get(JOB_VALIDATORS, [])
-            etag = _etag(job_parts(head, current_user, now),
-                         [check(head, current_user, now) if check else None for check in checks])
+            etag, _seen = _validated(job_parts(head, current_user, now),
+                                     [check(head, current_user, now) if check else None for check in checks])
             unchanged = not_modified(etag)
             if unchanged is not None:
                 return unchanged

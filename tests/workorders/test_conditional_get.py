@@ -21,7 +21,7 @@ from fieldsvc.workorders import lifecycle, standards
 from fieldsvc.workorders.models import OrderStatus, WorkOrder
 from tests import factories as f
 from tests.conftest import csrf_token, sign_in
-from tests.workorders.test_query_counts import counting
+from tests.workorders.test_query_counts import counting, forget_rendered
 
 pytestmark = pytest.mark.usefixtures("web_crew")
 
@@ -274,13 +274,9 @@ def test_a_304_costs_fewer_statements_than_the_page(app: Flask, installer: Flask
     for _ in range(5):
         _make_order(app)
     number = _make_order(app, OrderStatus.ACCEPTED)
-    from fieldsvc.caching import Fragments
-    from fieldsvc.metrics.views import TODAY_FRAGMENTS, TODAY_KEPT
-
     for path, most in (("/today", 3), (f"/orders/{number}", 3)):
         etag = _fresh(installer, path)
-        with app.app_context():
-            Fragments.of(TODAY_FRAGMENTS, TODAY_KEPT).clear()  # a page rendered afresh (a panel kept from before costs a 304's statements)
+        forget_rendered(app)  # a page rendered afresh (a panel kept from before costs a 304's statements)
         with counting(app) as full:
             assert _get(installer, path).status_code == 200
         with counting(app) as revalidated:

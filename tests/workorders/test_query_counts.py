@@ -52,11 +52,17 @@ def add_orders(app: Flask, count: int) -> None:
         db.session.commit()
 
 
-def statements_for(app: Flask, client: FlaskClient, path: str) -> int:
-    """The statements of `path` rendered afresh (no panel kept from an earlier rendering)."""
+def forget_rendered(app: Flask) -> None:
+    """Drop what the app kept of earlier renderings (`caching.Fragments`): the next page is
+    rendered afresh."""
     for kept in app.extensions.values():
         if isinstance(kept, Fragments):
             kept.clear()
+
+
+def statements_for(app: Flask, client: FlaskClient, path: str) -> int:
+    """The statements of `path` rendered afresh (no panel kept from an earlier rendering)."""
+    forget_rendered(app)
     with counting(app) as statements:
         assert client.get(path).status_code == 200
     return len(statements)
