@@ -110,6 +110,41 @@ LEFT JOIN visits v ON v.work_order_id = o.id AND v.seq = 1
 WHERE o.status = 'completed' AND o.completed_at >= :begins AND o.completed_at < :ends
 GROUP BY o.completed_by_id""" + (", date(o.completed_at AT TIME ZONE :zone)" if per_day else "")
 
+    # What a person would write by hand for the other rows the engine's figures count since #15
+    # and the follow-ups (one installer scope each, writing nothing): the ratings submitted in the
+    # day, the follow-ups opened, the visits under a standard left (is every required step ticked
+    # by then?) and the support requests raised. With `full_reference` they are every base.
+    other_references = [
+        """SELECT s.installer_id, count(*), sum(CASE WHEN s.score >= 3 THEN 1 ELSE 0 END),
+  sum(CASE WHEN s.score = 5 THEN 1 ELSE 0 END), sum(CASE WHEN s.score <= 2 THEN 1 ELSE 0 END), sum(s.score)
+FROM survey_responses s JOIN work_orders o ON o.id = s.work_order_id
+WHERE s.submitted_at >= :begins AND s.submitted_at < :ends GROUP BY s.installer_id""",
+        """SELECT f.installer_id, count(*), sum(CASE WHEN f.contacted_at <= f.contact_due_at THEN 1 ELSE 0 END),
+  sum(CASE WHEN f.status = 'closed' THEN 1 ELSE 0 END), sum(CASE WHEN f.outcome = 'resolved' THEN 1 ELSE 0 END)
+FROM follow_ups f JOIN work_orders o ON o.id = f.work_order_id
+WHERE f.opened_at >= :begins AND f.opened_at < :ends GROUP BY f.installer_id""",
+        """SELECT v.installer_id, count(*), sum(CASE WHEN NOT EXISTS (
+    SELECT 1 FROM standard_steps st WHERE st.version_id = os.version_id AND st.is_required
+      AND (st.phase <> 'at_completion' OR v.outcome = 'resolved')
+      AND NOT EXISTS (SELECT 1 FROM step_ticks t WHERE t.work_order_id = v.work_order_id AND t.code = st.code
+                      AND t.ticked_at <= v.left_at)) THEN 1 ELSE 0 END)
+FROM visits v JOIN order_standards os ON os.work_order_id = v.work_order_id JOIN work_orders o ON o.id = v.work_order_id
+WHERE v.left_at >= :begins AND v.left_at < :ends GROUP BY v.installer_id""",
+        """SELECT r.installer_id, count(*), sum(CASE WHEN r.first_reply_at <= r.reply_due_at THEN 1 ELSE 0 END),
+  sum(extract(epoch FROM r.first_reply_at - r.raised_at))
+FROM support_requests r JOIN work_orders o ON o.id = r.work_order_id
+WHERE r.raised_at >= :begins AND r.raised_at < :ends GROUP BY r.installer_id""",
+    ]
+
+    def run_every_base_reference(period: Period) -> float:
+        """`full_reference` and the other bases' references, one after another in one transaction."""
+        values = {"begins": period.begins, "ends": period.ends, "zone": str(tz)}
+        started = time.perf_counter()
+        for sql in (full_reference(), *other_references):
+            db.session.execute(text(sql), values).all()
+        db.session.commit()
+        return time.perf_counter() - started
+
     def run_full_reference(period: Period, per_day: bool = False) -> float:
         started = time.perf_counter()
         db.session.execute(text(full_reference(per_day)),
@@ -186,7 +221,7 @@ GROUP BY o.completed_by_id""" + (", date(o.completed_at AT TIME ZONE :zone)" if 
         event.remove(db.engine, "before_cursor_execute", listener)
 
         # --- one day against the hand-written aggregate ------------------------------------
-        engine_times, fresh_times, reference_times, full_times, write_times = [], [], [], [], []
+        engine_times, fresh_times, reference_times, full_times, write_times, every_times = [], [], [], [], [], []
         run_day(day), run_reference(period)  # warm
         for _ in range(args.rounds):
             engine_times.append(run_day(day))
@@ -196,12 +231,16 @@ GROUP BY o.completed_by_id""" + (", date(o.completed_at AT TIME ZONE :zone)" if 
             reference_times.append(seconds)
             if dialect == "postgresql":
                 full_times.append(run_full_reference(period))
+                every_times.append(run_every_base_reference(period))
         reference_median = statistics.median(reference_times)
         if full_times:
             full_median = statistics.median(full_times)
             print(f"day, hand-written, every order metric per installer: {ms(full_times)}; recomputed "
                   f"{statistics.median(engine_times) / full_median:.2f}x, first time "
                   f"{statistics.median(fresh_times) / full_median:.2f}x of it")
+            every_median = statistics.median(every_times)
+            print(f"day, hand-written, every base (orders, ratings, follow-ups, visits, support): {ms(every_times)}; "
+                  f"recomputed {statistics.median(engine_times) / every_median:.2f}x of it")
             floor = full_median + statistics.median(write_times)
             print(f"day, writing its rows alone (plain INSERT): {ms(write_times)}; first time "
                   f"{statistics.median(fresh_times) / floor:.2f}x of the hand-written aggregate plus that write")

@@ -1,8 +1,9 @@
 """The metrics engine: a period's figures for every metric and all four scopes, set-based.
 
 For a period (a local day, ISO week or month, turned into one UTC range) the engine builds one
-row of flags per order completed in it, and one per rating submitted in it (`order_flags`,
-`rating_flags`); sums them per installer, team, district and the company (one GROUP BY each,
+row of flags per order completed in it (from `order_facts`, where each lookup an order's flags
+read runs once), one per rating submitted in it, and likewise for the follow-ups opened, the
+visits left and the support requests raised (`FLAGS`); sums them per installer, team, district and the company (one GROUP BY each,
 joined by UNION ALL); turns each sum into the snapshot rows of the metrics in `definitions`; and
 upserts those that are new or changed with one INSERT … SELECT, inside the database, deleting
 the rows of scopes that have nothing left in the period. The statements are built once, with the
@@ -97,63 +98,84 @@ def completed_orders(period: Period) -> Select[Any]:
     )
 
 
-def order_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
-    """`completed_orders` with a 0/1 column per flag the metrics read (plus `seconds`, from
-    creation to completion)."""
+def order_facts(period: Period, rules: dict[str, Any]) -> Select[Any]:
+    """`completed_orders` with what the flags read, each looked up once per order: its first visit,
+    the first repair its customer opened after it (within the longer of the two look-ahead
+    windows), whether it was rated, whether the booking call was made in time, its support
+    requests and its optical reading. (Written once, materialized: a flag that tested a lookup
+    of its own ran it once per flag, and a lookup tested by several flags became a scan of all the
+    support requests ever raised, per flag.)"""
     first = aliased(Visit, name="first_visit")
     later = aliased(WorkOrder, name="later_order")
     later_type = aliased(JobType, name="later_type")
-
-    def new_repair_within(days: int) -> Any:
-        return exists().where(
-            later.customer_id == WorkOrder.customer_id,
-            later.id != WorkOrder.id,
-            later.job_type_id == later_type.id,
-            later_type.is_repair.is_(True),
-            within_days_after(later.created_at, WorkOrder.completed_at, days),
-        )
-
-    excused = rules["not_installer_fault_reasons"]
-    low, high = rules["rx_power_band_dbm"]
-    rx = WorkOrder.evidence["rx_power_dbm"].as_float()
-    visited = WorkOrder.visit_count >= 1
-    booked = and_(visited, first.appointment_start.is_not(None), first.appointment_end.is_not(None))
-    first_failed_excused = and_(first.outcome == VisitOutcome.NOT_RESOLVED, first.reason_code.in_(excused))
-    rated = exists().where(SurveyResponse.work_order_id == WorkOrder.id)
+    # (Bound once for the engine's statements; the rules in force when read for a drill-down.)
+    longest = (rules["lookahead_days"] if "lookahead_days" in rules
+               else max(rules["repeat_repair_window_days"], rules["install_early_fault_window_days"]))
+    next_repair = (
+        select(func.min(later.created_at))
+        .join(later_type, later_type.id == later.job_type_id)
+        .where(later.customer_id == WorkOrder.customer_id, later.id != WorkOrder.id, later_type.is_repair.is_(True),
+               within_days_after(later.created_at, WorkOrder.completed_at, longest))
+        .correlate(WorkOrder).scalar_subquery()
+    )
     booked_in_time = exists().where(StepTick.work_order_id == WorkOrder.id, StepTick.code == BOOKED_CALL,
                                     StepTick.dispatch_lag_seconds <= rules["booking_within_minutes"] * 60)
     requests = (select(func.count()).where(SupportRequest.work_order_id == WorkOrder.id)
                 .correlate(WorkOrder).scalar_subquery())
-    supported = exists().where(SupportRequest.work_order_id == WorkOrder.id)
-    first_resolved = and_(visited, first.outcome == VisitOutcome.RESOLVED)
     return (
         completed_orders(period).add_columns(
-            literal(1).label("one"),
-            flag(visited).label("visited"),
-            flag(first_resolved).label("first_visit_resolved"),
-            flag(and_(visited, ~func.coalesce(first_failed_excused, False))).label("visited_net"),
-            flag(booked).label("booked"),
-            flag(and_(booked, first.arrived_at >= first.appointment_start,
-                      first.arrived_at <= first.appointment_end)).label("arrived_in_window"),
-            flag(WorkOrder.completed_at <= WorkOrder.due_by).label("by_due"),
-            flag(JobType.is_repair.is_(True)).label("is_repair"),
-            flag(and_(JobType.is_repair.is_(True),
-                      new_repair_within(rules["repeat_repair_window_days"]))).label("repeat_repair"),
-            flag(JobType.is_install.is_(True)).label("is_install"),
-            flag(and_(JobType.is_install.is_(True),
-                      new_repair_within(rules["install_early_fault_window_days"]))).label("early_fault"),
-            flag(rated).label("rated"),
-            seconds_between(WorkOrder.created_at, WorkOrder.completed_at).label("seconds"),
-            flag(and_(JobType.is_install.is_(True), rx.is_not(None))).label("rx_read"),
-            flag(and_(JobType.is_install.is_(True), rx >= low, rx <= high)).label("rx_in_band"),
+            WorkOrder.completed_at, WorkOrder.created_at, WorkOrder.due_by, WorkOrder.visit_count,
+            JobType.is_repair, JobType.is_install,
+            first.outcome.label("first_outcome"), first.reason_code.label("first_reason"),
+            first.appointment_start, first.appointment_end, first.arrived_at,
+            next_repair.label("next_repair_at"),
+            flag(exists().where(SurveyResponse.work_order_id == WorkOrder.id)).label("rated"),
             flag(booked_in_time).label("booked_in_time"),
             requests.label("support_requests"),
-            flag(and_(visited, supported)).label("visited_supported"),
-            flag(and_(first_resolved, supported)).label("first_visit_resolved_supported"),
-            flag(and_(visited, ~supported)).label("visited_unsupported"),
-            flag(and_(first_resolved, ~supported)).label("first_visit_resolved_unsupported"),
+            WorkOrder.evidence["rx_power_dbm"].as_float().label("rx"),
         )
         .outerjoin(first, and_(first.work_order_id == WorkOrder.id, first.seq == 1))
+    )
+
+
+def order_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
+    """`completed_orders` with a 0/1 column per flag the metrics read (plus `seconds`, from
+    creation to completion), over `order_facts`."""
+    facts = order_facts(period, rules).cte("order_facts").prefix_with("MATERIALIZED")
+    c = facts.c
+    excused = rules["not_installer_fault_reasons"]
+    low, high = rules["rx_power_band_dbm"]
+    visited = c.visit_count >= 1
+    booked = and_(visited, c.appointment_start.is_not(None), c.appointment_end.is_not(None))
+    first_failed_excused = and_(c.first_outcome == VisitOutcome.NOT_RESOLVED, c.first_reason.in_(excused))
+    supported = c.support_requests > 0
+    first_resolved = and_(visited, c.first_outcome == VisitOutcome.RESOLVED)
+    is_repair, is_install = c.is_repair.is_(True), c.is_install.is_(True)
+    return select(
+        c.order_id, c.installer_id, c.team_id, c.district_id, c.job_type,
+        literal(1).label("one"),
+        flag(visited).label("visited"),
+        flag(first_resolved).label("first_visit_resolved"),
+        flag(and_(visited, ~func.coalesce(first_failed_excused, False))).label("visited_net"),
+        flag(booked).label("booked"),
+        flag(and_(booked, c.arrived_at >= c.appointment_start, c.arrived_at <= c.appointment_end)).label("arrived_in_window"),
+        flag(c.completed_at <= c.due_by).label("by_due"),
+        flag(is_repair).label("is_repair"),
+        flag(and_(is_repair, within_days_after(c.next_repair_at, c.completed_at,
+                                               rules["repeat_repair_window_days"]))).label("repeat_repair"),
+        flag(is_install).label("is_install"),
+        flag(and_(is_install, within_days_after(c.next_repair_at, c.completed_at,
+                                                rules["install_early_fault_window_days"]))).label("early_fault"),
+        c.rated,
+        seconds_between(c.created_at, c.completed_at).label("seconds"),
+        flag(and_(is_install, c.rx.is_not(None))).label("rx_read"),
+        flag(and_(is_install, c.rx >= low, c.rx <= high)).label("rx_in_band"),
+        c.booked_in_time,
+        c.support_requests,
+        flag(and_(visited, supported)).label("visited_supported"),
+        flag(and_(first_resolved, supported)).label("first_visit_resolved_supported"),
+        flag(and_(visited, ~supported)).label("visited_unsupported"),
+        flag(and_(first_resolved, ~supported)).label("first_visit_resolved_unsupported"),
     )
 
 
@@ -230,16 +252,40 @@ def closed_visits(period: Period) -> Select[Any]:
 def visit_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
     """`closed_visits` with the checklist's flag: every required step of the order's standard
     ticked by the time the installer left (the at-completion steps count for a resolved visit
-    only: a visit that could not finish had nothing to complete)."""
-    # (Correlated explicitly: the inner test reads the visit two levels up.)
-    ticked = (select(StepTick.id).where(StepTick.work_order_id == Visit.work_order_id,
-                                        StepTick.code == StandardStep.code, StepTick.ticked_at <= Visit.left_at)
-              .correlate_except(StepTick).exists())
-    missing = (select(StandardStep.id).where(
-        StandardStep.version_id == OrderStandard.version_id, StandardStep.is_required.is_(True),
-        or_(StandardStep.phase != Phase.AT_COMPLETION, Visit.outcome == VisitOutcome.RESOLVED), ~ticked)
-        .correlate_except(StandardStep).exists())
-    return closed_visits(period).add_columns(literal(1).label("one"), flag(~missing).label("checklist_complete"))
+    only: a visit that could not finish had nothing to complete). Counted, not searched: the
+    visit's ticks of required steps against the number its version requires. (A NOT EXISTS of a
+    missing step per visit scanned the version's steps once per visit: 44 against 38 ms a day.)"""
+    rows = (closed_visits(period)
+            .add_columns(Visit.id.label("visit_id"), Visit.left_at, Visit.outcome, OrderStandard.version_id)
+            .cte("standard_visits"))
+    resolved = rows.c.outcome == VisitOutcome.RESOLVED
+    # Each visit's ticks made by the time it was left: one index range of the order's ticks
+    # (materialized, so that the steps are matched to the ticks fetched, not each step probed).
+    ticks = (select(rows.c.visit_id, rows.c.version_id, resolved.label("resolved"), StepTick.code)
+             .join(StepTick, and_(StepTick.work_order_id == rows.c.order_id, StepTick.ticked_at <= rows.c.left_at))
+             .cte("visit_ticks").prefix_with("MATERIALIZED"))
+    ticked = (
+        select(ticks.c.visit_id, func.count().label("ticked"))
+        .join(StandardStep, and_(StandardStep.version_id == ticks.c.version_id, StandardStep.code == ticks.c.code,
+                                 StandardStep.is_required.is_(True),
+                                 or_(StandardStep.phase != Phase.AT_COMPLETION, ticks.c.resolved)))
+        .group_by(ticks.c.visit_id)
+        .subquery("ticked_steps")
+    )
+    required = (
+        select(StandardStep.version_id, func.count().label("every_step"),
+               func.sum(flag(StandardStep.phase != Phase.AT_COMPLETION)).label("before_completion"))
+        .where(StandardStep.is_required.is_(True))
+        .group_by(StandardStep.version_id)
+        .subquery("required_steps")
+    )
+    needed = func.coalesce(case((resolved, required.c.every_step), else_=required.c.before_completion), 0)
+    return (
+        select(rows.c.order_id, rows.c.installer_id, rows.c.team_id, rows.c.district_id, literal(1).label("one"),
+               flag(func.coalesce(ticked.c.ticked, 0) >= needed).label("checklist_complete"))
+        .select_from(rows.outerjoin(ticked, ticked.c.visit_id == rows.c.visit_id)
+                     .outerjoin(required, required.c.version_id == rows.c.version_id))
+    )
 
 
 def raised_requests(period: Period) -> Select[Any]:
@@ -401,6 +447,7 @@ _BOUND_RULES: dict[str, Any] = {
     "repeat_repair_window_days": bindparam("repeat_repair_window_days", type_=Integer),
     "install_early_fault_window_days": bindparam("install_early_fault_window_days", type_=Integer),
     "booking_within_minutes": bindparam("booking_within_minutes", type_=Integer),
+    "lookahead_days": bindparam("lookahead_days", type_=Integer),
 }
 
 
@@ -414,6 +461,7 @@ def _params(period: Period, rules: dict[str, Any], now: datetime) -> dict[str, A
         "repeat_repair_window_days": int(rules["repeat_repair_window_days"]),
         "install_early_fault_window_days": int(rules["install_early_fault_window_days"]),
         "booking_within_minutes": int(rules["booking_within_minutes"]),
+        "lookahead_days": max(int(rules["repeat_repair_window_days"]), int(rules["install_early_fault_window_days"])),
     }
     params.update({_final_key(item): is_final(item, period, rules, now) for item in METRICS})
     return params
