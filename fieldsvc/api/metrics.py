@@ -16,7 +16,14 @@ from ..metrics.services import orders_for, snapshots
 from ..snapshots.models import COMPANY_ID, PeriodType, ScopeType
 from ..snapshots.periods import is_period_start
 from . import api_blueprint, current_api_user
-from .schemas import MetricOrdersQuerySchema, MetricOrdersSchema, MetricQuerySchema, MetricSnapshotSchema
+from .schemas import (
+    MetricOrdersQuerySchema,
+    MetricOrdersSchema,
+    MetricQuerySchema,
+    MetricSnapshotSchema,
+    decode_cursor,
+    encode_cursor,
+)
 
 blp = api_blueprint("metrics-api", __name__, "Installation-quality figures and the orders behind them")
 
@@ -51,7 +58,8 @@ def list_metrics(args: dict[str, Any]) -> list[dict[str, Any]]:
 @blp.problems(404)
 def metric_orders(args: dict[str, Any]) -> dict[str, Any]:
     """The numbers of the orders behind one figure's numerator or denominator (the rows the
-    figure counted, cut to those the caller may see); 404 for a scope whose orders the caller may
+    figure counted, cut to those the caller may see), a page at a time in number order (`limit`,
+    then `cursor`: the answer's `next_cursor`); 404 for a scope whose orders the caller may
     not list (a supervisor: districts and the company; an installer: anyone but themself), or a
     figure that cannot exist (a period_start that does not start its period, a scope without its id)."""
     scope = ScopeType(args["scope"])
@@ -61,8 +69,21 @@ def metric_orders(args: dict[str, Any]) -> dict[str, Any]:
     if scope_id is None or not is_period_start(period, args["period_start"]):
         raise NotFound(_("No such figure: period_start must start its period (a Monday for a week, the 1st "
                          "for a month), and scope_id name the scope."))
-    behind = orders_for(current_api_user(), args["metric"], scope, scope_id, period,
-                        args["period_start"], args["part"], zone())
+    after = _after(args["cursor"]) if args["cursor"] else None
+    behind = orders_for(current_api_user(), args["metric"], scope, scope_id, period, args["period_start"],
+                        args["part"], zone(), limit=args["limit"], after=after, numbers=True)
     return {"metric": args["metric"], "scope": scope.value, "scope_id": scope_id, "period": args["period"],
             "period_start": args["period_start"].isoformat(), "part": args["part"],
-            "orders": [order.number for order in behind.orders], "not_shown": behind.not_shown}
+            "orders": behind.orders, "total": behind.shown, "not_shown": behind.not_shown,
+            "next_cursor": encode_cursor([behind.next_after]) if behind.next_after else None}
+
+
+def _after(cursor: str) -> str:
+    """The order number a drill-down cursor continues after; 400 for a cursor this did not make."""
+    try:
+        (after,) = decode_cursor(cursor)
+    except ValueError:
+        after = None
+    if not isinstance(after, str):
+        abort(400, description=_("The cursor is malformed: pass next_cursor as it came."))
+    return after

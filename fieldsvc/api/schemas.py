@@ -372,6 +372,10 @@ class MetricSnapshotSchema(MetricKeySchema):
     final = ma.fields.Boolean(metadata={"description": "false while the figure can still change"})
 
 
+# The drill-down's pages of order numbers (short strings: a page of a thousand is ~20 kB).
+DRILL_PAGE_SIZE, DRILL_PAGE_MAX = 1_000, 10_000
+
+
 class MetricOrdersQuerySchema(ma.Schema):
     metric = ma.fields.String(required=True, validate=_metric_code, metadata=METRIC_CODE_DOC)
     scope = ma.fields.String(required=True, validate=ma.validate.OneOf(_values(ScopeType)))
@@ -381,9 +385,15 @@ class MetricOrdersQuerySchema(ma.Schema):
     period_start = ma.fields.Date(required=True, validate=accepted_day, metadata={
         "pattern": ACCEPTED_YEARS, "description": "the period's first day: a Monday for a week, the 1st for a month"})
     part = ma.fields.String(load_default="denominator", validate=ma.validate.OneOf(("numerator", "denominator")))
+    cursor = ma.fields.String(load_default=None, metadata={"description": "next_cursor of the page before"})
+    limit = ma.fields.Integer(load_default=DRILL_PAGE_SIZE, validate=ma.validate.Range(min=1, max=DRILL_PAGE_MAX),
+                              metadata={"description": "order numbers on one page"})
 
 
 class MetricOrdersSchema(MetricKeySchema):
     part = ma.fields.String()
-    orders = ma.fields.List(ma.fields.String(), metadata={"description": "the numbers of the orders the figure counted"})
+    orders = ma.fields.List(ma.fields.String(), metadata={
+        "description": "the numbers of the orders the figure counted, in number order: one page"})
+    total = ma.fields.Integer(metadata={"description": "the orders it counted that the caller may see, on every page"})
     not_shown = ma.fields.Integer(metadata={"description": "orders it counted that are not the caller's to see"})
+    next_cursor = ma.fields.String(allow_none=True, metadata={"description": "the next page's cursor; null on the last"})

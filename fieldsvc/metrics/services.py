@@ -229,39 +229,51 @@ def ranking(user: User, code: str, scope_type: ScopeType, period_type: PeriodTyp
 
 @dataclass(frozen=True)
 class Behind:
-    """The orders behind one figure that the caller may see, and how many others it counted."""
+    """A page of the orders behind one figure that the caller may see (by order number), how many
+    they may see in all, how many others it counted, and where the next page starts."""
 
     snapshot: MetricSnapshot | None
     part: str
-    orders: list[WorkOrder]
+    orders: list[Any]  # WorkOrder rows, or their numbers (`numbers=True`)
     not_shown: int
+    shown: int = 0  # every order behind the figure that the caller may see, on any page
+    next_after: str | None = None  # the `after` of the next page; None on the last
 
 
 def orders_for(user: User, code: str, scope_type: ScopeType, scope_id: str, period_type: PeriodType,
-               start: date, part: str, tz: ZoneInfo, limit: int | None = None) -> Behind:
+               start: date, part: str, tz: ZoneInfo, limit: int | None = None, after: str | None = None,
+               numbers: bool = False) -> Behind:
     """The orders behind one figure's numerator or denominator: the very rows the engine counted
-    (`engine.orders_behind`), cut to those `user` may see; NotFound when `user` may not list the
-    orders of that scope. Four queries, whatever the count."""
+    (`engine.orders_behind`), cut to those `user` may see, in order-number order: `limit` of them
+    after the number `after` (a page), as WorkOrder rows or, with `numbers`, their numbers alone;
+    NotFound when `user` may not list the orders of that scope. Four queries, whatever the count."""
     if not is_code(code) or part not in PARTS:
         raise NotFound(_("No such figure."))
     if scope_type is ScopeType.COMPANY:
         scope_id = COMPANY_ID
     if not may_drill(user, scope_type, scope_id):
         raise NotFound(_("You may not see the orders behind these figures."))
-    numbers = orders_behind(code, scope_type, scope_id, period_type, start, tz, part=part).subquery("behind")
+    numbers_behind = orders_behind(code, scope_type, scope_id, period_type, start, tz, part=part).subquery("behind")
     visible = visible_orders(user).with_only_columns(WorkOrder.id)
-    query = (select(WorkOrder).where(WorkOrder.number.in_(select(numbers.c.number)), WorkOrder.id.in_(visible))
-             .options(joinedload(WorkOrder.job_type), joinedload(WorkOrder.completed_by))
+    query = (select(WorkOrder.number) if numbers else
+             select(WorkOrder).options(joinedload(WorkOrder.job_type), joinedload(WorkOrder.completed_by)))
+    query = (query.where(WorkOrder.number.in_(select(numbers_behind.c.number)), WorkOrder.id.in_(visible))
              .order_by(WorkOrder.number))
+    if after is not None:
+        query = query.where(WorkOrder.number > after)
     if limit is not None:
-        query = query.limit(limit)
+        query = query.limit(limit + 1)  # one more: is there a next page?
     orders = list(db.session.scalars(query))
-    seen = numbers.c.number.in_(select(WorkOrder.number).where(WorkOrder.id.in_(visible)))
+    next_after = None
+    if limit is not None and len(orders) > limit:
+        orders = orders[:limit]
+        next_after = orders[-1] if numbers else orders[-1].number
+    seen = numbers_behind.c.number.in_(select(WorkOrder.number).where(WorkOrder.id.in_(visible)))
     total, shown = db.session.execute(  # both counts from one pass over the engine's rows
-        select(func.count(), func.coalesce(func.sum(case((seen, 1), else_=0)), 0)).select_from(numbers)).one()
+        select(func.count(), func.coalesce(func.sum(case((seen, 1), else_=0)), 0)).select_from(numbers_behind)).one()
     snapshot = db.session.scalar(select(MetricSnapshot).where(
         MetricSnapshot.metric == code, MetricSnapshot.scope_type == scope_type, MetricSnapshot.scope_id == scope_id,
         MetricSnapshot.period_type == period_type, MetricSnapshot.period_start == start))
-    return Behind(snapshot, part, orders, total - shown)
+    return Behind(snapshot, part, orders, total - shown, shown, next_after)
 
 

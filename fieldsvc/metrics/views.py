@@ -33,7 +33,7 @@ bp = Blueprint("metrics", __name__)
 # The installer's own figures on Today: the pillar's, then the service standard's two (issue #15).
 TODAY_METRICS = ("completed_orders", "onsite_resolution_rate", "satisfaction_rate", "dissatisfied_count",
                  "booking_in_time_rate", "checklist_compliance_rate")
-DRILL_LIMIT = 500  # orders listed on one page (the count says how many there are)
+DRILL_LIMIT = 500  # orders listed on one page (the count says how many there are; the next page follows)
 
 
 for _helper in HELPERS:
@@ -124,12 +124,15 @@ def orders() -> Any:
             or not is_period_start(period_type, start):
         abort(404)
     scope_id = request.args.get("id", "") or COMPANY_ID
-    behind = orders_for(current_user, code, scope_type, scope_id, period_type, start, part, zone(), limit=DRILL_LIMIT)
+    after = request.args.get("after") or None  # the last order number of the page before
+    behind = orders_for(current_user, code, scope_type, scope_id, period_type, start, part, zone(),
+                        limit=DRILL_LIMIT, after=after)
     item, job_type = split_code(code)
     kinds = {} if job_type is None else {k.code: k for k in db.session.scalars(select(JobType).where(JobType.code == job_type))}
     return render_template("metrics/orders.html", metric=item, item_label=figure_label(code, current_locale(), kinds), behind=behind, scope_type=scope_type,
                            scope_id=scope_id, period_type=period_type, start=start,
-                           end=period_end(period_type, start), limit=DRILL_LIMIT)
+                           end=period_end(period_type, start), limit=DRILL_LIMIT, after=after,
+                           pager_args={key: value for key, value in request.args.items() if key != "after"})
 
 
 # The rendered panels of the installers who opened Today lately (about 6 kB each): the figures

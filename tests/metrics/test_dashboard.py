@@ -187,3 +187,42 @@ def test_an_earlier_period_is_one_link_away_and_keeps_its_place(app, client, bra
     assert f"-{period_start(PeriodType.MONTH, before).isoformat()}.csv" in csv_rows.headers["Content-Disposition"]
     for odd in ("2999-01-01", "yesterday"):  # the future and nonsense show the current period
         assert "75.0%" in client.get("/quality", query_string={"period": "month", "on": odd}).get_data(as_text=True)
+
+
+def test_the_drill_down_comes_in_pages_of_order_numbers(app, client, branch) -> None:
+    """A figure's orders a page at a time, in number order, each page after the last number of
+    the one before, the count of them all on every page: the API by cursor, the page by link."""
+    headers = token_for(app, "sa001")
+    query = {"metric": "onsite_resolution_rate", "scope": "team", "scope_id": "TA01", "period": "month",
+             "period_start": month(branch), "part": "numerator"}
+    expected = sorted([branch.a1[0], branch.a1[1], branch.a2[0]])
+    seen, cursor = [], None
+    for _ in range(4):
+        answer = client.get("/api/v1/metrics/orders", headers=headers,
+                            query_string={**query, "limit": 2, **({"cursor": cursor} if cursor else {})}).get_json()
+        assert answer["total"] == 3 and len(answer["orders"]) <= 2
+        seen += answer["orders"]
+        cursor = answer["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected
+    whole = client.get("/api/v1/metrics/orders", headers=headers, query_string=query).get_json()
+    assert whole["orders"] == expected and whole["next_cursor"] is None
+    for bad in ({"cursor": "not-a-cursor"}, {"limit": 0}, {"limit": 10_001}):
+        refused = client.get("/api/v1/metrics/orders", headers=headers, query_string={**query, **bad})
+        assert refused.status_code == 400 and refused.mimetype == "application/problem+json"
+
+    import fieldsvc.metrics.views as views
+    sign_in(client, "sa001")
+    page_query = {"metric": "onsite_resolution_rate", "scope": "team", "id": "TA01", "period": "month",
+                  "start": month(branch), "part": "numerator"}
+    limit, views.DRILL_LIMIT = views.DRILL_LIMIT, 2
+    try:
+        first = client.get("/quality/orders", query_string=page_query).get_data(as_text=True)
+        assert "3 orders" in first and f"{expected[0]} to {expected[1]} listed" in first
+        assert expected[2] not in first and f"after={expected[1]}" in first and "First page" not in first
+        second = client.get("/quality/orders", query_string={**page_query, "after": expected[1]}).get_data(as_text=True)
+        assert "3 orders" in second and expected[2] in second and expected[0] not in second
+        assert "First page" in second and "after=" not in second.split("First page")[0].rsplit("<a", 1)[-1]
+    finally:
+        views.DRILL_LIMIT = limit
