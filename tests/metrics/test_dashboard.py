@@ -226,3 +226,27 @@ def test_the_drill_down_comes_in_pages_of_order_numbers(app, client, branch) -> 
         assert "First page" in second and "after=" not in second.split("First page")[0].rsplit("<a", 1)[-1]
     finally:
         views.DRILL_LIMIT = limit
+
+
+def test_the_drill_down_counts_the_orders_it_may_not_show(app, client, branch) -> None:
+    """Installer A1 completed an order that now belongs to team B: their supervisor drills into
+    A1's figure and sees A1's own team's orders, told that one more was counted."""
+    with app.app_context():
+        a1 = db.session.scalar(select(User).where(User.username == "wa001"))
+        b1 = db.session.scalar(select(User).where(User.username == "wb001"))
+        lent = complete(a1)
+        lent.team_id, lent.assignee_id = b1.team_id, b1.id
+        lent_number = lent.number
+        db.session.commit()
+        compute_now()
+    query = {"metric": "completed_orders", "scope": "installer", "scope_id": "wa001", "period": "day",
+             "period_start": branch.today.isoformat()}
+    answer = client.get("/api/v1/metrics/orders", headers=token_for(app, "sa001"), query_string=query).get_json()
+    assert answer["orders"] == sorted(branch.a1) and answer["total"] == 3 and answer["not_shown"] == 1
+    admin = client.get("/api/v1/metrics/orders", headers=token_for(app, "ad001"), query_string=query).get_json()
+    assert admin["orders"] == sorted([*branch.a1, lent_number]) and admin["total"] == 4 and admin["not_shown"] == 0
+    sign_in(client, "sa001")
+    page = client.get("/quality/orders", query_string={"metric": "completed_orders", "scope": "installer", "id": "wa001",
+                                                      "period": "day", "start": branch.today.isoformat()})
+    html = page.get_data(as_text=True)
+    assert "3 orders" in html and lent_number not in html and "1 more order was counted that is not yours to see" in html
