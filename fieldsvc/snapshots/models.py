@@ -46,7 +46,9 @@ class MetricSnapshot(Base):
 
     __table_args__ = (
         UniqueConstraint("metric", "scope_type", "scope_id", "period_type", "period_start"),
-        Index("ix_metric_snapshots_scope_period", "scope_type", "period_type", "period_start"),
+        # A period's rows (the engine compares, deletes and counts them) and, within it, one scope's
+        # (the Today figures, a scope's page): one range each, whatever the history.
+        Index("ix_metric_snapshots_period_scope", "period_type", "period_start", "scope_type", "scope_id"),
         # One metric of every installer over a run of periods as one range (dispatch suggestions
         # read 5 and 13 weeks of a thousand installers), where the unique key walks each scope.
         Index("ix_metric_snapshots_metric_period", "metric", "scope_type", "period_type", "period_start"),
