@@ -71,7 +71,9 @@ ORDER BY o.appointment_start IS NULL, o.appointment_start, o.due_by
 """)
 
 # Today's "My figures" (since #12): the installer's and their team's stored snapshots of six
-# metrics for today, this week and this month, one query like the product's.
+# metrics for today, this week and this month, one query like the product's (with its periods'
+# types and starts also tested apart, as the product does, so an index seeks them whatever the
+# history: without, PostgreSQL filtered every stored period of the two scopes).
 FIGURES_SQL = text("""
 SELECT metric, scope_type, period_type, numerator, denominator, value, is_final FROM metric_snapshots
 WHERE ((scope_type = 'installer' AND scope_id = :username) OR (scope_type = 'team' AND scope_id = :team))
@@ -79,6 +81,7 @@ WHERE ((scope_type = 'installer' AND scope_id = :username) OR (scope_type = 'tea
                  'booking_in_time_rate', 'checklist_compliance_rate')
   AND ((period_type = 'day' AND period_start = :day) OR (period_type = 'week' AND period_start = :week)
        OR (period_type = 'month' AND period_start = :month))
+  AND period_type IN ('day', 'week', 'month') AND period_start IN (:day, :week, :month)
 """)
 
 TODAY_PAGE = app.jinja_env.from_string("""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
