@@ -3,8 +3,8 @@
 For a period (a local day, ISO week or month, turned into one UTC range) the engine builds one
 row of flags per order completed in it (from `order_facts`, where each lookup an order's flags
 read runs once), one per rating submitted in it, and likewise for the follow-ups opened, the
-visits left and the support requests raised (`FLAGS`); sums them per installer, team, district and the company (one GROUP BY each,
-joined by UNION ALL); turns each sum into the snapshot rows of the metrics in `definitions`; and
+visits left and the support requests raised (`FLAGS`); sums them per installer, team, district
+and the company (one GROUP BY each, joined by UNION ALL); turns each sum into the snapshot rows of the metrics in `definitions`; and
 upserts those that are new or changed with one INSERT … SELECT, inside the database, deleting
 the rows of scopes that have nothing left in the period. The statements are built once, with the
 period, the instant and the rules bound as parameters; per period the engine runs the rules in
@@ -98,6 +98,12 @@ def completed_orders(period: Period) -> Select[Any]:
     )
 
 
+def lookahead_days(rules: dict[str, Any]) -> int:
+    """How far after an order `order_facts` looks for the customer's next repair: the longer of the
+    repeat-repair and early-fault windows."""
+    return max(int(rules["repeat_repair_window_days"]), int(rules["install_early_fault_window_days"]))
+
+
 def order_facts(period: Period, rules: dict[str, Any]) -> Select[Any]:
     """`completed_orders` with what the flags read, each looked up once per order: its first visit,
     the first repair its customer opened after it (within the longer of the two look-ahead
@@ -109,8 +115,7 @@ def order_facts(period: Period, rules: dict[str, Any]) -> Select[Any]:
     later = aliased(WorkOrder, name="later_order")
     later_type = aliased(JobType, name="later_type")
     # (Bound once for the engine's statements; the rules in force when read for a drill-down.)
-    longest = (rules["lookahead_days"] if "lookahead_days" in rules
-               else max(rules["repeat_repair_window_days"], rules["install_early_fault_window_days"]))
+    longest = rules["lookahead_days"] if "lookahead_days" in rules else lookahead_days(rules)
     next_repair = (
         select(func.min(later.created_at))
         .join(later_type, later_type.id == later.job_type_id)
@@ -461,7 +466,7 @@ def _params(period: Period, rules: dict[str, Any], now: datetime) -> dict[str, A
         "repeat_repair_window_days": int(rules["repeat_repair_window_days"]),
         "install_early_fault_window_days": int(rules["install_early_fault_window_days"]),
         "booking_within_minutes": int(rules["booking_within_minutes"]),
-        "lookahead_days": max(int(rules["repeat_repair_window_days"]), int(rules["install_early_fault_window_days"])),
+        "lookahead_days": lookahead_days(rules),
     }
     params.update({_final_key(item): is_final(item, period, rules, now) for item in METRICS})
     return params

@@ -67,6 +67,15 @@ def snapshots(user: User, *, metric: str | None = None, scope_type: ScopeType | 
                           MetricSnapshot.period_type, MetricSnapshot.period_start)
 
 
+def _in_periods(pairs: Any, types: Any, starts: Any) -> Any:
+    """The snapshots of the periods `pairs` ((type, start) each, or a bound parameter of them).
+    Their `types` and `starts` are also tested apart, which the period-scope index can seek: the
+    pairs alone were a filter over every stored period of the scope, a read growing with the
+    history (6,400 index entries a Today on two years)."""
+    return and_(MetricSnapshot.period_type.in_(types), MetricSnapshot.period_start.in_(starts),
+                tuple_(MetricSnapshot.period_type, MetricSnapshot.period_start).in_(pairs))
+
+
 def figures(user: User, scope_type: ScopeType, scope_id: str,
             periods: list[tuple[PeriodType, date]]) -> dict[tuple[str, PeriodType], MetricSnapshot]:
     """One scope's snapshots for the given periods, by (metric, period type), in one query
@@ -74,9 +83,7 @@ def figures(user: User, scope_type: ScopeType, scope_id: str,
     rows = db.session.scalars(
         select(MetricSnapshot).where(
             readable(user), MetricSnapshot.scope_type == scope_type, MetricSnapshot.scope_id == scope_id,
-            MetricSnapshot.period_type.in_({kind for kind, _start in periods}),  # seekable, as in `_own`
-            MetricSnapshot.period_start.in_({start for _kind, start in periods}),
-            tuple_(MetricSnapshot.period_type, MetricSnapshot.period_start).in_(periods),
+            _in_periods(periods, [kind for kind, _start in periods], [start for _kind, start in periods]),
         ))
     return {(row.metric, row.period_type): row for row in rows}
 
@@ -95,23 +102,18 @@ class _BoundInstaller:
 def _own() -> Any:
     """Which of the snapshots of `access.readable(installer)` are the installer's own figures for
     their Today: the metrics `own_codes` of the periods `own_periods` (each a (type, start))."""
-    # (The periods' types and starts are also tested apart, which an index can seek: the pairs
-    # alone were a filter over every stored period of the scope, a read growing with the history,
-    # 6,400 index entries a request on two years.)
     return and_(readable(cast(User, _BoundInstaller())),
                 MetricSnapshot.scope_type.in_((ScopeType.INSTALLER, ScopeType.TEAM)),
                 MetricSnapshot.metric.in_(bindparam("own_codes", expanding=True)),
-                MetricSnapshot.period_type.in_(bindparam("own_period_types", expanding=True)),
-                MetricSnapshot.period_start.in_(bindparam("own_period_starts", expanding=True)),
-                tuple_(MetricSnapshot.period_type, MetricSnapshot.period_start).in_(
-                    bindparam("own_periods", expanding=True)))
+                _in_periods(bindparam("own_periods", expanding=True), bindparam("own_period_types", expanding=True),
+                           bindparam("own_period_starts", expanding=True)))
 
 
 def _own_params(installer: User, periods: list[tuple[PeriodType, date]], codes: Sequence[str]) -> dict[str, Any]:
     return {"own_username": installer.username, "own_team_id": installer.team_id, "own_codes": list(codes),
             "own_periods": [(kind.value, start) for kind, start in periods],
-            "own_period_types": sorted({kind.value for kind, _start in periods}),
-            "own_period_starts": sorted({start for _kind, start in periods})}
+            "own_period_types": [kind.value for kind, _start in periods],
+            "own_period_starts": [start for _kind, start in periods]}
 
 
 @cache
