@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--days-back", type=int, default=14, help="the day measured: this many days before the last")
     parser.add_argument("--backfill-days", type=int, default=730, help="0: no backfill")
+    parser.add_argument("--no-backfill-write-floor", dest="backfill_write_floor", action="store_false",
+                        help="skip writing a copy of the backfill's rows in one statement (PostgreSQL: ~5 min for 730 days)")
     args = parser.parse_args()
     os.environ["FIELDSVC_DATABASE_URL"] = args.database_url
     os.environ.setdefault("FIELDSVC_SECRET_KEY", "bench")
@@ -166,6 +168,24 @@ WHERE r.raised_at >= :begins AND r.raised_at < :ends GROUP BY r.installer_id""",
         db.session.rollback()
         return seconds
 
+    def run_backfill_write_floor(first: date, last: date) -> tuple[float, int]:
+        """Writing the backfill's snapshot rows and nothing else, in one statement: a plain INSERT …
+        SELECT of a copy of every day's rows from `first` to `last`, a century later, into
+        metric_snapshots (with its indexes and its unique key), rolled back. The least a backfill
+        pays on this schema (one row per metric, scope and period: PRODUCT.md §2) beyond reading,
+        whatever computes the figures and however many statements it takes."""
+        later = "date(period_start, '+100 years')" if dialect == "sqlite" else "period_start + 36525"
+        started = time.perf_counter()
+        rows = db.session.execute(text(
+            "INSERT INTO metric_snapshots (metric, scope_type, scope_id, period_type, period_start, numerator, "
+            "denominator, value, computed_at, is_final) SELECT metric, scope_type, scope_id, period_type, "
+            f"{later}, numerator, denominator, value, computed_at, is_final FROM metric_snapshots "
+            "WHERE period_type = 'day' AND period_start BETWEEN :first AND :last"),
+            {"first": first, "last": last}).rowcount
+        seconds = time.perf_counter() - started
+        db.session.rollback()
+        return seconds, rows
+
     def run_reference(period: Period, per_day: bool = False) -> tuple[float, int]:
         hours = int(period.begins.astimezone(tz).utcoffset().total_seconds() // 3600)  # SQLite: a fixed offset
         started = time.perf_counter()
@@ -274,7 +294,7 @@ WHERE r.raised_at >= :begins AND r.raised_at < :ends GROUP BY r.installer_id""",
             whole = Period(PeriodType.DAY, first, Period.of(PeriodType.DAY, first, tz).begins,
                            Period.of(PeriodType.DAY, last_day, tz).ends)
             before = rss_mb()
-            peak = before
+            peak = after_ten = before
             started = time.perf_counter()
             slowest = 0.0
             for n in range(args.backfill_days):
@@ -288,12 +308,18 @@ WHERE r.raised_at >= :begins AND r.raised_at < :ends GROUP BY r.installer_id""",
             print(f"backfill {args.backfill_days} days: {backfill:.1f} s (slowest day {slowest * 1000:.0f} ms); "
                   f"one statement over it all: {reference_seconds:.1f} s ({groups:,} installer-days); "
                   f"ratio {backfill / reference_seconds:.2f}x")
+            full_seconds = None
             if dialect == "postgresql":
                 full_seconds = run_full_reference(whole, per_day=True)
                 print(f"  the hand-written every-order-metric aggregate over it all: {full_seconds:.1f} s, ratio "
                       f"{backfill / full_seconds:.2f}x")
             print(f"memory: RSS {before:.0f} MB before, {after_ten:.0f} MB after 10 days, peak {peak:.0f} MB, "
                   f"{after:.0f} MB after; growth {after - before:.0f} MB ({after - after_ten:.0f} MB after the 10th day)")
+            if args.backfill_write_floor:
+                seconds, rows = run_backfill_write_floor(first, last_day)
+                print(f"  writing the backfill's {rows:,} snapshot rows alone, one INSERT … SELECT of a copy: "
+                      f"{seconds:.1f} s, {seconds / reference_seconds:.2f}x the one statement over it all"
+                      + (f", {seconds / full_seconds:.2f}x the every-order-metric one" if full_seconds else ""))
 
 
 if __name__ == "__main__":

@@ -84,13 +84,19 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+@cache
+def _session_user_statement() -> Select[tuple[User]]:
+    """Built once: every signed-in page runs it (`Session.get` builds its query on each call)."""
+    return select(User).where(User.id == bindparam("id"))
+
+
 def user_for_session(session_id: str) -> User | None:
     """The user a browser session or remember-me cookie names (`User.get_id`), if they are still
     active and the cookie carries their current session version; else None."""
     match = _SESSION_ID.fullmatch(session_id)
     if match is None:
         return None
-    user = db.session.get(User, int(match[1]))
+    user = db.session.scalars(_session_user_statement(), {"id": int(match[1])}).first()
     if user is None or not user.is_active or user.session_version != int(match[2]):
         return None
     return user

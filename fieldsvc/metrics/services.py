@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, String, and_, bindparam, case, func, select, tuple_
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import aliased, joinedload
 
 from ..auth.models import Role, User
@@ -122,11 +123,13 @@ def _own_statement() -> Any:
 
 
 @cache
-def _own_stamp() -> tuple[Any, ...]:
-    own = _own()
-    return (select(func.count()).where(own).scalar_subquery(),
-            select(func.max(MetricSnapshot.computed_at)).where(own).scalar_subquery(),
-            select(func.coalesce(func.sum(MetricSnapshot.id), 0)).where(own).scalar_subquery())
+def _own_stamp() -> Any:
+    """How many of the figures there are, the newest computation and the sum of their ids, as one
+    text read in one pass over the rows (three aggregates apart read them three times)."""
+    return select(
+        sql_cast(func.count(), String) + ":" + func.coalesce(sql_cast(func.max(MetricSnapshot.computed_at), String), "")
+        + ":" + sql_cast(func.coalesce(func.sum(MetricSnapshot.id), 0), String)
+    ).where(_own()).scalar_subquery()
 
 
 def own_figures(installer: User, periods: list[tuple[PeriodType, date]],
@@ -141,8 +144,7 @@ def own_figures_stamp(installer: User, periods: list[tuple[PeriodType, date]], c
     """What changes whenever `own_figures` would (a snapshot stored or recomputed), as SQL
     expressions (built once) for a page's validator: how many there are, the newest computation,
     their ids."""
-    params = _own_params(installer, periods, codes)
-    return [Bound(expression, params) for expression in _own_stamp()]
+    return [Bound(_own_stamp(), _own_params(installer, periods, codes))]
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,15 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from ..auth.models import Role, User
 from ..auth.permissions import role_required
 from ..auth.scope import managed_installers, teams_serving
-from ..caching import not_modified, revalidate, validator
+from ..caching import Fragments, not_modified, revalidate, validator
 from ..db import local_day_range, local_today, utcnow, zone
 from ..errors import Conflict, InvalidInput, RuleViolation
 from ..extensions import current_locale, db
@@ -80,6 +82,21 @@ def outbox_limits() -> dict[str, Any]:
     and the names of the steps it may keep."""
     return {"max_queued_bytes": photos.MAX_QUEUED_MEGABYTES * 1024 * 1024, "photo_side": photos.MAX_SIDE,
             "step_labels": {a: action_label(a) for a in lifecycle.ACTIONS if a not in lifecycle.SUPERVISOR_ONLY}}
+
+
+# Where the installer's name goes in the kept outbox (`outbox_block`): a JSON string of it.
+_OUTBOX_USER = "@@fieldsvc-outbox-user@@"
+
+
+@bp.app_template_global()
+def outbox_block() -> Markup:
+    """The outbox of the installer's phone (templates/_outbox.html: its place on the page, the
+    words its scripts show, the limits, the scripts), for the signed-in installer. Rendered once
+    per language and script root, since only the name differs between installers (filled in as
+    the template would write it: JSON, safe inside a script element)."""
+    html = Fragments.of("outbox", 16).get((current_locale(), request.script_root),
+                                          lambda: render_template("_outbox.html", outbox_user=_OUTBOX_USER))
+    return Markup(html.replace(f'"{_OUTBOX_USER}"', htmlsafe_json_dumps(current_user.username)))  # nosec B704
 
 
 # Panels other areas add to Today (the installer's own figures, from fieldsvc.metrics, which sits

@@ -248,3 +248,26 @@ def test_the_service_worker_and_the_manifest(client: FlaskClient) -> None:
 @pytest.mark.parametrize("path", ["/static/js/outbox.js", "/static/js/offline.js", "/sw.js"])
 def test_the_scripts_stay_small(client: FlaskClient, path: str) -> None:
     assert len(client.get(path).data) < 16_000
+
+
+def _offline_data(page: str) -> dict:
+    found = re.search(r'<script type="application/json" id="offline-data">(.*?)</script>', page, re.S)
+    assert found, "no outbox data on the page"
+    return json.loads(found[1])
+
+
+def test_the_kept_outbox_names_the_installer_whose_page_it_is(app: Flask, web_crew: None) -> None:
+    """The outbox is rendered once per language and kept (`outbox_block`): each installer's page
+    still carries their own name (which outbox entries are theirs) and their language's words."""
+    seen = []
+    for username, language in (("w1", "en"), ("w2", "en"), ("w1", "zh-CN"), ("w3", "zh-CN")):
+        browser = app.test_client()
+        browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+        sign_in(browser, username)
+        page = browser.get("/today").get_data(as_text=True)
+        data = _offline_data(page)
+        assert data["user"] == username
+        seen.append(data["strings"]["discard"])
+        assert 'id="outbox"' in page and page.count('id="offline-data"') == 1
+    assert seen[0] == seen[1] == "Discard"
+    assert seen[2] == seen[3] != "Discard"
