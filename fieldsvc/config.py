@@ -36,10 +36,13 @@ class Config:
     # /healthz opens a connection of its own with this timeout, for connecting and for its query,
     # so it answers 503 quickly while the database is down, refusing or frozen.
     HEALTHZ_TIMEOUT = 2.0
-    # Sessions: idle timeout (refreshed on every request) and an absolute cap from sign-in.
+    # Sessions: idle timeout and an absolute cap from sign-in. A request moves the idle clock on
+    # (signs the cookie again) once the cookie was signed SESSION_REFRESH_AFTER ago
+    # (`security.IdleSessions`): the timeout holds to within that.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=2)
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=14)
     SESSION_REFRESH_EACH_REQUEST = True
+    SESSION_REFRESH_AFTER = timedelta(minutes=1)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True

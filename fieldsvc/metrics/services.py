@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, String, and_, bindparam, case, func, select, tuple_
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import aliased, joinedload
 
 from ..auth.models import Role, User
-from ..db import Bound
+from ..db import Bound, stamp
 from ..errors import NotFound
 from ..extensions import db
 from ..snapshots.models import COMPANY_ID, MetricSnapshot, PeriodType, ScopeType
@@ -126,10 +125,8 @@ def _own_statement() -> Any:
 def _own_stamp() -> Any:
     """How many of the figures there are, the newest computation and the sum of their ids, as one
     text read in one pass over the rows (three aggregates apart read them three times)."""
-    return select(
-        sql_cast(func.count(), String) + ":" + func.coalesce(sql_cast(func.max(MetricSnapshot.computed_at), String), "")
-        + ":" + sql_cast(func.coalesce(func.sum(MetricSnapshot.id), 0), String)
-    ).where(_own()).scalar_subquery()
+    return select(stamp(func.count(), func.max(MetricSnapshot.computed_at), func.sum(MetricSnapshot.id))
+                  ).where(_own()).scalar_subquery()
 
 
 def own_figures(installer: User, periods: list[tuple[PeriodType, date]],

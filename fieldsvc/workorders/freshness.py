@@ -16,7 +16,7 @@ from sqlalchemy import ClauseElement, func, select
 
 from ..audit.services import generation
 from ..auth.models import User
-from ..db import Bound
+from ..db import Bound, stamp
 from ..extensions import db
 from ..notifications.services import inbox_stamp
 from ..workforce.models import Customer
@@ -109,8 +109,7 @@ def job_parts(head: OrderHead, user: User, now: datetime) -> list[Any]:
     return [
         head, due_in,
         select(OrderStandard.version_id).where(OrderStandard.work_order_id == head.id).scalar_subquery(),
-        select(func.count()).where(ticks).scalar_subquery(),
-        select(func.coalesce(func.sum(StepTick.id), 0)).where(ticks).scalar_subquery(),
+        select(stamp(func.count(), func.sum(StepTick.id))).where(ticks).scalar_subquery(),
         *page_parts(user),
     ]
 

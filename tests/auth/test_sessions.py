@@ -3,6 +3,7 @@ remember-me cookie of the user, copies included (each carries the user's session
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -205,3 +206,24 @@ def test_bumping_the_version_changes_the_id_the_cookies_carry(app_ctx: Flask) ->
     deactivate_user(user)
     db.session.flush()
     assert user.get_id() == f"{user.id}:2" and not user.is_active
+
+
+def _sets_session_cookie(response) -> bool:
+    return any(header.startswith("session=") for header in response.headers.getlist("Set-Cookie"))
+
+
+def test_the_idle_clock_moves_on_once_a_minute_and_two_idle_hours_sign_out(
+        app: Flask, client: FlaskClient, order: Ref, clock) -> None:
+    """The session cookie is signed again (the idle clock moved on) once it is a minute old, not on
+    every request; two hours without a request end the session, however often it was used before."""
+    sign_in(client, "w10001")
+    client.get("/today")  # the first page keeps a CSRF token in the session: it is sent with it
+    first = client.get("/today")
+    assert first.status_code == 200 and not _sets_session_cookie(first), "signed seconds ago: not sent again"
+    clock.shift(timedelta(minutes=2))
+    again = client.get("/today")
+    assert again.status_code == 200 and _sets_session_cookie(again), "two minutes old: signed again"
+    clock.shift(app.config["PERMANENT_SESSION_LIFETIME"] - timedelta(minutes=1))  # idle, within the timeout
+    assert client.get("/today").status_code == 200
+    clock.shift(app.config["PERMANENT_SESSION_LIFETIME"] + timedelta(minutes=1))  # idle beyond it
+    assert signed_out(client.get("/today"))
