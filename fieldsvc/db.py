@@ -47,7 +47,8 @@ def stamp(*aggregates: Any) -> ColumnElement[str]:
     for aggregate in aggregates:
         part = func.coalesce(cast(aggregate, String), "")
         text = part if text is None else text + ":" + part
-    assert text is not None, "stamp() needs an aggregate"
+    if text is None:
+        raise ValueError("stamp() needs an aggregate")
     return text
 
 
