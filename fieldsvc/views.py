@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, url_for
+from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
@@ -43,7 +43,15 @@ def service_worker() -> Any:
     """The installer's offline service worker (static/js/sw.js), served from the root so that it
     may control every page; revalidated on each check, so a new version is found at once."""
     script = Path(current_app.static_folder or "static", "js", "sw.js").read_bytes()
-    return Response(script, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
+    return _revalidated(Response(script, mimetype="text/javascript", headers={"Cache-Control": "no-cache"}))
+
+
+def _revalidated(response: Response) -> Response:
+    """`response` with an ETag of its body, and a 304 when the browser already holds it: the phone
+    revalidates the worker and the manifest on every page (Flask-Compress keys the ETag by the
+    encoding it chose and answers 304s for compressed bodies itself)."""
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.route("/manifest.webmanifest")
@@ -58,7 +66,7 @@ def manifest() -> Any:
                        theme_color="#1e4f8a", icons=icons)
     response.mimetype = "application/manifest+json"
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    return _revalidated(response)
 
 
 @bp.route("/session/token")

@@ -245,6 +245,22 @@ def test_the_service_worker_and_the_manifest(client: FlaskClient) -> None:
     assert {i["sizes"] for i in said["icons"]} >= {"192x192", "512x512"}
 
 
+@pytest.mark.parametrize("path", ["/manifest.webmanifest", "/sw.js"])
+@pytest.mark.parametrize("encoding", ["identity", "br"])
+def test_the_manifest_and_the_worker_revalidate_to_304(client: FlaskClient, path: str, encoding: str) -> None:
+    """The phone asks for both again with every page: what it holds is answered with a 304."""
+    headers = {"Accept-Encoding": encoding}
+    first = client.get(path, headers=headers)
+    assert first.status_code == 200 and first.headers["ETag"] and first.headers["Cache-Control"] == "no-cache"
+    again = client.get(path, headers={**headers, "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    assert client.get(path, headers={**headers, "If-None-Match": '"something-else"'}).status_code == 200
+    if path == "/manifest.webmanifest":  # its words are the reader's language: another language, another copy
+        chinese = client.get(path, headers={**headers, "Accept-Language": "zh-CN",
+                                            "If-None-Match": first.headers["ETag"]})
+        assert chinese.status_code == 200 and chinese.get_json()["name"] != first.get_json()["name"]
+
+
 @pytest.mark.parametrize("path", ["/static/js/outbox.js", "/static/js/offline.js", "/sw.js"])
 def test_the_scripts_stay_small(client: FlaskClient, path: str) -> None:
     assert len(client.get(path).data) < 16_000
