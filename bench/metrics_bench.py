@@ -154,28 +154,15 @@ WHERE r.raised_at >= :begins AND r.raised_at < :ends GROUP BY r.installer_id""",
         db.session.commit()
         return time.perf_counter() - started
 
-    def run_write_floor(day: date) -> float:
-        """Writing the day's snapshot rows and nothing else: a plain INSERT … SELECT of a copy of
-        them under another period into metric_snapshots (with its indexes), rolled back. What a
-        first computation of the day must pay beyond reading, whatever computes the figures."""
-        started = time.perf_counter()
-        db.session.execute(text(
-            "INSERT INTO metric_snapshots (metric, scope_type, scope_id, period_type, period_start, numerator, "
-            "denominator, value, computed_at, is_final) SELECT metric, scope_type, scope_id, period_type, :copy, "
-            "numerator, denominator, value, computed_at, is_final FROM metric_snapshots "
-            "WHERE period_type = 'day' AND period_start = :day"), {"day": day, "copy": date(2099, 1, 1)})
-        seconds = time.perf_counter() - started
-        db.session.rollback()
-        return seconds
-
-    def run_backfill_write_floor(first: date, last: date) -> tuple[float, int]:
-        """Writing the backfill's snapshot rows and nothing else, in one statement: a plain INSERT …
-        SELECT of a copy of every day's rows from `first` to `last`, a century later, into
-        metric_snapshots (with its indexes and its unique key), rolled back. The least a backfill
-        pays on this schema (one row per metric, scope and period: PRODUCT.md §2) beyond reading,
-        whatever computes the figures and however many statements it takes."""
+    def run_write_floor(first: date, last: date) -> tuple[float, int]:
+        """Writing the snapshot rows of the days `first` to `last` and nothing else, in one
+        statement: a plain INSERT … SELECT of a copy of them, a century later, into
+        metric_snapshots (with its indexes and its unique key), rolled back. The least a first
+        computation of those days pays on this schema (one row per metric, scope and period:
+        PRODUCT.md §2) beyond reading, whatever computes the figures and however many statements
+        it takes. Returns the seconds and the rows written."""
         later = "date(period_start, '+100 years')" if dialect == "sqlite" else "period_start + 36525"
-        if dialect == "postgresql":  # minutes, not the app's 30 s limit of a statement
+        if dialect == "postgresql":  # a backfill's copy takes minutes, not the app's 30 s a statement
             db.session.execute(text("SET LOCAL statement_timeout = 0"))
         started = time.perf_counter()
         rows = db.session.execute(text(
@@ -248,7 +235,7 @@ WHERE r.raised_at >= :begins AND r.raised_at < :ends GROUP BY r.installer_id""",
         for _ in range(args.rounds):
             engine_times.append(run_day(day))
             fresh_times.append(run_day(day, fresh=True))
-            write_times.append(run_write_floor(day))
+            write_times.append(run_write_floor(day, day)[0])
             seconds, installers = run_reference(period)
             reference_times.append(seconds)
             if dialect == "postgresql":
@@ -318,7 +305,7 @@ WHERE r.raised_at >= :begins AND r.raised_at < :ends GROUP BY r.installer_id""",
             print(f"memory: RSS {before:.0f} MB before, {after_ten:.0f} MB after 10 days, peak {peak:.0f} MB, "
                   f"{after:.0f} MB after; growth {after - before:.0f} MB ({after - after_ten:.0f} MB after the 10th day)")
             if args.backfill_write_floor:
-                seconds, rows = run_backfill_write_floor(first, last_day)
+                seconds, rows = run_write_floor(first, last_day)
                 print(f"  writing the backfill's {rows:,} snapshot rows alone, one INSERT … SELECT of a copy: "
                       f"{seconds:.1f} s, {seconds / reference_seconds:.2f}x the one statement over it all"
                       + (f", {seconds / full_seconds:.2f}x the every-order-metric one" if full_seconds else ""))

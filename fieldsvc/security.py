@@ -1,5 +1,5 @@
-"""Browser sessions whose idle clock moves on once a minute (`IdleSessions`); response headers that every page carries: a strict Content-Security-Policy (no inline script,
-no third-party origins: the app works without internet), no framing, no sniffing, a referrer
+"""Browser sessions whose idle clock moves on once a minute (`IdleSessions`); response headers
+that every page carries: a strict Content-Security-Policy (no inline script, no third-party origins: the app works without internet), no framing, no sniffing, a referrer
 policy that keeps rating tokens and order numbers out of other sites' logs, no storing in any
 cache, and HSTS over HTTPS; the one way a secret token is kept (its digest only); where a
 "go back to" address may send a browser (this site only); and the input no handler should ever see: text with a NUL character, and ids in URLs beyond what an integer
