@@ -10,10 +10,24 @@ from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, DateTime, Enum, MetaData, String, cast, event, func
+from sqlalchemy import (
+    ClauseElement,
+    ColumnElement,
+    DateTime,
+    Enum,
+    MetaData,
+    String,
+    cast,
+    event,
+    func,
+    inspect,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, registry
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 UTC = UTC
@@ -308,3 +322,66 @@ def local_day_range(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 def local_today(tz: ZoneInfo) -> date:
     """Today's date in the operator's time zone."""
     return utcnow().astimezone(tz).date()
+
+
+def flush_row(session: Session, obj: Any) -> None:
+    """Flush `session`; when the only pending change is some of `obj`'s own columns, write it with
+    the one versioned UPDATE the unit of work would send (the changed columns, the `onupdate`
+    defaults, the version counter; StaleDataError when the version moved on underneath), without
+    the unit of work's bookkeeping of every relationship of the row and of the rows loaded with it,
+    which costs more than the statement. Anything else (a new or deleted row, another changed row,
+    a changed relationship or collection, a value that is an SQL expression, listeners of the
+    flush) is flushed the ordinary way."""
+    state = inspect(obj)
+    values = None if session.new or session.deleted else _row_changes(session, state)
+    if values is None:
+        session.flush()
+        return
+    if not values:
+        return  # nothing pending
+    mapper, version_column = state.mapper, state.mapper.version_id_col
+    version = mapper._get_committed_state_attr_by_column(state, state.dict, version_column)  # noqa: SLF001
+    values[version_column.key] = mapper.version_id_generator(version)
+    (key_column,) = mapper.primary_key
+    result = session.connection().execute(  # not the session's execute, which would flush `obj` first
+        update(mapper.local_table).where(key_column == state.identity[0], version_column == version).values(values))
+    if result.rowcount != 1:
+        raise StaleDataError(f"UPDATE statement on table '{mapper.local_table.name}' expected to update 1 row(s); "
+                             f"{result.rowcount} were matched.")
+    for column_key, value in values.items():
+        set_committed_value(obj, mapper.get_property_by_column(mapper.local_table.c[column_key]).key, value)
+    state._commit_all(state.dict, session.identity_map)  # noqa: SLF001  (how the unit of work ends a row's flush)
+
+
+def _row_changes(session: Session, state: Any) -> dict[str, Any] | None:
+    """The columns `flush_row` writes for `state` (by column key, with the `onupdate` defaults),
+    {} when nothing is pending, None when the unit of work has to do it."""
+    mapper = state.mapper
+    if (mapper.version_id_col is None or not callable(mapper.version_id_generator) or len(mapper.primary_key) != 1
+            or mapper.local_table is not mapper.persist_selectable or mapper.dispatch.before_update
+            or mapper.dispatch.after_update or session.dispatch.before_flush or session.dispatch.after_flush):
+        return None
+    dirty = session.dirty
+    if not dirty:
+        return {}
+    if len(dirty) != 1 or state.obj() not in dirty:
+        return None
+    values: dict[str, Any] = {}
+    for key, before in state.committed_state.items():
+        if key not in mapper.column_attrs:
+            return None  # a relationship or collection changed
+        value = state.dict.get(key)
+        if hasattr(value, "__clause_element__") or isinstance(value, ClauseElement):
+            return None  # only the database knows what it makes of an expression
+        if state.manager[key].impl.is_equal(value, before) is not True:  # a value set again is not written
+            (column,) = mapper.column_attrs[key].columns
+            values[column.key] = value
+    if not values:
+        return None  # no net change: whatever the unit of work makes of it
+    for column in mapper.local_table.columns:
+        if column.onupdate is None or column.key in values or column is mapper.version_id_col:
+            continue
+        if not (column.onupdate.is_callable or column.onupdate.is_scalar):
+            return None  # an SQL default: only the database knows what it wrote
+        values[column.key] = column.onupdate.arg(None) if column.onupdate.is_callable else column.onupdate.arg
+    return values

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..auth.models import Role, User
 from ..auth.scope import manages
 from ..auth.services import PersonName
-from ..db import column_length, utcnow
+from ..db import column_length, flush_row, utcnow
 from ..errors import (
     Conflict,
     Forbidden,
@@ -199,7 +199,7 @@ def _stale_is_a_conflict(service: Callable[Concatenate[WorkOrder, _P], _R]) -> C
 
 def _flush(order: WorkOrder) -> None:
     """Write now, so a concurrent change (version moved on underneath us) is found here."""
-    db.session.flush()
+    flush_row(db.session(), order)
 
 
 def clean_note(note: str | None, field: str = "note") -> str | None:

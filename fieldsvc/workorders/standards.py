@@ -12,10 +12,23 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, delete, func, insert, select
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit.services import record
@@ -273,16 +286,25 @@ def tick(order: WorkOrder, actor: User, code: str, *, done: bool = True, now: da
     return True
 
 
+@cache
+def _booking_call_statements() -> tuple[Select[Any], Select[Any]]:
+    """Built once (every `book` runs the first): whether the order's booking call is ticked, and
+    when it was last dispatched."""
+    order = bindparam("order")
+    return (select(StepTick.id).where(StepTick.work_order_id == order, StepTick.code == BOOKED_CALL),
+            select(func.max(WorkOrderEvent.created_at)).where(
+                WorkOrderEvent.work_order_id == order, WorkOrderEvent.action == "assign",
+                WorkOrderEvent.created_at <= bindparam("now")))
+
+
 def record_booking_call(order: WorkOrder, actor: User, now: datetime) -> None:
     """The `book` action's tick of `booked_call`, with how long after the dispatch it came (the
     first booking counts: a rebooking keeps it)."""
-    with db.session.no_autoflush:
-        if db.session.scalar(select(StepTick.id).where(StepTick.work_order_id == order.id,
-                                                       StepTick.code == BOOKED_CALL)):
-            return
-        dispatched = db.session.scalar(select(func.max(WorkOrderEvent.created_at)).where(
-            WorkOrderEvent.work_order_id == order.id, WorkOrderEvent.action == "assign",
-            WorkOrderEvent.created_at <= now))
+    ticked, last_dispatch = _booking_call_statements()
+    connection = db.session.connection()  # not the session's execute: the order must not be flushed yet
+    if connection.execute(ticked, {"order": order.id}).first():
+        return
+    dispatched = connection.execute(last_dispatch, {"order": order.id, "now": now}).scalar()
     lag = 0 if dispatched is None else max(0, int((now - dispatched).total_seconds()))
     db.session.add(StepTick(work_order_id=order.id, code=BOOKED_CALL, visit_id=None, ticked_at=now,
                             ticked_by_id=actor.id, dispatch_lag_seconds=lag))
