@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from ..db import local_day_range, zone
+from ..db import Bound, local_day_range, zone
 from ..extensions import db
 from .models import AuditEntry
 
@@ -97,10 +97,15 @@ class AuditQuery:
 
 
 @cache
-def generation() -> Any:
-    """The newest entry's id as SQL: it moves with every recorded back-office change (job types,
-    districts, people, rules, standards, notes…), so a page's validator (`fieldsvc.caching`)
-    that includes it covers the reference data the page shows."""
+def generation() -> Bound:
+    """The newest entry's id as SQL (built once): it moves with every recorded back-office change
+    (job types, districts, people, rules, standards, notes…), so a page's validator
+    (`fieldsvc.caching`) that includes it covers the reference data the page shows."""
+    return Bound(_generation())
+
+
+@cache
+def _generation() -> Any:
     return select(func.max(AuditEntry.id)).scalar_subquery()
 
 
