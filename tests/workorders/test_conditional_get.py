@@ -17,7 +17,7 @@ from fieldsvc import caching
 from fieldsvc.auth.models import User
 from fieldsvc.db import utcnow, zone
 from fieldsvc.extensions import db
-from fieldsvc.workorders import lifecycle, standards
+from fieldsvc.workorders import freshness, lifecycle, standards
 from fieldsvc.workorders.models import OrderStatus, WorkOrder
 from tests import factories as f
 from tests.conftest import csrf_token, sign_in
@@ -402,3 +402,13 @@ def test_a_back_office_change_the_job_page_shows_changes_it(app: Flask, installe
         db.session.commit()
     response = _get(installer, path, etag)
     assert response.status_code == 200 and "穿鞋套" in response.get_data(as_text=True)
+
+
+def test_the_validators_select_is_built_once(app: Flask, installer: FlaskClient) -> None:
+    """Today's and the job page's validators are SQL built once: their combined SELECT too."""
+    number = _make_order(app)
+    for path in ("/today", f"/orders/{number}"):
+        assert installer.get(path).status_code == 200
+        built = set(freshness._STATEMENTS)
+        assert installer.get(path).status_code == 200
+        assert built and set(freshness._STATEMENTS) == built
