@@ -119,11 +119,13 @@ def _may(user: User, order: WorkOrder, action: str) -> bool:
 def _action_statement(role: Role) -> Select[tuple[WorkOrder]]:
     """The order to act on (`:number`) as a user of `role` (`:me`) sees it, with what the rules and
     the answer read, in one query (an order has a few visits: joining them costs less than a second
-    round trip). Built once per role."""
+    round trip). Built once per role. An installer's is their own order: its assignee is the user
+    acting, already loaded (the many-to-one finds them in the session without a query)."""
+    related = [WorkOrder.job_type, WorkOrder.customer, WorkOrder.district, WorkOrder.team, WorkOrder.visits]
+    if role is not Role.INSTALLER:
+        related.append(WorkOrder.assignee)
     return orders_visible_to(role, bindparam("me")).where(WorkOrder.number == bindparam("number")).options(
-        joinedload(WorkOrder.job_type), joinedload(WorkOrder.customer), joinedload(WorkOrder.district),
-        joinedload(WorkOrder.assignee), joinedload(WorkOrder.team), joinedload(WorkOrder.visits),
-    )
+        *(joinedload(relationship) for relationship in related))
 
 
 def load_for_action(user: User, number: str) -> WorkOrder:
