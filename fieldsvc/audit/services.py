@@ -101,12 +101,7 @@ def generation() -> Bound:
     """The newest entry's id as SQL (built once): it moves with every recorded back-office change
     (job types, districts, people, rules, standards, notes…), so a page's validator
     (`fieldsvc.caching`) that includes it covers the reference data the page shows."""
-    return Bound(_generation())
-
-
-@cache
-def _generation() -> Any:
-    return select(func.max(AuditEntry.id)).scalar_subquery()
+    return Bound(select(func.max(AuditEntry.id)).scalar_subquery())
 
 
 def search(query: AuditQuery, *, page: int = 1, per_page: int = 50) -> tuple[list[AuditEntry], int]:
