@@ -2,13 +2,11 @@
 and everything else through the ordinary flush."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,20 +14,12 @@ from fieldsvc.db import flush_row, utcnow
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import Visit, WorkOrder
 from tests import factories as f
+from tests.workorders.test_query_counts import counting
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement.split()[0].upper())
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+def words(statements: list[str]) -> list[str]:
+    """The first word of each statement (`counting` records them whole)."""
+    return [statement.split()[0].upper() for statement in statements]
 
 
 def loaded(number: str) -> WorkOrder:
@@ -44,14 +34,14 @@ def test_one_changed_row_is_one_versioned_update_and_nothing_is_left_to_flush(ap
     monkeypatch.setattr(Session, "_flush", lambda *_a: pytest.fail("the unit of work ran"))
     version, updated_at = order.version, order.updated_at
     order.notes = "after"
-    with statements() as seen:
+    with counting(app_ctx) as seen:
         flush_row(db.session(), order)
-        assert seen == ["UPDATE"]
+        assert words(seen) == ["UPDATE"]
         written = order.updated_at
         assert order.version == version + 1 and written > updated_at  # the counter and `onupdate`
         assert not db.session.dirty
         db.session.commit()
-        assert seen == ["UPDATE"]  # the commit had nothing left to write
+        assert words(seen) == ["UPDATE"]  # the commit had nothing left to write
     again = loaded(number)
     assert (again.notes, again.version, again.updated_at) == ("after", version + 1, written)
 
@@ -99,9 +89,9 @@ def test_nothing_changed_writes_nothing(app_ctx: Flask) -> None:
     number = f.make_work_order().number
     db.session.commit()
     order = loaded(number)
-    with statements() as seen:
+    with counting(app_ctx) as seen:
         flush_row(db.session(), order)
-    assert seen == []
+    assert words(seen) == []
 
 
 def test_an_expression_or_a_value_set_again_is_left_to_the_unit_of_work(app_ctx: Flask) -> None:
@@ -112,6 +102,6 @@ def test_an_expression_or_a_value_set_again_is_left_to_the_unit_of_work(app_ctx:
     flush_row(db.session(), order)
     assert (order.visit_count, order.version) == (1, 2)  # written and read back
     order.notes = "same"  # no net change: nothing written, as by the unit of work
-    with statements() as seen:
+    with counting(app_ctx) as seen:
         flush_row(db.session(), order)
-    assert seen == [] and order.version == 2
+    assert words(seen) == [] and order.version == 2

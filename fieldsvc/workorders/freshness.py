@@ -54,17 +54,17 @@ class OrderHead:
 def evaluate(parts: Sequence[Any]) -> list[Any]:
     """`parts` with every SQL expression (or `db.Bound` expression) replaced by its value, all read
     in one statement."""
-    expressions, params = [], {}
+    expressions, params, built_once = [], {}, True
     for part in parts:
         if isinstance(part, Bound):
             expressions.append(part.expression)
             params.update(part.params)
         elif isinstance(part, ClauseElement):
             expressions.append(part)
+            built_once = False
     if not expressions:
         return list(parts)
-    statement = _statement(expressions) if all(isinstance(part, Bound) for part in parts
-                                               if isinstance(part, Bound | ClauseElement)) else select(*expressions)
+    statement = _statement(expressions) if built_once else select(*expressions)
     values = iter(db.session.execute(statement, params).one())
     return [next(values) if isinstance(part, Bound | ClauseElement) else part for part in parts]
 
