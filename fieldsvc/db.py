@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    literal_column,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -121,6 +123,27 @@ def enum_column(enum_class: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+# A code of a list fixed in the source (an enumeration's value): safe to write into SQL as it is.
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def among(column: Any, values: Any) -> ColumnElement[bool]:
+    """`column IN (values)` for a list fixed in the code (the open statuses, say), with the values
+    written into the statement as SQL literals rather than sent as parameters, and so compiled
+    once with it. PostgreSQL then knows them when it plans: they bound a partial index whose
+    predicate names them (ix_work_orders_open_assignee), and the plan it keeps for a statement
+    psycopg has prepared is good for every execution. With the statuses as parameters it guessed
+    the list matched far more rows and planned the installer's day list afresh on every
+    execution (0.6 ms, for an execution of 0.05). Values a user chose stay parameters (`in_`)."""
+    literals = []
+    for value in values:
+        code = value.value if isinstance(value, enum.Enum) else value
+        if not isinstance(code, str) or not _CODE.fullmatch(code):
+            raise ValueError(f"not a code fixed in the source: {code!r}")
+        literals.append(literal_column(f"'{code}'", column.type))
+    return column.in_(literals)
 
 
 class Base(DeclarativeBase):

@@ -15,7 +15,7 @@ from ..audit import services as audit
 from ..auth.models import Role, User
 from ..auth.permissions import role_required
 from ..certifications.models import Certification, CertificationCategory, CertificationType, JobTypeRequirement
-from ..db import local_today, utcnow, zone
+from ..db import among, local_today, utcnow, zone
 from ..errors import DomainError, InvalidInput
 from ..extensions import current_locale, db
 from ..forms import choices, show_error
@@ -47,7 +47,7 @@ def home() -> Any:
     now, today = utcnow(), local_today(zone())
     open_orders, overdue = db.session.execute(
         select(func.count(), func.coalesce(func.sum(case((WorkOrder.due_by < now, 1), else_=0)), 0))
-        .select_from(WorkOrder).where(WorkOrder.status.in_(OPEN_STATUSES))
+        .select_from(WorkOrder).where(among(WorkOrder.status, OPEN_STATUSES))
     ).one()
     counts = {
         "installers": users_by_role.get(Role.INSTALLER, 0),

@@ -50,7 +50,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import CTE
 
 from ..auth.models import User
-from ..db import UTCDateTime, hold_transaction, without_jit, without_statement_timeout
+from ..db import UTCDateTime, among, hold_transaction, without_jit, without_statement_timeout
 from ..extensions import db
 from ..ratings.models import SATISFIED_MIN_SCORE, FollowUp, FollowUpOutcome, FollowUpStatus, SurveyResponse
 from ..rules.services import settings_on
@@ -323,7 +323,7 @@ def support_flags(period: Period, rules: dict[str, Any]) -> Select[Any]:
         flag(replied).label("replied"),
         flag(and_(replied, SupportRequest.first_reply_at <= SupportRequest.reply_due_at)).label("replied_in_time"),
         func.coalesce(seconds_between(SupportRequest.raised_at, SupportRequest.first_reply_at), 0).label("reply_seconds"),
-        flag(and_(SupportRequest.status.in_((SupportStatus.RESOLVED, SupportStatus.THANKED)),
+        flag(and_(among(SupportRequest.status, (SupportStatus.RESOLVED, SupportStatus.THANKED)),
                   SupportRequest.resolution == SupportResolution.SOLVED_REMOTELY, on_site)).label("solved_on_site"),
     )
 

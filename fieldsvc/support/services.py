@@ -27,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import Role, User
 from ..auth.scope import in_managed_team, supervisors_by_team
-from ..db import utcnow, zone
+from ..db import among, utcnow, zone
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..notifications import kinds
@@ -92,7 +92,7 @@ def is_overdue(request: SupportRequest, now: datetime | None = None) -> bool:
 
 def overdue_condition(now: datetime) -> Any:
     """`is_overdue` as SQL."""
-    return and_(SupportRequest.status.in_(UNRESOLVED), SupportRequest.first_reply_at.is_(None),
+    return and_(among(SupportRequest.status, UNRESOLVED), SupportRequest.first_reply_at.is_(None),
                 SupportRequest.reply_due_at < now)
 
 
@@ -124,7 +124,7 @@ def check_may_raise(order: WorkOrder, installer: User) -> None:
         raise Conflict(_l("Help is asked for on the way or on site; this job is %(status)s.",
                           status=order_status_label(order.status)), current_status=order.status.value)
     pending = db.session.scalar(select(SupportRequest.id).where(SupportRequest.work_order_id == order.id,
-                                                                SupportRequest.status.in_(UNRESOLVED)))
+                                                                among(SupportRequest.status, UNRESOLVED)))
     if pending is not None:
         raise Conflict(_l("This job has a request for help waiting already."), request=pending)
 
@@ -316,13 +316,13 @@ def load_request(user: User, request_id: int) -> SupportRequest:
 
 def desk_queue(user: User) -> list[SupportRequest]:
     """The unresolved requests `user`'s desk sees, the longest waiting first."""
-    query = with_details(visible_requests(user).where(SupportRequest.status.in_(UNRESOLVED)))
+    query = with_details(visible_requests(user).where(among(SupportRequest.status, UNRESOLVED)))
     return list(db.session.scalars(query.order_by(SupportRequest.raised_at, SupportRequest.id).limit(QUEUE_SIZE)))
 
 
 def desk_counts(user: User, now: datetime) -> tuple[int, int]:
     """How many requests `user`'s desk has waiting, and how many of those are overdue (one query)."""
-    waiting = visible_requests(user).where(SupportRequest.status.in_(UNRESOLVED))
+    waiting = visible_requests(user).where(among(SupportRequest.status, UNRESOLVED))
     total, overdue = db.session.execute(waiting.with_only_columns(
         func.count(), func.coalesce(func.sum(case((overdue_condition(now), 1), else_=0)), 0))).one()
     return int(total), int(overdue)
@@ -359,7 +359,7 @@ def filtered(user: User, *, status: str | None = None, order_number: str | None 
     if status == "overdue":
         query = query.where(overdue_condition(utcnow()))
     elif status == "pending":
-        query = query.where(SupportRequest.status.in_(UNRESOLVED))
+        query = query.where(among(SupportRequest.status, UNRESOLVED))
     elif status:
         query = query.where(SupportRequest.status == SupportStatus(status))
     if order_number:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from ..auth.models import User
 from ..auth.scope import managed_installers
-from ..db import local_day_range
+from ..db import among, local_day_range
 from ..extensions import db
 from ..workforce.models import Customer, District, JobType
 from .models import OPEN_STATUSES, OrderStatus, Priority, WorkOrder
@@ -54,7 +54,7 @@ class BoardFilters:
 
 def _queue_condition(queue: str, now: datetime, today: tuple[datetime, datetime]) -> Any:
     # Every queue but "open" holds open orders only, even when a search reaches closed ones.
-    is_open = WorkOrder.status.in_(OPEN_STATUSES)
+    is_open = among(WorkOrder.status, OPEN_STATUSES)
     if queue == "unassigned":
         return and_(is_open, WorkOrder.assignee_id.is_(None))
     if queue == "at_risk":
@@ -71,7 +71,7 @@ def _queue_condition(queue: str, now: datetime, today: tuple[datetime, datetime]
 def _filtered(user: User, filters: BoardFilters, tz: ZoneInfo) -> Select[tuple[WorkOrder]]:
     query = visible_orders(user)
     if not filters.includes_closed:
-        query = query.where(WorkOrder.status.in_(OPEN_STATUSES))
+        query = query.where(among(WorkOrder.status, OPEN_STATUSES))
     if filters.district:
         query = query.where(WorkOrder.district_id == select(District.id).where(District.code == filters.district).scalar_subquery())
     if filters.job_type:
@@ -158,7 +158,7 @@ def workloads(user: User, day: date, tz: ZoneInfo, capacity: int) -> list[Worklo
     start, end = local_day_range(day, tz)
     ids = [u.id for u in installers]
     in_day = or_(
-        and_(WorkOrder.status.in_(OPEN_STATUSES),
+        and_(among(WorkOrder.status, OPEN_STATUSES),
              or_(WorkOrder.appointment_start.is_(None), WorkOrder.appointment_start < end)),
         and_(WorkOrder.completed_at >= start, WorkOrder.completed_at < end),
     )
@@ -167,8 +167,8 @@ def workloads(user: User, day: date, tz: ZoneInfo, capacity: int) -> list[Worklo
             WorkOrder.assignee_id,
             func.count(),
             func.sum(case((WorkOrder.status == OrderStatus.COMPLETED, 1), else_=0)),
-            func.sum(case((WorkOrder.status.in_(OPEN_STATUSES), 1), else_=0)),
-            func.min(case((and_(WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.appointment_start >= start),
+            func.sum(case((among(WorkOrder.status, OPEN_STATUSES), 1), else_=0)),
+            func.min(case((and_(among(WorkOrder.status, OPEN_STATUSES), WorkOrder.appointment_start >= start),
                            WorkOrder.appointment_start), else_=None)),
         ).where(WorkOrder.assignee_id.in_(ids), in_day).group_by(WorkOrder.assignee_id)
     ).all()
@@ -178,7 +178,7 @@ def workloads(user: User, day: date, tz: ZoneInfo, capacity: int) -> list[Worklo
         load.assigned, load.done, load.open, load.next_start = int(total), int(done or 0), int(open_ or 0), next_start
     active = db.session.scalars(
         select(WorkOrder).where(WorkOrder.assignee_id.in_(ids),
-                                WorkOrder.status.in_([OrderStatus.ON_SITE, OrderStatus.EN_ROUTE]))
+                                among(WorkOrder.status, [OrderStatus.ON_SITE, OrderStatus.EN_ROUTE]))
         .options(joinedload(WorkOrder.customer))
     )
     for order in active:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
 from ..auth.scope import supervisors_by_team
+from ..db import among
 from ..extensions import db
 from ..notifications import kinds
 from ..notifications.services import Notice, Sender, deliver
@@ -51,7 +52,7 @@ def overdue_alerts(now: datetime, tz: ZoneInfo, sender: Sender | None = None) ->
     notice's key is the order); the notices sent."""
     orders = db.session.scalars(
         select(WorkOrder).options(joinedload(WorkOrder.assignee))
-        .where(WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.due_by <= now, WorkOrder.due_by > now - NOTICE_WITHIN)
+        .where(among(WorkOrder.status, OPEN_STATUSES), WorkOrder.due_by <= now, WorkOrder.due_by > now - NOTICE_WITHIN)
         .order_by(WorkOrder.due_by, WorkOrder.id)
     ).all()
     if not orders:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ..auth.models import Role, User
 from ..auth.scope import in_managed_team, served_district_ids
-from ..db import local_day_range
+from ..db import among, local_day_range
 from ..extensions import db
 from ..workforce.models import Customer, District, JobType
 from .models import OPEN_STATUSES, Visit, WorkOrder, WorkOrderEvent
@@ -68,7 +68,7 @@ def _installer_list() -> Select[tuple[WorkOrder]]:
 def _day_statement() -> Select[tuple[WorkOrder]]:
     return _installer_list().where(
         or_(
-            WorkOrder.status.in_(OPEN_STATUSES)
+            among(WorkOrder.status, OPEN_STATUSES)
             & (WorkOrder.appointment_start.is_(None) | (WorkOrder.appointment_start < bindparam("end"))),
             (WorkOrder.completed_at >= bindparam("start")) & (WorkOrder.completed_at < bindparam("end")),
         )
@@ -78,7 +78,7 @@ def _day_statement() -> Select[tuple[WorkOrder]]:
 @cache
 def _upcoming_statement() -> Select[tuple[WorkOrder]]:
     return (_installer_list()
-            .where(WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.appointment_start >= bindparam("after"))
+            .where(among(WorkOrder.status, OPEN_STATUSES), WorkOrder.appointment_start >= bindparam("after"))
             .order_by(WorkOrder.appointment_start).limit(200))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from ..auth import people
 from ..auth.models import User
+from ..db import among
 from ..errors import Conflict
 from ..extensions import db
 from .models import OPEN_STATUSES, WorkOrder
@@ -23,7 +24,7 @@ from .models import OPEN_STATUSES, WorkOrder
 def open_orders(user: User) -> list[WorkOrder]:
     """The orders still open that are assigned to `user`, by appointment then number."""
     return list(db.session.scalars(
-        select(WorkOrder).where(WorkOrder.assignee_id == user.id, WorkOrder.status.in_(OPEN_STATUSES))
+        select(WorkOrder).where(WorkOrder.assignee_id == user.id, among(WorkOrder.status, OPEN_STATUSES))
         .options(joinedload(WorkOrder.customer)).order_by(WorkOrder.appointment_start, WorkOrder.number)
     ))
 

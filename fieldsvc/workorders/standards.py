@@ -33,7 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit.services import record
 from ..auth.models import Role, User
-from ..db import Base, enum_column, utcnow
+from ..db import Base, among, enum_column, utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from ..extensions import current_locale, db
 from ..workforce.models import JobType
@@ -214,7 +214,7 @@ def attach_to_open_orders() -> int:
     latest = (select(StandardVersion.job_type_id, func.max(StandardVersion.id).label("version_id"))
               .group_by(StandardVersion.job_type_id).subquery())
     pick = (select(WorkOrder.id, latest.c.version_id).join(latest, latest.c.job_type_id == WorkOrder.job_type_id)
-            .where(WorkOrder.status.in_(OPEN_STATUSES),
+            .where(among(WorkOrder.status, OPEN_STATUSES),
                    ~select(OrderStandard.work_order_id).where(OrderStandard.work_order_id == WorkOrder.id).exists()))
     result = db.session.execute(insert(OrderStandard).from_select(["work_order_id", "version_id"], pick))
     db.session.flush()

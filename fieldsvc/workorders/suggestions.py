@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from ..auth.models import Role, User
 from ..auth.scope import in_managed_team, teams_serving
 from ..certifications.models import Certification, CertificationType
-from ..db import execute_planned_for_parameters, local_day_range
+from ..db import among, execute_planned_for_parameters, local_day_range
 from ..extensions import db
 from ..snapshots.models import PeriodType, ScopeType
 from ..snapshots.periods import period_start
@@ -200,18 +200,12 @@ def _reasons(facts: dict[str, Any], capacity: int) -> list[str]:
     return reasons
 
 
-# The open statuses written into the statement rather than sent as parameters: they then bound the
-# partial index of open orders (ix_work_orders_open_assignee, whose predicate names them), and the
-# plan PostgreSQL keeps for the statement once psycopg has prepared it knows them.
-_OPEN = bindparam("open_statuses", [status.value for status in OPEN_STATUSES], expanding=True, literal_execute=True)
-
-
 def _loads(ids: Select[tuple[int]]) -> Subquery:
     """(user_id, load): each installer's open orders booked before today ends (`end`) or not
     booked."""
     return (
         select(WorkOrder.assignee_id.label("user_id"), func.count().label("load")).where(
-            WorkOrder.assignee_id.in_(ids), WorkOrder.status.in_(_OPEN),
+            WorkOrder.assignee_id.in_(ids), among(WorkOrder.status, OPEN_STATUSES),
             or_(WorkOrder.appointment_start.is_(None), WorkOrder.appointment_start < bindparam("end")),
         ).group_by(WorkOrder.assignee_id).subquery()
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..auth.models import User
+from ..db import among
 from ..extensions import db
 from ..workforce.models import Team
 from ..workforce.services import TeamInUse
@@ -18,7 +19,7 @@ def team_in_use(team: Team) -> TeamInUse:
     team to the installer's, so `team_id` finds them by the index on team and status)."""
     members = list(db.session.scalars(
         select(User.username).where(User.team_id == team.id, User.is_active.is_(True)).order_by(User.username)))
-    open_orders = select(WorkOrder.number).where(WorkOrder.team_id == team.id, WorkOrder.status.in_(OPEN_STATUSES))
+    open_orders = select(WorkOrder.number).where(WorkOrder.team_id == team.id, among(WorkOrder.status, OPEN_STATUSES))
     count = db.session.scalar(select(func.count()).select_from(open_orders.subquery())) or 0
     shown = list(db.session.scalars(open_orders.order_by(WorkOrder.number).limit(SHOWN_ORDERS))) if count else []
     return TeamInUse(active_members=members, open_orders=shown, open_order_count=count)

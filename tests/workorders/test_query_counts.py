@@ -111,3 +111,38 @@ def test_job_page_and_transition_cost_a_constant_number_of_statements(app: Flask
     with counting(app) as statements:
         assert client.post(f"/orders/{number}/act", data=fields).status_code == 302
     assert len(statements) <= 7, statements
+
+
+def test_the_installers_lists_write_the_open_statuses_into_their_sql(app: Flask, installer_client: FlaskClient) -> None:
+    """The lists name the open statuses as SQL literals, not parameters (`db.among`): PostgreSQL
+    then plans a prepared list once for every execution instead of on each one."""
+    add_orders(app, 3)
+    with app.app_context():
+        engine = db.engine
+    sent: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, *_args) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for path in ("/today", "/upcoming"):
+            assert installer_client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    lists = [(sql, params) for sql, params in sent if "FROM work_orders" in sql and "ORDER BY" in sql]
+    assert len(lists) == 2
+    for sql, params in lists:
+        assert "IN ('new', 'assigned', 'accepted', 'en_route', 'on_site')" in sql
+        values = params.values() if isinstance(params, dict) else params
+        assert not {"new", "assigned", "accepted"} & {v for v in values if isinstance(v, str)}
+
+
+def test_among_takes_only_codes_fixed_in_the_source() -> None:
+    from fieldsvc.db import among
+    from fieldsvc.workorders.models import WorkOrder
+
+    assert among(WorkOrder.status, [OrderStatus.NEW, "on_site"]) is not None
+    for unsafe in ("x' OR '1'='1", "New", "", 3):
+        with pytest.raises(ValueError):
+            among(WorkOrder.status, [unsafe])
