@@ -65,7 +65,8 @@ def evaluate(parts: Sequence[Any]) -> list[Any]:
     if not expressions:
         return list(parts)
     statement = _statement(expressions) if built_once else select(*expressions)
-    values = iter(db.session.execute(statement, params).one())
+    # On the session's connection, not through its ORM execution (plain columns, nothing to load).
+    values = iter(db.session.connection().execute(statement, params).one())
     return [next(values) if isinstance(part, Bound | ClauseElement) else part for part in parts]
 
 
@@ -94,17 +95,19 @@ def page_parts(user: User) -> list[Any]:
     return [*inbox_stamp(user), generation()]
 
 
-def today_parts(user: User, day: date, now: datetime, orders: Sequence[WorkOrder]) -> list[Any]:
-    """Today's validator from its orders (already loaded: the list is one light query and the
-    page shows it whole) and the minute's overdue marks."""
-    # Each row as its card shows it (templates/workorders/_order_row.html), from the columns the
-    # list loads (its version is not among them), with its overdue mark at `now`.
-    rows = [(o.id, o.number, o.status.value, o.appointment_start, o.appointment_end, o.due_by, o.completed_at,
-             o.cancelled_at, o.address, o.customer.name, o.job_type.name_zh, o.job_type.name_en,
-             o.district.name_zh, o.district.name_en,
-             o.completed_at is None and o.cancelled_at is None and o.due_by < now)
-            for o in orders]
-    return [day, rows, *page_parts(user)]
+def card_row(order: WorkOrder, now: datetime) -> tuple[Any, ...]:
+    """An order as its card shows it (templates/workorders/_order_row.html), from the columns the
+    installer's lists load (its version is not among them), with its overdue mark at `now`."""
+    o = order
+    return (o.id, o.number, o.status.value, o.appointment_start, o.appointment_end, o.due_by, o.completed_at,
+            o.cancelled_at, o.address, o.customer.name, o.job_type.name_zh, o.job_type.name_en,
+            o.district.name_zh, o.district.name_en, o.completed_at is None and o.cancelled_at is None and o.due_by < now)
+
+
+def today_parts(user: User, day: date, now: datetime, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Today's validator from its orders' cards (`card_row` of each: the orders are already loaded,
+    the list is one light query and the page shows it whole)."""
+    return [day, list(rows), *page_parts(user)]
 
 
 def order_head(user: User, number: str) -> OrderHead | None:
@@ -140,5 +143,5 @@ def _checklist_stamp() -> tuple[Any, Any]:
             .scalar_subquery())
 
 
-__all__ = ["JobValidator", "OrderHead", "TodayValidator", "evaluate", "job_parts", "order_head", "page_parts",
+__all__ = ["JobValidator", "OrderHead", "TodayValidator", "card_row", "evaluate", "job_parts", "order_head", "page_parts",
            "today_parts"]

@@ -45,7 +45,7 @@ from .evidence import (
     MAX_MATERIAL_QUANTITY,
 )
 from .forms import FORMS, MATERIAL_ROWS, ActionForm, CompleteForm, StepForm
-from .freshness import JobValidator, TodayValidator, evaluate, job_parts, order_head, today_parts
+from .freshness import JobValidator, TodayValidator, card_row, evaluate, job_parts, order_head, today_parts
 from .idempotency import once
 from .labels import action_label, priority_label, status_label
 from .models import OPEN_STATUSES, OrderStatus, UnresolvedReason, WorkOrder, WorkOrderPhoto
@@ -97,6 +97,31 @@ def outbox_block() -> Markup:
     html = Fragments.of("outbox", 16).get((current_locale(), request.script_root),
                                           lambda: render_template("_outbox.html", outbox_user=_OUTBOX_USER))
     return Markup(html.replace(f'"{_OUTBOX_USER}"', htmlsafe_json_dumps(current_user.username)))  # nosec B704
+
+
+def order_cards(orders: list[WorkOrder], now: datetime, next_order: WorkOrder | None = None) -> list[Markup]:
+    """Each order's card of an installer's list (templates/workorders/_order_row.html), kept by
+    what it shows (`freshness.card_row`: its columns and overdue mark at `now`), whether it is the
+    next job, the language, the zone and the script root: a list rendered again after one of its
+    orders changed renders that card alone. The template's context is made once per list."""
+    kept = Fragments.of("order_cards", 5000)
+    common = (current_locale(), request.script_root, current_app.config.get("TIMEZONE"))
+    template, context = None, None
+    cards = []
+    for order in orders:
+        key = (*common, card_row(order, now), order is next_order)
+
+        def render(order: WorkOrder = order) -> Markup:
+            nonlocal template, context
+            if template is None:
+                template = current_app.jinja_env.get_template("workorders/_order_row.html")
+                context = {"next_order": next_order, "now": now}
+                current_app.update_template_context(context)
+            # The template escapes what it writes: its output is markup (bandit B704 waived).
+            return Markup(template.render(context, order=order))  # nosec B704
+
+        cards.append(kept.get(key, render))
+    return cards
 
 
 # Panels other areas add to Today (the installer's own figures, from fieldsvc.metrics, which sits
@@ -189,7 +214,7 @@ def today() -> Any:
     orders = installer_day(current_user, day, tz)
     now = utcnow()
     panels = current_app.extensions.get(TODAY_PANELS, ())
-    etag, seen = _validated(today_parts(current_user, day, now, orders),
+    etag, seen = _validated(today_parts(current_user, day, now, [card_row(o, now) for o in orders]),
                             [check(current_user, now) if check else None for _panel, check in panels])
     unchanged = not_modified(etag)
     if unchanged is not None:
@@ -202,7 +227,7 @@ def today() -> Any:
     return revalidate(_offline_copy(render_template(
         "workorders/today.html",
         orders=orders,
-        next_order=next_order,
+        cards=order_cards(orders, now, next_order),
         done_count=len(orders) - len(open_orders),
         overdue_count=sum(1 for o in open_orders if o.due_by < now),
         now=now,
@@ -221,7 +246,7 @@ def upcoming() -> Any:
     tz = zone()
     orders = installer_upcoming(current_user, local_day_range(local_today(tz), tz)[1])
     now = utcnow()
-    return _offline_copy(render_template("workorders/list.html", orders=orders, now=now, tab="upcoming",
+    return _offline_copy(render_template("workorders/list.html", orders=orders, cards=order_cards(orders, now), tab="upcoming",
                                          title=_("Upcoming jobs"), empty=_("Nothing booked after today."),
                                          fetched_at=now))
 
@@ -230,8 +255,9 @@ def upcoming() -> Any:
 @role_required(Role.INSTALLER)
 def done() -> Any:
     """Jobs finished (or cancelled) in the last 7 days, newest first."""
-    orders = installer_done(current_user, utcnow() - timedelta(days=7))
-    return render_template("workorders/list.html", orders=orders, now=utcnow(), tab="done",
+    now = utcnow()
+    orders = installer_done(current_user, now - timedelta(days=7))
+    return render_template("workorders/list.html", orders=orders, cards=order_cards(orders, now), tab="done",
                            title=_("Done in the last 7 days"), empty=_("Nothing finished in the last 7 days."))
 
 
