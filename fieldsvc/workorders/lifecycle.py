@@ -174,10 +174,17 @@ def _event(order: WorkOrder, actor: User, action: str, before: OrderStatus, now:
     with one INSERT: events are append-only rows nothing reads back in the same request, so they
     skip the unit of work, whose bookkeeping cost more than both statements."""
     _flush(order)
-    db.session.execute(insert(WorkOrderEvent.__table__), [{
+    # One row, on the session's connection: a list of parameters would make it an executemany
+    # (psycopg pipelines those), and the session's execute adds the ORM's layer for a plain INSERT.
+    db.session.connection().execute(_event_insert(), {
         "work_order_id": order.id, "actor_id": actor.id, "created_at": now, "action": action,
         "from_status": before.value, "to_status": order.status.value, "note": note, "lat": lat, "lon": lon,
-        "data": data}])
+        "data": data})
+
+
+@cache
+def _event_insert() -> Any:
+    return insert(WorkOrderEvent.__table__)
 
 
 _P = ParamSpec("_P")
