@@ -5,11 +5,13 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from fieldsvc.auth.models import Role, User
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import OrderStatus, WorkOrder
 from tests import factories as f
+from tests.conftest import sign_in
 
 
 @dataclass
@@ -26,6 +28,16 @@ class Crew:
 def crew(app_ctx: Flask) -> Crew:
     """The crew, for calling services inside the test's app context."""
     return build_crew()
+
+
+@pytest.fixture
+def installer_client(app: Flask, client: FlaskClient) -> FlaskClient:
+    """The browser of installer w1, signed in."""
+    with app.app_context():
+        f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
+        db.session.commit()
+    sign_in(client, "w1")
+    return client
 
 
 @pytest.fixture

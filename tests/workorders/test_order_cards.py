@@ -16,7 +16,7 @@ from fieldsvc.extensions import db
 from fieldsvc.workforce.models import District, JobType
 from fieldsvc.workorders.models import OrderStatus, WorkOrder
 from tests.conftest import csrf_token
-from tests.workorders.test_query_counts import add_orders, installer_client  # noqa: F401  (a fixture)
+from tests.workorders.test_query_counts import add_orders
 
 
 def _kept(app: Flask) -> Fragments:

@@ -11,13 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from fieldsvc.auth.models import Role, User
+from fieldsvc.auth.models import User
 from fieldsvc.caching import Fragments
 from fieldsvc.db import utcnow
 from fieldsvc.extensions import db
 from fieldsvc.workorders.models import OrderStatus, Visit, VisitOutcome
 from tests import factories as f
-from tests.conftest import sign_in
 
 
 @contextmanager
@@ -66,16 +65,6 @@ def statements_for(app: Flask, client: FlaskClient, path: str) -> int:
     with counting(app) as statements:
         assert client.get(path).status_code == 200
     return len(statements)
-
-
-@pytest.fixture
-def installer_client(app: Flask, client: FlaskClient) -> FlaskClient:
-    """The browser of installer w1, signed in."""
-    with app.app_context():
-        f.certify_fully(f.make_user(Role.INSTALLER, username="w1", team=f.make_team()))
-        db.session.commit()
-    sign_in(client, "w1")
-    return client
 
 
 def test_today_page_costs_the_same_for_3_or_30_orders(app: Flask, installer_client: FlaskClient) -> None:
