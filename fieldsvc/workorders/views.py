@@ -99,17 +99,19 @@ def outbox_block() -> Markup:
     return Markup(html.replace(f'"{_OUTBOX_USER}"', htmlsafe_json_dumps(current_user.username)))  # nosec B704
 
 
-def order_cards(orders: list[WorkOrder], now: datetime, next_order: WorkOrder | None = None) -> list[Markup]:
+def order_cards(orders: list[WorkOrder], now: datetime, next_order: WorkOrder | None = None,
+                rows: list[tuple[Any, ...]] | None = None) -> list[Markup]:
     """Each order's card of an installer's list (templates/workorders/_order_row.html), kept by
-    what it shows (`freshness.card_row`: its columns and overdue mark at `now`), whether it is the
-    next job, the language, the zone and the script root: a list rendered again after one of its
-    orders changed renders that card alone. The template's context is made once per list."""
+    what it shows (`freshness.card_row`: its columns and overdue mark at `now`; `rows` when the
+    caller has them already), whether it is the next job, the language, the zone and the script
+    root: a list rendered again after one of its orders changed renders that card alone. The
+    template's context is made once per list."""
     kept = Fragments.of("order_cards", 5000)
     common = (current_locale(), request.script_root, current_app.config.get("TIMEZONE"))
     template, context = None, None
     cards = []
-    for order in orders:
-        key = (*common, card_row(order, now), order is next_order)
+    for order, row in zip(orders, rows or [card_row(o, now) for o in orders], strict=True):
+        key = (*common, row, order is next_order)
 
         def render(order: WorkOrder = order) -> Markup:
             nonlocal template, context
@@ -214,7 +216,8 @@ def today() -> Any:
     orders = installer_day(current_user, day, tz)
     now = utcnow()
     panels = current_app.extensions.get(TODAY_PANELS, ())
-    etag, seen = _validated(today_parts(current_user, day, now, [card_row(o, now) for o in orders]),
+    rows = [card_row(o, now) for o in orders]  # what each card shows: the validator's and the cards' keys
+    etag, seen = _validated(today_parts(current_user, day, now, rows),
                             [check(current_user, now) if check else None for _panel, check in panels])
     unchanged = not_modified(etag)
     if unchanged is not None:
@@ -227,7 +230,7 @@ def today() -> Any:
     return revalidate(_offline_copy(render_template(
         "workorders/today.html",
         orders=orders,
-        cards=order_cards(orders, now, next_order),
+        cards=order_cards(orders, now, next_order, rows),
         done_count=len(orders) - len(open_orders),
         overdue_count=sum(1 for o in open_orders if o.due_by < now),
         now=now,
